@@ -1,0 +1,281 @@
+"""``Context``: the face a run shows to its steps and to the code that started it.
+
+Inside a step, methods record their effect in the execution's scope, so it is
+journaled with the step's completion. Outside a step (the handler's code),
+``send_event`` and state edits are posted to the run's loop, which journals
+them before they take effect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter, defaultdict
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
+
+from pydantic import BaseModel
+
+from ..errors import ContextSerdeError, ContextStateError, WorkflowRuntimeError
+from ..events import Event, qualified_name
+from ..runtime.scope import WaitingForEvent, current_scope
+from .state_store import DictState, StateStore
+
+if TYPE_CHECKING:
+    from ..codec import Codec
+    from ..context.serializers import BaseSerializer
+    from ..retry_policy import RetryInfo
+    from ..runtime.loop import RunLoop
+    from ..workflow import Workflow
+
+MODEL_T = TypeVar("MODEL_T", bound=BaseModel)
+T = TypeVar("T", bound=Event)
+
+
+class Context(Generic[MODEL_T]):
+    """Per-run context: state store, event sending, collecting, waiting and streaming.
+
+    Create one yourself to seed state or to carry state across runs
+    (``ctx = Context(wf); await wf.run(ctx=ctx)``), or let ``run`` create it.
+    Type the state with ``Context[MyState]`` in step signatures.
+    """
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        previous_context: dict[str, Any] | None = None,
+        serializer: BaseSerializer | None = None,
+    ) -> None:
+        self._workflow = workflow
+        self._serializer = serializer
+        self._run_loop: RunLoop | None = None
+        self._run_id: str | None = None
+        state_type = workflow._state_type()
+        state: Any = state_type()
+        if previous_context:
+            try:
+                self._run_id = previous_context.get("run_id")
+                raw = previous_context["state"]
+            except (KeyError, AttributeError) as exc:
+                raise ContextSerdeError(
+                    "Error creating a Context instance: the provided payload has a wrong or old format."
+                ) from exc
+            if raw:
+                data = raw.get("state_data") if isinstance(raw, dict) and "state_data" in raw else raw
+                try:
+                    state = workflow._codec().load_state(data, state_type)
+                except Exception as exc:  # noqa: BLE001
+                    raise ContextSerdeError(f"Error restoring context state: {exc}") from exc
+        self._store: StateStore[Any] = StateStore(self, state)
+
+    # -- faces -------------------------------------------------------------------
+
+    @staticmethod
+    def get_step_context() -> Context[Any]:
+        """The Context of the step running in this task.
+
+        Raises:
+            WorkflowRuntimeError: called outside a step function.
+        """
+        scope = current_scope.get()
+        if scope is None:
+            raise WorkflowRuntimeError(
+                "Context.get_step_context() may only be called from within a step function"
+            )
+        return cast(Context[Any], scope.ctx)
+
+    @property
+    def is_running(self) -> bool:
+        """Whether a run of this context is in progress in this process."""
+        loop = self._run_loop
+        return loop is not None and not loop.result.done()
+
+    @property
+    def store(self) -> StateStore[MODEL_T]:
+        """The run's state store (typed by ``Context[MyState]``, else a ``DictState``)."""
+        return self._store
+
+    @property
+    def run_id(self) -> str | None:
+        """The id of the run this context belongs to, once started."""
+        return self._run_id
+
+    def _codec(self) -> Codec:
+        return self._workflow._codec()
+
+    def _bind(self, loop: RunLoop) -> None:
+        self._run_loop = loop
+        self._run_id = loop.run_id
+
+    def _require_loop(self, fn: str) -> RunLoop:
+        if self._run_loop is None:
+            raise ContextStateError(f"{fn}() called before workflow started. Call workflow.run() first.")
+        return self._run_loop
+
+    # -- events ------------------------------------------------------------------
+
+    def send_event(self, message: Event, step: str | None = None) -> None:
+        """Send an event to every step that accepts it, or to ``step`` only.
+
+        Raises:
+            WorkflowRuntimeError: ``step`` does not exist or does not accept the event.
+        """
+        if step is not None:
+            self._workflow._validate_valid_step_message(step, message)
+        scope = current_scope.get()
+        if scope is not None and scope.ctx is self:
+            scope.sent.append((message, step))
+            return
+        loop = self._require_loop("send_event")
+        loop.post("send", message, step)
+
+    def collect_events(
+        self, ev: Event, expected: list[type[Event]], buffer_id: str | None = None
+    ) -> list[Event] | None:
+        """Buffer ``ev`` until one event of each ``expected`` type is there, then return them.
+
+        Returns the events ordered as ``expected`` once complete (clearing the
+        buffer), else None. The buffer belongs to the calling step.
+        """
+        scope = self._require_scope("collect_events")
+        if not expected:
+            return []
+        loop = self._require_loop("collect_events")
+        buffer = buffer_id or "default"
+        committed = list(loop.state.buffers.get(scope.ex.step, {}).get(buffer, []))
+        for op, buf, pending in scope.collect:
+            if buf != buffer:
+                continue
+            if op == "clear":
+                committed = []
+            elif pending is not None:
+                committed.append(pending)
+        remaining = Counter(expected) - Counter(type(e) for e in committed)
+        if remaining != Counter([type(ev)]):
+            if type(ev) in remaining:
+                scope.collect.append(("add", buffer, ev))
+            return None
+        by_type: dict[type, list[Event]] = defaultdict(list)
+        for e in [*committed, ev]:
+            by_type[type(e)].append(e)
+        total = [by_type[t].pop(0) for t in expected]
+        scope.collect.append(("clear", buffer, None))
+        return total
+
+    async def wait_for_event(
+        self,
+        event_type: type[T],
+        waiter_event: Event | None = None,
+        waiter_id: str | None = None,
+        requirements: dict[str, Any] | None = None,
+        timeout: float | None = 2000,
+    ) -> T:
+        """Wait for an event of ``event_type`` (matching ``requirements``) sent into the run.
+
+        The step is parked and the wait journaled; when the event arrives (live,
+        or through the store while no process runs the run) the step runs again
+        from its start and this call returns the event. Keep it near the top of
+        the step: work before it runs again. ``waiter_event`` is written to the
+        stream once per ``waiter_id``; ``timeout`` counts run time (see README).
+
+        Raises:
+            asyncio.TimeoutError: the timeout elapsed.
+        """
+        scope = self._require_scope("wait_for_event")
+        loop = self._require_loop("wait_for_event")
+        requirements = dict(requirements or {})
+        if waiter_id is None:
+            reqs = json.dumps(requirements, sort_keys=True, default=str)
+            waiter_id = f"waiter_{qualified_name(event_type)}_{reqs}_{scope.ex.id}"
+        waiter = loop.state.waiters.get(waiter_id)
+        if waiter is not None and waiter.exec_id == scope.ex.id:
+            if waiter.timed_out:
+                raise asyncio.TimeoutError(f"Timed out waiting for {event_type.__name__}")
+            if waiter.resolved is not None:
+                return cast(T, waiter.resolved)
+        raise WaitingForEvent(waiter_id, event_type, requirements, timeout, waiter_event)
+
+    def write_event_to_stream(self, ev: Event | None) -> None:
+        """Publish ``ev`` to the run's stream (committed with the step's completion)."""
+        if ev is None:
+            return
+        scope = current_scope.get()
+        if scope is not None and scope.ctx is self:
+            scope.stream.append(ev)
+            return
+        raise WorkflowRuntimeError("write_event_to_stream() may only be called from within a step")
+
+    def retry_info(self) -> RetryInfo:
+        """The running step's retry state: retry number (0 first), elapsed time, last error."""
+        from datetime import datetime, timezone
+
+        from ..codec import rebuild_error
+        from ..retry_policy import RetryInfo
+
+        scope = self._require_scope("retry_info")
+        ex = scope.ex
+        loop = self._require_loop("retry_info")
+        err = ex.last_error
+        return RetryInfo(
+            retry_number=ex.attempt - 1,
+            elapsed_seconds=max(0.0, loop.state.last_ts - ex.first_ts) if ex.attempt > 1 else 0.0,
+            last_exception=rebuild_error(err, WorkflowRuntimeError) if err else None,
+            last_failed_at=datetime.fromtimestamp(loop.state.last_ts, tz=timezone.utc) if err else None,
+        )
+
+    async def running_steps(self) -> list[str]:
+        """Names of steps with an execution in progress."""
+        loop = self._require_loop("running_steps")
+        return loop.state.active_steps()
+
+    def _require_scope(self, fn: str) -> Any:
+        scope = current_scope.get()
+        if scope is None or scope.ctx is not self:
+            raise WorkflowRuntimeError(f"{fn}() may only be called from within a step function")
+        return scope
+
+    # -- streaming (deprecated upstream spellings) -----------------------------------
+
+    async def stream_events(self) -> Any:
+        """Yield the run's stream events; prefer ``handler.stream_events()``."""
+        loop = self._require_loop("stream_events")
+        async for ev in loop.stream():
+            yield ev
+
+    # -- serialization ---------------------------------------------------------------
+
+    def to_dict(self, serializer: BaseSerializer | None = None, *, include_state: bool = True) -> dict[str, Any]:
+        """A JSON-compatible snapshot: the run id and the state.
+
+        With a journal, the run itself is always recoverable from its id
+        (``wf.resume(run_id)``); the dict carries state across runs like upstream.
+        """
+        return {
+            "run_id": self._run_id,
+            "workflow": self._workflow.workflow_name,
+            "is_running": self.is_running,
+            "state": self._store.to_dict(serializer) if include_state else {},
+        }
+
+    @classmethod
+    def from_dict(
+        cls, workflow: Workflow, data: dict[str, Any], serializer: BaseSerializer | None = None
+    ) -> Context[Any]:
+        """Rebuild a Context from :meth:`to_dict` output.
+
+        Raises:
+            ContextSerdeError: the payload has a wrong or old format.
+        """
+        if not isinstance(data, dict) or "state" not in data:
+            raise ContextSerdeError(
+                "Error creating a Context instance: the provided payload has a wrong or old format."
+            )
+        return cls(workflow, previous_context=data, serializer=serializer)
+
+    def _replace_state(self, state_json: Any) -> None:
+        """Load committed state from the journal (resume)."""
+        if state_json is None:
+            return
+        self._store._replace(self._codec().load_state(state_json, self._workflow._state_type()))
+
+
+__all__ = ["Context", "DictState"]

@@ -1,0 +1,295 @@
+"""Every error durable_flows raises, under one root.
+
+Upstream's names (``WorkflowTimeoutError``, ``WorkflowValidationError``, ...) are
+kept so ``except`` clauses written for llama-index-workflows keep working. The
+durable errors take identifiers and build a message that says what went wrong
+and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class DurableFlowsError(Exception):
+    """Root of every error raised by durable_flows."""
+
+
+# --- upstream-compatible names -------------------------------------------------
+
+
+class WorkflowValidationError(DurableFlowsError):
+    """Raised when the workflow configuration or step signatures are invalid."""
+
+
+class WorkflowTimeoutError(DurableFlowsError):
+    """Raised when a workflow run exceeds the configured timeout."""
+
+
+class WorkflowRuntimeError(DurableFlowsError):
+    """Raised for runtime errors during step execution or event routing."""
+
+
+class WorkflowDone(DurableFlowsError):
+    """Internal control-flow exception used to stop workers at run end."""
+
+
+class WorkflowCancelledByUser(DurableFlowsError):
+    """Raised when a run is cancelled via the handler, the store or the CLI."""
+
+
+class WorkflowStepDoesNotExistError(DurableFlowsError):
+    """Raised when addressing a step that does not exist in the workflow."""
+
+
+class WorkflowConfigurationError(DurableFlowsError):
+    """Raised when a logical configuration error is detected before a run."""
+
+
+class ContextSerdeError(DurableFlowsError):
+    """Raised when serializing or deserializing a ``Context`` fails."""
+
+
+class ContextStateError(DurableFlowsError):
+    """Raised when a context method is called in the wrong state."""
+
+
+# --- durable errors ------------------------------------------------------------
+
+
+class StoreError(DurableFlowsError):
+    """A journal store could not be opened, read or written."""
+
+
+class StoreOpenError(StoreError):
+    """The database file cannot be opened or is not a durable_flows journal."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"cannot open journal database {path!r}: {reason}. "
+            "Check that the directory exists and is writable and that the file is a "
+            "durable_flows SQLite journal, or point DURABLE_FLOWS_DB / store= at another path."
+        )
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a newer durable_flows than this one."""
+
+    def __init__(self, path: str, db_version: int, code_version: int) -> None:
+        self.path = path
+        self.db_version = db_version
+        self.code_version = code_version
+        super().__init__(
+            f"journal database {path!r} has schema version {db_version}, but this "
+            f"durable_flows only knows versions up to {code_version}. Upgrade durable_flows "
+            "(pip install -U durable_flows) before opening it; nothing was changed."
+        )
+
+
+class RunNotFoundError(DurableFlowsError, KeyError):
+    """No run with this id exists in the store."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"no run with id {run_id!r} in this journal. List runs with "
+            "`durable-flows runs` or store.list_runs() to find the right id."
+        )
+
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
+        return str(self.args[0])
+
+
+class RunExistsError(DurableFlowsError):
+    """A run with this id already exists; run ids are unique per store."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"a run with id {run_id!r} already exists in this journal; its history was "
+            "left as it was. Use wf.resume(run_id) to continue it, or pick another run_id."
+        )
+
+
+class RunFinishedError(DurableFlowsError):
+    """The run already finished, so it cannot take new events."""
+
+    def __init__(self, run_id: str, status: str) -> None:
+        self.run_id = run_id
+        self.status = status
+        super().__init__(
+            f"run {run_id!r} is already {status}; it accepts no more events. "
+            "Start a new run, or fork this one from an earlier point."
+        )
+
+
+class LeaseHeldError(DurableFlowsError):
+    """Another live process owns the run."""
+
+    def __init__(self, run_id: str, owner: str, expires_in: float) -> None:
+        self.run_id = run_id
+        self.owner = owner
+        self.expires_in = expires_in
+        super().__init__(
+            f"run {run_id!r} is being executed by {owner!r} (lease valid for another "
+            f"{expires_in:.1f}s). Only one process runs a run at a time: send events to it "
+            "with store.send_event(), or resume it after that process stops."
+        )
+
+
+class StaleLeaseError(DurableFlowsError):
+    """This process lost ownership of a run; its writes were refused."""
+
+    def __init__(self, run_id: str, token: int) -> None:
+        self.run_id = run_id
+        self.token = token
+        super().__init__(
+            f"run {run_id!r}: append refused because fencing token {token} is stale; "
+            "another process has taken the run over. This process stops executing it; "
+            "nothing it wrote before losing the lease is lost."
+        )
+
+
+class SerializationError(DurableFlowsError, TypeError):
+    """A value cannot be stored in the journal with the chosen serializer."""
+
+
+class EventNotSerializableError(SerializationError):
+    """An event field cannot be written as JSON."""
+
+    def __init__(self, event_type: str, field: str, reason: str) -> None:
+        self.event_type = event_type
+        self.field = field
+        super().__init__(
+            f"event {event_type} field {field!r} cannot be stored as JSON ({reason}). "
+            "Make the field a JSON-compatible value or a pydantic model, or create the "
+            "workflow with serializer=JsonPickleSerializer(allowed=[...]) naming the types "
+            "that may be decoded."
+        )
+
+
+class JournalDecodeError(DurableFlowsError):
+    """A journal entry cannot be decoded (unknown type or damaged payload)."""
+
+    def __init__(self, run_id: str, seq: int, detail: str) -> None:
+        self.run_id = run_id
+        self.seq = seq
+        self.detail = detail
+        super().__init__(
+            f"run {run_id!r}, journal entry seq={seq}: {detail}. The entry was left in "
+            "place; make the type importable (same module path as when it was written) "
+            "or allow it in the serializer, then resume again."
+        )
+
+
+class JournalCorruptError(DurableFlowsError):
+    """The journal of a run is not a valid history (gap, stale token, bad entry)."""
+
+    def __init__(self, run_id: str, seq: int, detail: str) -> None:
+        self.run_id = run_id
+        self.seq = seq
+        self.detail = detail
+        super().__init__(
+            f"run {run_id!r}, journal entry seq={seq}: {detail}. The run was not "
+            "continued and nothing was deleted; inspect it with `durable-flows show "
+            f"{run_id}` or fork it from an earlier seq."
+        )
+
+
+class NonDeterminismError(DurableFlowsError):
+    """The current workflow code cannot honour a run's recorded history."""
+
+    def __init__(self, run_id: str, seq: int | None, expected: str, found: str) -> None:
+        self.run_id = run_id
+        self.seq = seq
+        self.expected = expected
+        self.found = found
+        where = f"journal entry seq={seq}" if seq is not None else "its fingerprint"
+        super().__init__(
+            f"run {run_id!r} cannot be resumed with this code: {where} expects {expected}, "
+            f"but the workflow has {found}. Deploy code compatible with the run (restore the "
+            "step or event type), or fork the run from before that entry, or cancel it."
+        )
+
+
+class RecoveryLimitError(DurableFlowsError):
+    """A run crashed its process too many times while being resumed."""
+
+    def __init__(self, run_id: str, step: str, restarts: int) -> None:
+        self.run_id = run_id
+        self.step = step
+        self.restarts = restarts
+        super().__init__(
+            f"run {run_id!r}: step {step!r} was in flight when the process died "
+            f"{restarts} times; the run was marked failed instead of crash-looping. "
+            "Fix the step and fork the run to retry it."
+        )
+
+
+class EventNotAcceptedError(DurableFlowsError):
+    """An event sent into a run is of a type no step of the workflow accepts."""
+
+    def __init__(self, run_id: str, event_type: str) -> None:
+        self.run_id = run_id
+        self.event_type = event_type
+        super().__init__(
+            f"run {run_id!r}: no step and no waiter accepts events of type {event_type}; "
+            "the event was not delivered. Send an event type one of its steps takes."
+        )
+
+
+# --- storage errors added with the SQLite store ----------------------------------
+
+
+class StoreClosedError(StoreError):
+    """A store was used after :meth:`close`."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"journal store {path!r} is closed; nothing was written. Create a new store "
+            "object (or use `async with store:` around all the work that needs it)."
+        )
+
+
+class StoreWriteError(StoreError):
+    """A write transaction failed as a whole (disk full, I/O error, locked too long)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"journal database {path!r}: write failed ({reason}); nothing of this write "
+            "was committed. If the database is locked, another process holds a write "
+            "transaction for longer than busy_timeout; otherwise check free disk space "
+            "and file permissions, then retry."
+        )
+
+
+class JournalSeqError(StoreError):
+    """An append does not continue a run's journal gap-free (duplicate or skipped seq)."""
+
+    def __init__(self, run_id: str, expected: int, got: int) -> None:
+        self.run_id = run_id
+        self.expected = expected
+        self.got = got
+        super().__init__(
+            f"run {run_id!r}: append refused because an entry has seq={got} where the "
+            f"journal continues at seq={expected}; nothing was written. Entries must be "
+            "numbered last_seq+1, last_seq+2, ... with no gap; re-read the run "
+            "(store.get_run) before appending again."
+        )
+
+
+class InboxConsumeError(StoreError):
+    """An append tried to consume inbox items that are not pending items of its run."""
+
+    def __init__(self, run_id: str, inbox_ids: list[int]) -> None:
+        self.run_id = run_id
+        self.inbox_ids = inbox_ids
+        super().__init__(
+            f"run {run_id!r}: inbox items {inbox_ids} are not pending items of this run "
+            "(unknown, sent to another run, or already taken into the journal); the "
+            "append was refused and nothing was written. Read pending items with "
+            "store.read_inbox(run_id)."
+        )

@@ -1,0 +1,101 @@
+"""Journal records: the facts a run is made of.
+
+A :class:`Record` is what the live loop appends and what replay reads back; the
+reducer (``reducer.py``) folds records into a :class:`~.state.RunState`. The
+``data`` mapping holds only JSON-compatible values; the event a record carries
+(if any) is kept decoded in ``event`` and encoded by the codec when written.
+
+Kinds and their ``data`` fields (``exec`` is the execution id, a per-run
+counter; ``step`` is on the record itself):
+
+=================  ==========================================================
+``run_started``    workflow, fingerprint, timeout, stop_type
+``sent``           target (step or None), source (start/step/handler/inbox),
+                   exec (sending execution, if from a step), inbox (inbox id)
+``accepted``       exec, worker, attempt, event_seq (record whose event it is)
+``resource``       exec, key, cache — a resource factory was called
+``state``          exec, op (live order), state (the whole state as JSON)
+``collect``        exec, buffer, op ("add" with event, or "clear")
+``stream``         exec, n (per-run stream position); event is the payload
+``produced``       exec — the event the step returned
+``waiter``         exec, waiter_id, event_type, requirements, deadline
+``completed``      exec, attempt, duration — the execution ended normally
+``failed``         exec, attempt, error {type, message, traceback},
+                   retry_in (seconds, or None when retries are spent)
+``waiter_timeout`` waiter_id
+``resumed``        owner, token, rerun (exec ids that were in flight)
+``timed_out``      timeout, active_steps
+``cancelled``      reason
+``run_failed``     reason — a failure not tied to one step attempt
+=================  ==========================================================
+
+Records are frozen; the one ``Record`` class with a ``kind`` keeps the hot
+path cheap (no per-kind validation: only this package builds records, and
+decoding from the journal is validated by the codec).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..events import Event
+
+RUN_STARTED = "run_started"
+SENT = "sent"
+ACCEPTED = "accepted"
+RESOURCE = "resource"
+STATE = "state"
+COLLECT = "collect"
+STREAM = "stream"
+PRODUCED = "produced"
+WAITER = "waiter"
+COMPLETED = "completed"
+FAILED = "failed"
+WAITER_TIMEOUT = "waiter_timeout"
+RESUMED = "resumed"
+TIMED_OUT = "timed_out"
+CANCELLED = "cancelled"
+RUN_FAILED = "run_failed"
+
+ALL_KINDS = frozenset(
+    {
+        RUN_STARTED,
+        SENT,
+        ACCEPTED,
+        RESOURCE,
+        STATE,
+        COLLECT,
+        STREAM,
+        PRODUCED,
+        WAITER,
+        COMPLETED,
+        FAILED,
+        WAITER_TIMEOUT,
+        RESUMED,
+        TIMED_OUT,
+        CANCELLED,
+        RUN_FAILED,
+    }
+)
+#: Kinds after which the run is over.
+TERMINAL_KINDS = frozenset({TIMED_OUT, CANCELLED, RUN_FAILED})
+
+_EMPTY: Mapping[str, Any] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One fact about a run, as appended live and as read back by replay."""
+
+    kind: str
+    ts: float
+    step: str | None = None
+    event: Event | None = None
+    data: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+    seq: int = 0
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """A field of ``data``."""
+        return self.data.get(key, default)

@@ -1,0 +1,323 @@
+"""Fold journal records into a run's state.
+
+``reduce(state, record, spec)`` is deterministic: no I/O, no clock, no
+randomness; time comes from the record's timestamp. It mutates ``state`` in
+place (copying a whole run per record would make long runs quadratic) and is
+the only code that does. The live loop appends a record and then reduces it;
+replay reduces the stored records in order; so live and replayed states are
+equal by construction, and the property tests check it.
+
+Dispatch (which queued event a free worker takes next) is decided by
+:func:`next_dispatch` from the state alone, and the decision is journaled as
+an ``accepted`` record before the step runs.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from .._imports import import_qualified
+from ..events import Event, StopEvent
+from . import records as k
+from .records import Record
+from .spec import RunSpec, accepts
+from .state import EXEC_READY, EXEC_RETRY, EXEC_RUNNING, EXEC_WAITING, Exec, RunState, Waiter
+
+
+def reduce(state: RunState, rec: Record, spec: RunSpec) -> None:
+    """Apply one record to ``state``."""
+    handler = _HANDLERS.get(rec.kind)
+    if handler is not None:
+        handler(state, rec, spec)
+    state.last_seq = rec.seq
+    state.last_ts = rec.ts
+
+
+def fold(records: list[Record], spec: RunSpec, state: RunState | None = None) -> RunState:
+    """Replay records from scratch (or on top of ``state``)."""
+    state = state if state is not None else RunState()
+    for rec in records:
+        reduce(state, rec, spec)
+    return state
+
+
+def next_dispatch(state: RunState, spec: RunSpec) -> tuple[str, int, int, int, int] | None:
+    """The next (step, exec_id, event_seq, attempt, worker) a free worker should take.
+
+    Executions whose waiter resolved come first, then queued events, FIFO per
+    step, steps in declaration order. Returns None when no step can take work.
+    """
+    while state.dirty:
+        name = min(state.dirty, key=spec.position)
+        step = spec.steps.get(name)
+        busy = state.busy.get(name, 0)
+        if step is not None and busy < step.num_workers:
+            ready = state.ready.get(name)
+            if ready:
+                ex = state.execs[ready[0]]
+                return name, ex.id, ex.event_seq, ex.attempt, _free_worker(state, name)
+            queue = state.queues.get(name)
+            if queue:
+                return name, state.next_exec, queue[0][0], 1, _free_worker(state, name)
+        state.dirty.discard(name)
+    return None
+
+
+def _free_worker(state: RunState, step: str) -> int:
+    used = {e.worker for e in state.execs.values() if e.step == step and e.status in _HOLDING}
+    w = 0
+    while w in used:
+        w += 1
+    return w
+
+
+_HOLDING = (EXEC_RUNNING, EXEC_RETRY)
+
+
+# --- handlers ---------------------------------------------------------------------
+
+
+def _run_started(st: RunState, rec: Record, spec: RunSpec) -> None:
+    st.workflow = rec.get("workflow", "")
+    st.fingerprint = rec.get("fingerprint") or {}
+    st.timeout = rec.get("timeout")
+    st.segment_start = rec.ts
+    st.clock_base = 0.0
+    if "state" in rec.data:
+        st.state = rec.data["state"]
+
+
+def _deliver(st: RunState, rec: Record, spec: RunSpec) -> None:
+    if rec.kind == k.SENT and rec.get("inbox"):
+        st.inbox_seen = max(st.inbox_seen, int(rec.get("inbox")))
+    ev = rec.event
+    if ev is None:
+        return
+    if isinstance(ev, StopEvent):
+        if not st.finished:
+            st.status = "completed"
+            st.result = ev
+        return
+    target = rec.get("target")
+    woken: set[str] = set()
+    for w in st.waiters.values():
+        if w.resolved is not None or w.timed_out:
+            continue
+        if target is not None and w.step != target:
+            continue
+        if _waiter_matches(w, ev, spec):
+            w.resolved = ev
+            _make_ready(st, w.exec_id)
+            woken.add(w.step)
+    for name in spec.routes(type(ev)):
+        if (target is not None and name != target) or name in woken:
+            continue
+        st.queues.setdefault(name, deque()).append((rec.seq, ev))
+        st.dirty.add(name)
+    if target is not None and target in spec.steps and target not in woken:
+        step = spec.steps[target]
+        if step.catch_for is not None and accepts(step, type(ev)):
+            st.queues.setdefault(target, deque()).append((rec.seq, ev))
+            st.dirty.add(target)
+
+
+def _waiter_matches(w: Waiter, ev: Event, spec: RunSpec) -> bool:
+    cls = w.event_class
+    if cls is None:
+        try:
+            cls = w.event_class = import_qualified(w.event_type)
+        except (ImportError, AttributeError):
+            return False
+    step = spec.steps.get(w.step)
+    if type(ev) is not cls and not (step is not None and step.subclasses and isinstance(ev, cls)):
+        return False
+    return all(ev.get(key, getattr(ev, key, None)) == val for key, val in w.requirements.items())
+
+
+def _make_ready(st: RunState, exec_id: int) -> None:
+    ex = st.execs.get(exec_id)
+    if ex is None or ex.status != EXEC_WAITING:
+        return
+    ex.status = EXEC_READY
+    st.ready.setdefault(ex.step, deque()).append(exec_id)
+    st.dirty.add(ex.step)
+
+
+def _accepted(st: RunState, rec: Record, spec: RunSpec) -> None:
+    exec_id = int(rec.get("exec"))
+    step = rec.step or ""
+    ex = st.execs.get(exec_id)
+    if ex is None:
+        event = _take_queued(st, step, int(rec.get("event_seq")))
+        ex = Exec(id=exec_id, step=step, event_seq=int(rec.get("event_seq")), event=event, first_ts=rec.ts)
+        st.execs[exec_id] = ex
+        st.next_exec = max(st.next_exec, exec_id + 1)
+        st.busy[step] = st.busy.get(step, 0) + 1
+    elif ex.status == EXEC_READY:
+        ready = st.ready.get(step)
+        if ready and exec_id in ready:
+            ready.remove(exec_id)
+        st.busy[step] = st.busy.get(step, 0) + 1
+    ex.status = EXEC_RUNNING
+    ex.attempt = int(rec.get("attempt", ex.attempt))
+    ex.worker = int(rec.get("worker", 0))
+    ex.retry_at = None
+
+
+def _take_queued(st: RunState, step: str, event_seq: int) -> Event:
+    queue = st.queues.get(step)
+    if queue:
+        if queue[0][0] == event_seq:
+            return queue.popleft()[1]
+        for i, (seq, ev) in enumerate(queue):
+            if seq == event_seq:
+                del queue[i]
+                return ev
+    raise LookupError(f"step {step!r} has no queued event from seq {event_seq}")
+
+
+def _resource(st: RunState, rec: Record, spec: RunSpec) -> None:
+    if rec.get("cache", True):
+        st.resources.add(str(rec.get("key")))
+
+
+def _state(st: RunState, rec: Record, spec: RunSpec) -> None:
+    op = int(rec.get("op", 0))
+    if op > st.state_op:  # last writer in live order wins, whatever the commit order
+        st.state = rec.data.get("state")
+        st.state_op = op
+
+
+def _collect(st: RunState, rec: Record, spec: RunSpec) -> None:
+    bufs = st.buffers.setdefault(rec.step or "", {})
+    buffer = str(rec.get("buffer", "default"))
+    if rec.get("op") == "clear":
+        bufs.pop(buffer, None)
+    elif rec.event is not None:
+        bufs.setdefault(buffer, []).append(rec.event)
+
+
+def _stream(st: RunState, rec: Record, spec: RunSpec) -> None:
+    st.stream_n = max(st.stream_n, int(rec.get("n", 0)))
+
+
+def _produced(st: RunState, rec: Record, spec: RunSpec) -> None:
+    _deliver(st, rec, spec)
+
+
+def _waiter(st: RunState, rec: Record, spec: RunSpec) -> None:
+    exec_id = int(rec.get("exec"))
+    ex = st.execs.get(exec_id)
+    if ex is not None and ex.status in _HOLDING:
+        _release(st, ex)
+        ex.status = EXEC_WAITING
+    wid = str(rec.get("waiter_id"))
+    st.waiters[wid] = Waiter(
+        waiter_id=wid,
+        step=rec.step or "",
+        exec_id=exec_id,
+        event_type=str(rec.get("event_type")),
+        event_class=None,
+        requirements=dict(rec.get("requirements") or {}),
+        deadline=rec.get("deadline"),
+    )
+
+
+def _release(st: RunState, ex: Exec) -> None:
+    st.busy[ex.step] = max(0, st.busy.get(ex.step, 0) - 1)
+    st.dirty.add(ex.step)
+
+
+def _completed(st: RunState, rec: Record, spec: RunSpec) -> None:
+    ex = st.execs.pop(int(rec.get("exec")), None)
+    if ex is None:
+        return
+    if ex.status in _HOLDING:
+        _release(st, ex)
+    _drop_used_waiters(st, ex.id)
+
+
+def _drop_used_waiters(st: RunState, exec_id: int) -> None:
+    done = [
+        wid
+        for wid, w in st.waiters.items()
+        if w.exec_id == exec_id and (w.resolved is not None or w.timed_out)
+    ]
+    for wid in done:
+        del st.waiters[wid]
+
+
+def _failed(st: RunState, rec: Record, spec: RunSpec) -> None:
+    ex = st.execs.get(int(rec.get("exec")))
+    if ex is None:
+        return
+    ex.last_error = rec.get("error")
+    retry_in = rec.get("retry_in")
+    if retry_in is not None:
+        ex.status = EXEC_RETRY
+        ex.retry_at = st.clock(rec.ts) + float(retry_in)
+        return
+    st.execs.pop(ex.id)
+    if ex.status in _HOLDING:
+        _release(st, ex)
+    _drop_used_waiters(st, ex.id)
+    handler = rec.get("catch")
+    if handler:
+        st.recoveries[handler] = st.recoveries.get(handler, 0) + 1
+    elif not st.finished:
+        st.status = "failed"
+        st.error = {**(rec.get("error") or {}), "step": ex.step, "attempts": ex.attempt}
+
+
+def _waiter_timeout(st: RunState, rec: Record, spec: RunSpec) -> None:
+    w = st.waiters.get(str(rec.get("waiter_id")))
+    if w is None or w.resolved is not None:
+        return
+    w.timed_out = True
+    _make_ready(st, w.exec_id)
+
+
+def _resumed(st: RunState, rec: Record, spec: RunSpec) -> None:
+    st.clock_base += max(0.0, st.last_ts - st.segment_start)
+    st.segment_start = rec.ts
+    for exec_id in rec.get("rerun") or ():
+        ex = st.execs.get(int(exec_id))
+        if ex is not None:
+            ex.restarts += 1
+
+
+def _terminal(status: str) -> Any:
+    def apply(st: RunState, rec: Record, spec: RunSpec) -> None:
+        if not st.finished:
+            st.status = status
+            if status != "completed":
+                st.error = {"kind": rec.kind, **dict(rec.data)}
+
+    return apply
+
+
+def _run_failed(st: RunState, rec: Record, spec: RunSpec) -> None:
+    if st.status in ("running", "waiting"):
+        st.status = "failed"
+        st.error = dict(rec.data)
+
+
+_HANDLERS = {
+    k.RUN_STARTED: _run_started,
+    k.SENT: _deliver,
+    k.ACCEPTED: _accepted,
+    k.RESOURCE: _resource,
+    k.STATE: _state,
+    k.COLLECT: _collect,
+    k.STREAM: _stream,
+    k.PRODUCED: _produced,
+    k.WAITER: _waiter,
+    k.COMPLETED: _completed,
+    k.FAILED: _failed,
+    k.WAITER_TIMEOUT: _waiter_timeout,
+    k.RESUMED: _resumed,
+    k.TIMED_OUT: _terminal("timed_out"),
+    k.CANCELLED: _terminal("cancelled"),
+    k.RUN_FAILED: _run_failed,
+}

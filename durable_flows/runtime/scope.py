@@ -1,0 +1,57 @@
+"""What one step execution does, gathered until it commits.
+
+Each running step has an :class:`ExecScope` in a context variable. Context
+methods called inside the step (``send_event``, ``write_event_to_stream``,
+``store.set``, ``collect_events``, resource creation, ``wait_for_event``)
+record their effect here; the loop turns the scope into journal records that
+commit in one transaction with the step's completion. A step that is in flight
+when the process dies therefore leaves no partial effect in the journal.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..events import Event
+from .state import Exec
+
+
+class WaitingForEvent(Exception):  # noqa: N818 - control flow, never reaches users
+    """Raised by ``wait_for_event`` to park the step until the event arrives."""
+
+    def __init__(
+        self,
+        waiter_id: str,
+        event_type: type,
+        requirements: dict[str, Any],
+        timeout: float | None,
+        waiter_event: Event | None,
+    ) -> None:
+        super().__init__(waiter_id)
+        self.waiter_id = waiter_id
+        self.event_type = event_type
+        self.requirements = requirements
+        self.timeout = timeout
+        self.waiter_event = waiter_event
+
+
+@dataclass
+class ExecScope:
+    """Effects of one attempt of one execution, in the order they happened."""
+
+    ex: Exec
+    ctx: Any  # the run's Context
+    started: float = field(default_factory=time.monotonic)
+    sent: list[tuple[Event, str | None]] = field(default_factory=list)
+    stream: list[Event] = field(default_factory=list)
+    state: tuple[int, Any] | None = None  # (live op number, state as JSON)
+    collect: list[tuple[str, str, Event | None]] = field(default_factory=list)
+    resources: list[tuple[str, bool]] = field(default_factory=list)
+
+
+current_scope: contextvars.ContextVar[ExecScope | None] = contextvars.ContextVar(
+    "durable_flows_exec_scope", default=None
+)

@@ -1,0 +1,330 @@
+"""The journal store protocol: the only thing the runtime knows about storage.
+
+A store moves plain data (strings, numbers, JSON text), never engine objects.
+Every concrete store (SQLite, in-memory, later a server database) implements
+:class:`JournalStore` and passes the same contract tests in
+``tests/storage/test_contract.py``.
+
+Ownership and fencing: a process executes a run only while it holds the run's
+lease. :meth:`JournalStore.claim_lease` returns a :class:`Lease` whose
+``token`` grows with every claim; every append carries it and a store refuses
+an append whose token is not the run's current one (:class:`StaleLeaseError`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Run statuses. ``waiting`` means idle until input arrives from outside.
+RUNNING = "running"
+WAITING = "waiting"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELLED = "cancelled"
+TIMED_OUT = "timed_out"
+ACTIVE_STATUSES = frozenset({RUNNING, WAITING})
+FINISHED_STATUSES = frozenset({COMPLETED, FAILED, CANCELLED, TIMED_OUT})
+ALL_STATUSES = ACTIVE_STATUSES | FINISHED_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    """One row of a run's append-only journal.
+
+    Attributes:
+        run_id: The run the entry belongs to.
+        seq: Position in the run's journal, 1-based and gap-free.
+        kind: Record kind (``sent``, ``accepted``, ``produced``, ``state``, ...);
+            see ``durable_flows.runtime.records``.
+        step: Step the entry concerns, if any.
+        event_type: Qualified type name of the event carried, if any.
+        payload: The record's fields as JSON text.
+        ts: Wall-clock time the record was written live (seconds since epoch).
+        codec: Which serializer wrote ``payload`` (``json`` or ``jsonpickle``).
+    """
+
+    run_id: str
+    seq: int
+    kind: str
+    step: str | None
+    event_type: str | None
+    payload: str
+    ts: float
+    codec: str = "json"
+
+    def decoded(self) -> dict[str, Any]:
+        """The payload parsed from JSON (events stay in their encoded form)."""
+        return json.loads(self.payload)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """A run's row: who it is, where it stands, how it ended."""
+
+    run_id: str
+    workflow: str
+    status: str
+    created_at: float
+    updated_at: float
+    last_seq: int = 0
+    owner: str | None = None
+    lease_token: int = 0
+    lease_expires: float | None = None
+    fingerprint: str | None = None
+    waiting_for: list[str] = field(default_factory=list)
+    outcome: str | None = None  # JSON text of the result event, when completed
+    error: str | None = None  # message (and traceback) when failed / timed out
+    parent_run_id: str | None = None
+    forked_at_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Proof of ownership of one run: append with it, renew it, release it."""
+
+    run_id: str
+    owner: str
+    token: int
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """An event sent into a run from outside, not yet taken into its journal."""
+
+    id: int
+    run_id: str
+    event_type: str
+    payload: str
+    codec: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunUpdate:
+    """Changes to a run's row that commit together with an append."""
+
+    status: str | None = None
+    waiting_for: list[str] | None = None
+    outcome: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """What :meth:`JournalStore.create_run` needs to start a run."""
+
+    run_id: str
+    workflow: str
+    fingerprint: str
+    parent_run_id: str | None = None
+    forked_at_seq: int | None = None
+
+
+def make_owner_id() -> str:
+    """A process-unique owner name: ``host:pid:random``.
+
+    The host and pid let a store on the same host see at once that an owner
+    process died (its lease can then be taken over without waiting for expiry).
+    """
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True when ``owner`` names a process on this host that no longer exists."""
+    try:
+        host, pid_text, _ = owner.rsplit(":", 2)
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname() or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class JournalStore(ABC):
+    """The narrow interface between the runtime and a journal database.
+
+    All methods are coroutines unless noted. Implementations must be safe to
+    call from many runs of one event loop at once; appends from all of them may
+    be grouped into one transaction, but each caller's ``append`` returns only
+    once its own entries are durable.
+    """
+
+    #: Identifies this store object as a lease owner.
+    owner_id: str
+    #: Seconds a lease lasts unless renewed.
+    lease_ttl: float = 30.0
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    @abstractmethod
+    async def open(self) -> None:
+        """Open connections and apply migrations; idempotent."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Flush pending appends, stop background work and close; idempotent."""
+
+    async def __aenter__(self) -> JournalStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- writing -----------------------------------------------------------------
+
+    @abstractmethod
+    async def create_run(self, run: NewRun, entries: Sequence[JournalEntry]) -> Lease:
+        """Create a run owned by this store, with its first entries, atomically.
+
+        Raises:
+            RunExistsError: a run with that id exists (nothing is changed).
+        """
+
+    @abstractmethod
+    async def append(
+        self,
+        lease: Lease,
+        entries: Sequence[JournalEntry],
+        update: RunUpdate | None = None,
+        consumed_inbox: Sequence[int] = (),
+    ) -> None:
+        """Append entries to the lease's run; durable when this returns.
+
+        ``update`` changes the run row and ``consumed_inbox`` marks inbox items
+        as taken, both in the same transaction as the entries.
+
+        Raises:
+            StaleLeaseError: the lease's token is no longer the run's (nothing
+                is written).
+        """
+
+    @abstractmethod
+    async def claim_lease(self, run_id: str) -> Lease:
+        """Take ownership of a run whose lease is free, expired, or whose owner died.
+
+        Raises:
+            RunNotFoundError: no such run.
+            LeaseHeldError: a live owner holds it.
+        """
+
+    @abstractmethod
+    async def release_lease(self, lease: Lease) -> None:
+        """Give a run up (it can then be claimed at once); no-op if stale."""
+
+    @abstractmethod
+    async def set_failed(self, run_id: str, reason: str) -> None:
+        """Mark a run failed with ``reason`` without appending (damaged journal)."""
+
+    @abstractmethod
+    async def send_to_inbox(
+        self, run_id: str, event_type: str, payload: str, codec: str = "json"
+    ) -> int:
+        """Durably queue an event for a run; returns the inbox id.
+
+        Raises:
+            RunNotFoundError, RunFinishedError.
+        """
+
+    # -- reading -----------------------------------------------------------------
+
+    @abstractmethod
+    async def read(self, run_id: str, after_seq: int = 0) -> list[JournalEntry]:
+        """Entries of a run with ``seq > after_seq``, in order."""
+
+    @abstractmethod
+    async def read_inbox(self, run_id: str) -> list[InboxItem]:
+        """Inbox items of a run not yet taken into its journal, oldest first."""
+
+    @abstractmethod
+    async def get_run(self, run_id: str) -> RunInfo | None:
+        """The run's row, or None."""
+
+    @abstractmethod
+    async def list_runs(
+        self, status: str | None = None, workflow: str | None = None
+    ) -> list[RunInfo]:
+        """Runs, newest first, optionally filtered by status and workflow name."""
+
+    # -- derived helpers (same for every store) -----------------------------------
+
+    async def history(self, run_id: str) -> list[dict[str, Any]]:
+        """A run's journal in order, each entry a dict with its payload decoded.
+
+        Raises:
+            RunNotFoundError: no such run.
+        """
+        from ..errors import RunNotFoundError
+
+        if await self.get_run(run_id) is None:
+            raise RunNotFoundError(run_id)
+        out = []
+        for e in await self.read(run_id):
+            out.append(
+                {
+                    "run_id": e.run_id,
+                    "seq": e.seq,
+                    "kind": e.kind,
+                    "step": e.step,
+                    "event_type": e.event_type,
+                    "ts": e.ts,
+                    "codec": e.codec,
+                    "payload": e.decoded(),
+                }
+            )
+        return out
+
+    def inbox_signal(self, run_id: str) -> Any:
+        """An object the runtime may await to learn of local inbox sends.
+
+        Stores that can notify in-process (all of ours) return an
+        ``asyncio.Event`` that is set when :meth:`send_to_inbox` is called in
+        this process for ``run_id``; the runtime also polls, so cross-process
+        sends are seen within the poll interval.
+        """
+        return None
+
+
+# -- private helpers shared by the stores ------------------------------------------
+
+
+def _check_entries(run_id: str, entries: Sequence[JournalEntry], next_seq: int) -> None:
+    """Raise unless ``entries`` belong to ``run_id`` and number on from ``next_seq``.
+
+    Raises:
+        ValueError: an entry names another run (a caller bug).
+        JournalSeqError: an entry's seq is a duplicate or leaves a gap.
+    """
+    from ..errors import JournalSeqError
+
+    for offset, entry in enumerate(entries):
+        if entry.run_id != run_id:
+            raise ValueError(
+                f"journal entry seq={entry.seq} names run {entry.run_id!r}, "
+                f"but it is being appended to run {run_id!r}"
+            )
+        if entry.seq != next_seq + offset:
+            raise JournalSeqError(run_id, next_seq + offset, entry.seq)
+
+
+def _check_update(update: RunUpdate | None) -> None:
+    """Raise ValueError when ``update`` names an unknown status."""
+    if update is not None and update.status is not None and update.status not in ALL_STATUSES:
+        raise ValueError(
+            f"unknown run status {update.status!r}; expected one of {sorted(ALL_STATUSES)}"
+        )

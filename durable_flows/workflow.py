@@ -1,0 +1,421 @@
+"""``Workflow``: step discovery, validation, and starting or resuming durable runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+import uuid
+import weakref
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from .codec import Codec
+from .context.context import Context
+from .context.serializers import BaseSerializer
+from .context.state_store import DictState
+from .decorators import StepConfig
+from .errors import (
+    LeaseHeldError,
+    RunNotFoundError,
+    WorkflowRuntimeError,
+    WorkflowValidationError,
+)
+from .events import Event, StartEvent, StopEvent
+from .handler import WorkflowHandler
+from .runtime.loop import RunLoop
+from .runtime.replay import decode_journal, replay
+from .runtime.spec import RunSpec, StepSpec, accepts
+from .storage import JournalStore, open_store
+from .storage.base import ACTIVE_STATUSES, FINISHED_STATUSES, owner_is_dead
+from .validation import infer_start_event_class, infer_stop_event_class, validate_workflow
+
+logger = logging.getLogger(__name__)
+
+
+class WorkflowMeta(type):
+    """Gives every workflow class its own registry of free-function steps."""
+
+    def __init__(cls, name: str, bases: tuple[type, ...], dct: dict[str, Any]) -> None:
+        super().__init__(name, bases, dct)
+        cls._step_functions: dict[str, Any] = {}
+        cls._step_functions_version = 0
+
+
+class Workflow(metaclass=WorkflowMeta):
+    """An event-driven workflow whose runs are journaled and survive restarts.
+
+    Same constructor and ``run`` as llama-index-workflows; ``store`` picks the
+    journal (default: the SQLite file named by ``DURABLE_FLOWS_DB``, else
+    ``./durable_flows.db``).
+
+    Args:
+        timeout: Seconds of hosted run time before the run times out (``None``:
+            never). Time while no process hosts the run does not count.
+        disable_validation: Skip the graph checks before running.
+        verbose: Log step activity.
+        resource_manager: Accepted for compatibility; each run gets its own manager.
+        num_concurrent_runs: Most runs of this workflow object active at once.
+        workflow_name: Name stored with each run (default: module-qualified class name).
+        skip_graph_checks: Graph checks to skip (e.g. ``{"reachability"}``).
+        serializer: ``JsonPickleSerializer(allowed=...)`` to journal values JSON can't hold.
+        store: The journal store to use.
+    """
+
+    _step_functions: dict[str, Any]
+    _step_functions_version: int
+
+    def __init__(
+        self,
+        timeout: float | None = 45.0,
+        disable_validation: bool = False,
+        verbose: bool = False,
+        resource_manager: Any = None,
+        num_concurrent_runs: int | None = None,
+        runtime: Any = None,
+        workflow_name: str | None = None,
+        skip_graph_checks: set[str] | None = None,
+        serializer: BaseSerializer | None = None,
+        store: JournalStore | None = None,
+    ) -> None:
+        if num_concurrent_runs is not None and (
+            isinstance(num_concurrent_runs, bool)
+            or not isinstance(num_concurrent_runs, int)
+            or num_concurrent_runs <= 0
+        ):
+            raise WorkflowValidationError("num_concurrent_runs must be an integer greater than 0 or None")
+        self._timeout = timeout
+        self._disable_validation = disable_validation
+        self._verbose = verbose
+        self._num_concurrent_runs = num_concurrent_runs
+        self._workflow_name = workflow_name
+        self._skip_graph_checks = set(skip_graph_checks or ())
+        self._serializer = serializer
+        self._store = store
+        self._semaphores: dict[int, asyncio.Semaphore] = {}
+        self._validated_version = -1
+        self._spec: RunSpec | None = None
+        self._spec_version = -1
+        self._codec_obj = Codec(serializer)
+        configs = self._step_configs()
+        from .validation import check_graph_check_names
+
+        check_graph_check_names(self._skip_graph_checks)
+        self._start_event_class: type[StartEvent] = StartEvent
+        self._stop_event_class: type[StopEvent] = StopEvent
+        if configs:
+            name = type(self).__name__
+            self._start_event_class = infer_start_event_class(configs, name)
+            self._stop_event_class = infer_stop_event_class(configs, name)
+
+    # -- identity and configuration ----------------------------------------------------
+
+    @property
+    def workflow_name(self) -> str:
+        """The name runs of this workflow are stored under."""
+        if self._workflow_name is not None:
+            return self._workflow_name
+        cls = type(self)
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+    @property
+    def serializer(self) -> BaseSerializer | None:
+        return self._serializer
+
+    @property
+    def start_event_class(self) -> type[StartEvent]:
+        return self._start_event_class
+
+    @property
+    def stop_event_class(self) -> type[StopEvent]:
+        return self._stop_event_class
+
+    @property
+    def store(self) -> JournalStore:
+        """The journal store runs of this workflow are written to."""
+        if self._store is not None:
+            return self._store
+        return _default_store()
+
+    @classmethod
+    def add_step(cls, func: Any) -> None:
+        """Register a free function decorated with ``@step`` as a step of this class."""
+        if getattr(func, "_step_config", None) is None:
+            raise WorkflowValidationError(f"Step function {func.__name__} is missing the `@step` decorator.")
+        if func.__name__ in cls._class_steps():
+            raise WorkflowValidationError(
+                f"A step {func.__name__} is already part of this workflow, please choose another name."
+            )
+        cls._step_functions[func.__name__] = func
+        cls._step_functions_version += 1
+
+    @classmethod
+    def _class_steps(cls) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for klass in reversed(cls.__mro__):
+            for name, attr in vars(klass).items():
+                if getattr(attr, "_step_config", None) is not None:
+                    found[name] = attr
+            found.update(getattr(klass, "_step_functions", {}) if isinstance(klass, WorkflowMeta) else {})
+        return found
+
+    def _get_steps(self) -> dict[str, Any]:
+        """Step name -> callable (bound methods for method steps)."""
+        steps: dict[str, Any] = {}
+        for name, attr in self._class_steps().items():
+            bound = getattr(self, name, None)
+            steps[name] = bound if getattr(bound, "_step_config", None) is not None else attr
+        return steps
+
+    def _step_configs(self) -> dict[str, StepConfig]:
+        return {name: fn._step_config for name, fn in self._get_steps().items()}
+
+    def _step_function(self, name: str) -> Any:
+        try:
+            return self._get_steps()[name] if self._spec is None else self._bound[name]
+        except (KeyError, AttributeError):
+            return self._get_steps()[name]
+
+    def _step_config(self, name: str) -> StepConfig:
+        return self._step_function(name)._step_config  # type: ignore[no-any-return]
+
+    def _validate_valid_step_message(self, step: str, message: Event) -> None:
+        configs = self._step_configs()
+        if step not in configs:
+            raise WorkflowRuntimeError(f"Step {step} does not exist")
+        if not accepts(self._run_spec().steps[step], type(message)):
+            raise WorkflowRuntimeError(f"Step {step} does not accept event of type {type(message)}")
+
+    def _state_type(self) -> type[BaseModel]:
+        for cfg in self._step_configs().values():
+            if cfg.context_state_type is not None:
+                return cfg.context_state_type
+        return DictState
+
+    def _codec(self) -> Codec:
+        return self._codec_obj
+
+    def _run_spec(self) -> RunSpec:
+        version = type(self)._step_functions_version
+        if self._spec is None or self._spec_version != version:
+            steps = {}
+            self._bound = self._get_steps()
+            for name, fn in self._bound.items():
+                cfg: StepConfig = fn._step_config
+                catch_for = None
+                if cfg.role == "catch_error":
+                    catch_for = tuple(cfg.catch_error_for_steps or ())
+                steps[name] = StepSpec(
+                    name=name,
+                    accepts=tuple(cfg.accepted_events),
+                    returns=tuple(cfg.return_types),
+                    num_workers=cfg.num_workers,
+                    subclasses=cfg.accept_event_subclasses,
+                    catch_for=catch_for,
+                    max_recoveries=cfg.catch_error_max_recoveries,
+                )
+            st = self._state_type()
+            self._spec = RunSpec(steps=steps, state_type=f"{st.__module__}.{st.__qualname__}")
+            self._spec_version = version
+        return self._spec
+
+    # -- validation -----------------------------------------------------------------------
+
+    def validate(self, **_: Any) -> bool:
+        """Check the step graph; returns True when the workflow uses human input.
+
+        Raises:
+            WorkflowValidationError, WorkflowConfigurationError: with upstream's messages.
+        """
+        result = validate_workflow(
+            self._step_configs(), workflow_name=type(self).__name__, skip_graph_checks=self._skip_graph_checks
+        )
+        self._start_event_class = result.start_event_class
+        self._stop_event_class = result.stop_event_class
+        self._validated_version = type(self)._step_functions_version
+        return bool(getattr(result, "uses_hitl", False))
+
+    def _validate(self) -> None:
+        if self._disable_validation or self._validated_version == type(self)._step_functions_version:
+            return
+        self.validate()
+
+    # -- running -------------------------------------------------------------------------
+
+    def _get_start_event_instance(self, start_event: StartEvent | None, **kwargs: Any) -> StartEvent:
+        if start_event is not None:
+            if not isinstance(start_event, StartEvent):
+                raise ValueError("The 'start_event' argument must be an instance of 'StartEvent'.")
+            if kwargs:
+                logger.warning(
+                    "Keyword arguments are not supported when 'run()' is invoked with the "
+                    "'start_event' parameter. These keyword arguments will be ignored: %s",
+                    kwargs,
+                )
+            return start_event
+        try:
+            return self._start_event_class(**kwargs)
+        except ValidationError as exc:
+            raise WorkflowRuntimeError(
+                f"Failed creating a start event of type '{self._start_event_class.__name__}' "
+                f"with the keyword arguments: {kwargs}"
+            ) from exc
+
+    def run(
+        self,
+        ctx: Context[Any] | None = None,
+        start_event: StartEvent | None = None,
+        run_id: str | None = None,
+        **kwargs: Any,
+    ) -> WorkflowHandler:
+        """Start a durable run and return its handler (await it for the result).
+
+        Everything the run does is journaled before it takes effect. A ``ctx``
+        restored with ``Context.from_dict`` whose run is unfinished in the store
+        resumes that run instead of starting a new one.
+
+        Raises:
+            WorkflowValidationError: the step graph is invalid.
+            WorkflowRuntimeError: the start event cannot be built from ``kwargs``.
+        """
+        self._validate()
+        ctx = ctx if ctx is not None else Context(self)
+        if ctx._run_id is not None and ctx._run_loop is None and run_id is None and not kwargs and start_event is None:
+            return self._resume(ctx._run_id, ctx=ctx, fallback_new=True)
+        start = self._get_start_event_instance(start_event, **kwargs)
+        run_id = run_id or uuid.uuid4().hex
+        loop = RunLoop(self, self.store, ctx, run_id)
+        ctx._bind(loop)
+        seed = self._codec().dump_state(ctx.store._state)
+
+        async def drive() -> None:
+            async with self._limit():
+                try:
+                    await self.store.open()
+                    await loop.start(start, seed)
+                except Exception as exc:  # noqa: BLE001 - reaches the handler
+                    loop._abort(exc)
+
+        return WorkflowHandler(self, ctx, loop, asyncio.get_running_loop().create_task(drive()))
+
+    def resume(self, run_id: str) -> WorkflowHandler:
+        """Continue a run from its journal in this process.
+
+        A finished run's handler resolves at once to the recorded result (or
+        raises the recorded error). Errors surface when the handler is awaited.
+
+        Raises (on await):
+            RunNotFoundError: no such run.
+            LeaseHeldError: a live process is executing it.
+            JournalDecodeError, JournalCorruptError, NonDeterminismError: the
+                journal can't be continued by this code (the run is not changed,
+                except that a damaged journal marks it failed).
+        """
+        return self._resume(run_id)
+
+    def _resume(
+        self, run_id: str, ctx: Context[Any] | None = None, lease: Any = None, fallback_new: bool = False
+    ) -> WorkflowHandler:
+        self._validate()
+        ctx = ctx if ctx is not None else Context(self)
+        loop = RunLoop(self, self.store, ctx, run_id)
+        ctx._bind(loop)
+        store = self.store
+
+        async def drive() -> None:
+            async with self._limit():
+                try:
+                    await store.open()
+                    info = await store.get_run(run_id)
+                    if info is None:
+                        raise RunNotFoundError(run_id)
+                    held = lease
+                    if info.status not in FINISHED_STATUSES and held is None:
+                        held = await store.claim_lease(run_id)
+                    try:
+                        records = decode_journal(run_id, await store.read(run_id), self._codec())
+                        state = replay(run_id, records, self._run_spec())
+                    except Exception as exc:
+                        await _mark_damaged(store, run_id, exc)
+                        raise
+                    loop.state = state
+                    ctx._replace_state(state.state)
+                    if info.status in FINISHED_STATUSES or state.finished:
+                        await loop.finish_from_journal()
+                        if held is not None:
+                            await store.release_lease(held)
+                        return
+                    await loop.resume(held, state)
+                except Exception as exc:  # noqa: BLE001 - reaches the handler
+                    loop._abort(exc)
+
+        return WorkflowHandler(self, ctx, loop, asyncio.get_running_loop().create_task(drive()))
+
+    async def recover(self) -> list[WorkflowHandler]:
+        """Resume every unfinished run of this workflow whose owner is gone.
+
+        Safe to call at every start-up: runs a live process owns are skipped.
+        """
+        store = self.store
+        await store.open()
+        handlers = []
+        now = time.time()
+        for info in await store.list_runs(workflow=self.workflow_name):
+            if info.status not in ACTIVE_STATUSES:
+                continue
+            if info.owner and info.lease_expires and info.lease_expires > now and not owner_is_dead(info.owner):
+                if info.owner != store.owner_id:
+                    continue
+            try:
+                lease = await store.claim_lease(info.run_id)
+            except LeaseHeldError:
+                continue
+            handlers.append(self._resume(info.run_id, lease=lease))
+        return handlers
+
+    def _limit(self) -> Any:
+        if self._num_concurrent_runs is None:
+            return _NoLimit()
+        key = id(asyncio.get_running_loop())
+        sem = self._semaphores.get(key)
+        if sem is None:
+            sem = self._semaphores[key] = asyncio.Semaphore(self._num_concurrent_runs)
+        return sem
+
+
+_DEFAULT_STORES: weakref.WeakKeyDictionary[Any, dict[str, JournalStore]] = weakref.WeakKeyDictionary()
+
+
+def _default_store() -> JournalStore:
+    """The store named by DURABLE_FLOWS_DB (else ./durable_flows.db), one per event loop.
+
+    Sharing one store per loop lets every run in the process share one writer
+    and so one commit per batch.
+    """
+    target = os.environ.get("DURABLE_FLOWS_DB") or "./durable_flows.db"
+    try:
+        loop: Any = asyncio.get_running_loop()
+    except RuntimeError:
+        return open_store(target)
+    stores = _DEFAULT_STORES.setdefault(loop, {})
+    if target not in stores:
+        stores[target] = open_store(target)
+    return stores[target]
+
+
+class _NoLimit:
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+async def _mark_damaged(store: JournalStore, run_id: str, exc: BaseException) -> None:
+    """A journal that can't be read is marked failed with the reason; nothing is deleted."""
+    from .errors import JournalCorruptError, JournalDecodeError
+
+    if isinstance(exc, (JournalCorruptError, JournalDecodeError)):
+        await store.set_failed(run_id, str(exc))
