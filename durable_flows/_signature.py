@@ -161,11 +161,11 @@ def flatten_return_types(func_name: str, hint: Any) -> list[Any]:
     """
     hint = _strip_annotated(hint)
     members = [_strip_annotated(m) for m in _union_members(hint)]
-    if any(get_origin(m) in _ASYNC_ITERATOR_ORIGINS for m in members):
+    if any((get_origin(m) or m) in _ASYNC_ITERATOR_ORIGINS for m in members):
         raise WorkflowValidationError(
             "Async-iterator fan-out (AsyncIterator[E] / AsyncGenerator[E, None] / "
-            "async generator steps) is not supported. Return list[E] for a "
-            "static collection, or emit incrementally with ctx.send_event."
+            "async generator steps) is not supported. Return a single event, and "
+            "emit the others incrementally with ctx.send_event."
         )
     if any(get_origin(m) is list or m is list for m in members):
         raise WorkflowValidationError(

@@ -293,3 +293,35 @@ class InboxConsumeError(StoreError):
             "append was refused and nothing was written. Read pending items with "
             "store.read_inbox(run_id)."
         )
+
+
+# --- serializer errors added with durable_flows.context.serializers ---------------
+
+
+class ValueNotSerializableError(SerializationError, ValueError):
+    """A serializer cannot encode a value (also a ``ValueError``, as upstream raised)."""
+
+    def __init__(self, type_name: str, serializer: str, reason: str) -> None:
+        self.type_name = type_name
+        self.serializer = serializer
+        self.reason = reason
+        super().__init__(
+            f"the {serializer} serializer cannot encode a value of type {type_name} "
+            f"({reason}). Store JSON-compatible values or pydantic models, or choose "
+            "a serializer that handles this type (JsonPickleSerializer(allowed=[...]))."
+        )
+
+
+class TypeNotAllowedError(SerializationError, ValueError):
+    """A payload names a class the serializer was not allowed to rebuild."""
+
+    def __init__(self, type_name: str, serializer: str, option: str) -> None:
+        self.type_name = type_name
+        self.serializer = serializer
+        self.option = option
+        super().__init__(
+            f"{serializer} does not allow {type_name}: it is not in the serializer's "
+            f"{option} list, so a payload naming it is neither written nor decoded and no "
+            f"object of it is built. If the type is trusted, add it: "
+            f"{serializer}({option}=[..., {type_name}])."
+        )

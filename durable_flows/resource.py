@@ -446,9 +446,7 @@ class ResourceManager:
         key = resource.name
         chain = self._chain.get()
         if key in chain:
-            raise ValueError(
-                f"Circular resource dependency detected: {' -> '.join((*chain, key))}"
-            )
+            raise ValueError(f"Circular resource dependency detected: {' -> '.join((*chain, key))}")
         # A dependency cycle must be refused before any lock is taken: two
         # tasks entering the cycle from different ends would otherwise each
         # hold the lock the other waits for, and hang instead of failing.

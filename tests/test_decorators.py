@@ -7,6 +7,7 @@ that only exist inside a test function.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Generic, Optional, TypeVar, Union
 
 import pytest
@@ -91,12 +92,12 @@ def test_bare_step_on_method_builds_config_and_returns_function() -> None:
 
 
 def test_step_options_are_stored() -> None:
-    policy = object()
+    policy: Any = object()
 
     class Flow:
         @step(
             num_workers=2,
-            retry_policy=policy,  # type: ignore[arg-type]
+            retry_policy=policy,
             skip_graph_checks=["reachability", "dead_end"],
             accept_event_subclasses=True,
         )
@@ -307,7 +308,7 @@ def test_string_annotations_resolve_names_of_the_class_body_and_outer_class() ->
                 pass
 
             @step
-            async def work(self, ev: Body) -> Inner:  # noqa: F821 - class-body names
+            async def work(self, ev: Body) -> Inner:  # type: ignore[name-defined]  # noqa: F821
                 raise NotImplementedError
 
     cfg = config_of(Outer.Flow.work)
@@ -415,6 +416,15 @@ def test_async_generator_step_is_refused() -> None:
                 yield EvA()
 
 
+def test_async_iterator_return_is_refused() -> None:
+    with pytest.raises(WorkflowValidationError, match="^Async-iterator fan-out"):
+
+        class Flow:
+            @step
+            async def gen(self, ev: StartEvent) -> AsyncIterator[EvA]:
+                raise NotImplementedError
+
+
 def test_free_function_without_workflow() -> None:
     with pytest.raises(WorkflowValidationError) as info:
 
@@ -453,7 +463,9 @@ def test_add_step_errors_propagate() -> None:
     class Refusing:
         @classmethod
         def add_step(cls, func: Any) -> None:
-            raise WorkflowValidationError(f"A step {func.__name__} is already part of this workflow")
+            raise WorkflowValidationError(
+                f"A step {func.__name__} is already part of this workflow"
+            )
 
     with pytest.raises(WorkflowValidationError, match="already part"):
 

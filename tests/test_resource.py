@@ -299,8 +299,7 @@ async def test_circular_dependency_raises() -> None:
     with pytest.raises(ValueError) as info:
         await manager.get(Resource(cycle_a))
     assert str(info.value) == (
-        "Circular resource dependency detected: "
-        f"{key(cycle_a)} -> {key(cycle_b)} -> {key(cycle_a)}"
+        f"Circular resource dependency detected: {key(cycle_a)} -> {key(cycle_b)} -> {key(cycle_a)}"
     )
     with pytest.raises(ValueError, match="Circular resource dependency detected"):
         await manager.get(Resource(self_cycle))
@@ -433,8 +432,7 @@ async def test_resource_config_path_selector(tmp_path: Path) -> None:
     with pytest.raises(ValueError) as info:
         bad.call()
     assert str(info.value) == (
-        f"Expected dictionary for configuration from {resolved} at path n, "
-        "got: <class 'int'>"
+        f"Expected dictionary for configuration from {resolved} at path n, got: <class 'int'>"
     )
 
 

@@ -87,7 +87,7 @@ def cfg(accepts: list[Any], returns: list[Any], **kw: Any) -> StepConfig:
         event_name="ev",
         return_types=returns,
         context_parameter=None,
-        num_workers=4,
+        num_workers=kw.pop("num_workers", 4),
         retry_policy=None,
         resources=kw.pop("resources", []),
         **kw,

@@ -289,6 +289,43 @@ class JournalStore(ABC):
             )
         return out
 
+    async def send_event(self, run_id: str, event: Any, *, serializer: Any = None) -> int:
+        """Deliver an event into a run from any process, running or not.
+
+        The event is journaled in the run's inbox at once; the process that owns
+        the run takes it in within its poll interval (at once in this process),
+        or the next ``resume`` does. Returns the inbox id.
+
+        Raises:
+            RunNotFoundError: no such run.
+            RunFinishedError: the run already ended.
+            EventNotAcceptedError: no step of the run (and no waiter) takes this type.
+            EventNotSerializableError: the event can't be journaled.
+        """
+        from ..codec import Codec
+        from ..errors import EventNotAcceptedError, RunFinishedError, RunNotFoundError
+        from ..events import HumanResponseEvent, qualified_name
+
+        info = await self.get_run(run_id)
+        if info is None:
+            raise RunNotFoundError(run_id)
+        if info.status in FINISHED_STATUSES:
+            raise RunFinishedError(run_id, info.status)
+        type_name = qualified_name(type(event))
+        if not isinstance(event, HumanResponseEvent):
+            accepted: set[str] = set(info.waiting_for)
+            try:
+                for spec in json.loads(info.fingerprint or "{}").get("steps", {}).values():
+                    accepted.update(spec.get("accepts", ()))
+            except (ValueError, AttributeError):
+                accepted = set()
+            lineage = {qualified_name(c) for c in type(event).__mro__}
+            if accepted and not (lineage & accepted):
+                raise EventNotAcceptedError(run_id, type_name)
+        codec = Codec(serializer)
+        payload = json.dumps(codec.dump_event(event), separators=(",", ":"), ensure_ascii=False)
+        return await self.send_to_inbox(run_id, type_name, payload, codec.name)
+
     def inbox_signal(self, run_id: str) -> Any:
         """An object the runtime may await to learn of local inbox sends.
 

@@ -173,8 +173,8 @@ class MemoryStore(JournalStore):
 
     async def release_lease(self, lease: Lease) -> None:
         """See :meth:`JournalStore.release_lease`."""
-        info = self._runs.get(lease.run_id)
         self._check_open()
+        info = self._runs.get(lease.run_id)
         if info is None or info.lease_token != lease.token or info.owner != lease.owner:
             return
         self._runs[lease.run_id] = dataclasses.replace(info, owner=None, lease_expires=None)

@@ -15,30 +15,17 @@ import json
 import logging
 import os
 import sqlite3
-import time
 import weakref
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import aiosqlite
 
-from ..errors import (
-    InboxConsumeError,
-    JournalCorruptError,
-    LeaseHeldError,
-    RunExistsError,
-    RunFinishedError,
-    RunNotFoundError,
-    StaleLeaseError,
-    StoreClosedError,
-    StoreError,
-    StoreOpenError,
-)
-from ._writer import JobFn, UndoList, Writer
+from ..errors import StoreClosedError, StoreError, StoreOpenError
+from ._write_jobs import ENTRY_COLUMNS, WriteJobs
+from ._writer import JobFn, Writer
 from .base import (
-    FAILED,
-    FINISHED_STATUSES,
-    RUNNING,
     InboxItem,
     JournalEntry,
     JournalStore,
@@ -46,10 +33,8 @@ from .base import (
     NewRun,
     RunInfo,
     RunUpdate,
-    _check_entries,
     _check_update,
     make_owner_id,
-    owner_is_dead,
 )
 
 log = logging.getLogger(__name__)
@@ -58,7 +43,6 @@ _RUN_COLUMNS = (
     "run_id, workflow, status, created_at, updated_at, last_seq, owner, lease_token, "
     "lease_expires, fingerprint, waiting_for, outcome, error, parent_run_id, forked_at_seq"
 )
-_ENTRY_COLUMNS = "run_id, seq, kind, step, event_type, payload, ts, codec"
 _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
 
 
@@ -102,10 +86,8 @@ class SqliteStore(JournalStore):
         self._renewer: asyncio.Task[None] | None = None
         self._open_lock = asyncio.Lock()
         self._closed = False
-        # run_id -> token of the leases this store handed out and has not
-        # released. Read and changed only in the writer thread (by jobs), so
-        # claims and renewals see it in commit order.
-        self._held: dict[str, int] = {}
+        # The SQL of each write, and the leases held (touched only by the writer thread).
+        self._jobs = WriteJobs(self.owner_id, lease_ttl)
         self._signals: weakref.WeakValueDictionary[str, asyncio.Event] = (
             weakref.WeakValueDictionary()
         )
@@ -137,9 +119,14 @@ class SqliteStore(JournalStore):
             )
             await writer.start()
             try:
-                reader = await aiosqlite.connect(
+                pending = aiosqlite.connect(
                     self.path, timeout=self._busy_timeout, isolation_level=None
                 )
+                # aiosqlite's thread is not a daemon: a store the user forgot to
+                # close would hang interpreter exit. It only reads, so it may die.
+                with contextlib.suppress(AttributeError, RuntimeError):
+                    pending._thread.daemon = True
+                reader = await pending
                 await reader.execute("PRAGMA query_only=ON")
             except sqlite3.Error as exc:
                 await writer.stop()
@@ -159,9 +146,9 @@ class SqliteStore(JournalStore):
                 self._renewer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._renewer
-            if self._writer is not None and self._held:
+            if self._writer is not None and self._jobs.held:
                 try:
-                    await self._writer.submit(self._release_all_job)
+                    await self._writer.submit(self._jobs.release_all)
                 except StoreError as exc:
                     log.warning("%s: could not release leases on close: %s", self.path, exc)
             if self._writer is not None:
@@ -200,64 +187,14 @@ class SqliteStore(JournalStore):
     async def _renew_leases(self) -> None:
         while True:
             await asyncio.sleep(self.lease_ttl / 3)
-            if not self._held or self._writer is None:
+            if not self._jobs.held or self._writer is None:
                 continue
             try:
-                await self._writer.submit(self._renew_job)
+                await self._writer.submit(self._jobs.renew)
             except StoreClosedError:
                 return
-            except StoreError as exc:  # try again next round; the lease may still hold
-                log.warning("%s: lease renewal failed: %s", self.path, exc)
-
-    # -- writer jobs (run in the writer thread) -----------------------------------
-
-    def _hold(self, run_id: str, token: int, undo: UndoList) -> None:
-        before = self._held.get(run_id)
-        self._held[run_id] = token
-        undo.append(lambda: self._restore_hold(run_id, before))
-
-    def _restore_hold(self, run_id: str, token: int | None) -> None:
-        if token is None:
-            self._held.pop(run_id, None)
-        else:
-            self._held[run_id] = token
-
-    def _held_json(self) -> str:
-        return json.dumps(list(self._held))
-
-    def _renew_job(self, conn: sqlite3.Connection, undo: UndoList) -> int:
-        cur = conn.execute(
-            "UPDATE runs SET lease_expires = ? WHERE owner = ? "
-            "AND run_id IN (SELECT value FROM json_each(?))",
-            (time.time() + self.lease_ttl, self.owner_id, self._held_json()),
-        )
-        return cur.rowcount
-
-    def _release_all_job(self, conn: sqlite3.Connection, undo: UndoList) -> None:
-        conn.execute(
-            "UPDATE runs SET owner = NULL, lease_expires = NULL WHERE owner = ? "
-            "AND run_id IN (SELECT value FROM json_each(?))",
-            (self.owner_id, self._held_json()),
-        )
-        self._held.clear()
-
-    @staticmethod
-    def _insert_entries(
-        conn: sqlite3.Connection, run_id: str, entries: Sequence[JournalEntry]
-    ) -> None:
-        try:
-            conn.executemany(
-                f"INSERT INTO journal ({_ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (e.run_id, e.seq, e.kind, e.step, e.event_type, e.payload, e.ts, e.codec)
-                    for e in entries
-                ],
-            )
-        except sqlite3.IntegrityError as exc:
-            # _check_entries passed, so runs.last_seq disagrees with the journal.
-            raise JournalCorruptError(
-                run_id, entries[0].seq, f"an entry at this seq already exists ({exc})"
-            ) from exc
+            except Exception:  # keep renewing: the leases may still hold next round
+                log.exception("%s: lease renewal failed", self.path)
 
     # -- writing -----------------------------------------------------------------
 
@@ -270,26 +207,7 @@ class SqliteStore(JournalStore):
             RunExistsError: a run with that id exists (it is left untouched).
             JournalSeqError: the entries are not numbered from 1 without gaps.
         """
-        entries = tuple(entries)
-
-        def job(conn: sqlite3.Connection, undo: UndoList) -> Lease:
-            if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
-                raise RunExistsError(run.run_id)
-            _check_entries(run.run_id, entries, 1)
-            now = time.time()
-            expires = now + self.lease_ttl
-            conn.execute(
-                "INSERT INTO runs (run_id, workflow, status, created_at, updated_at, last_seq, "
-                "owner, lease_token, lease_expires, fingerprint, waiting_for, parent_run_id, "
-                "forked_at_seq) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, '[]', ?, ?)",
-                (run.run_id, run.workflow, RUNNING, now, now, len(entries), self.owner_id,
-                 expires, run.fingerprint, run.parent_run_id, run.forked_at_seq),
-            )  # fmt: skip
-            if entries:
-                self._insert_entries(conn, run.run_id, entries)
-            self._hold(run.run_id, 1, undo)
-            return Lease(run.run_id, self.owner_id, 1, expires)
-
+        job = partial(self._jobs.create_run, run=run, entries=tuple(entries))
         lease: Lease = await self._write(job)
         return lease
 
@@ -305,71 +223,25 @@ class SqliteStore(JournalStore):
         The run row's ``last_seq``, ``updated_at`` and lease expiry are updated,
         plus every field of ``update`` that is not None; inbox items in
         ``consumed_inbox`` get ``consumed_seq`` = the seq of the last entry.
+        Cancelling the call does not withdraw the append: it may still commit.
 
         Raises:
             StaleLeaseError: the lease's token is no longer the run's.
             RunNotFoundError: no such run.
             JournalSeqError: an entry's seq is a duplicate or leaves a gap.
             InboxConsumeError: an inbox id is not a pending item of this run.
+            StoreWriteError: the transaction failed (e.g. locked past busy_timeout).
             (In every case nothing at all is written.)
         """
         _check_update(update)
-        entries = tuple(entries)
-        inbox_ids = list(consumed_inbox)
-        run_id = lease.run_id
-
-        def job(conn: sqlite3.Connection, undo: UndoList) -> None:
-            row = conn.execute(
-                "SELECT lease_token, last_seq FROM runs WHERE run_id = ?", (run_id,)
-            ).fetchone()
-            if row is None:
-                raise RunNotFoundError(run_id)
-            token, last_seq = row
-            if token != lease.token:
-                if self._held.get(run_id) == lease.token:
-                    del self._held[run_id]  # lost for good: stop renewing it
-                raise StaleLeaseError(run_id, lease.token)
-            _check_entries(run_id, entries, last_seq + 1)
-            if entries:
-                self._insert_entries(conn, run_id, entries)
-                last_seq = entries[-1].seq
-            now = time.time()
-            sets = "last_seq = ?, updated_at = ?, lease_expires = ?"
-            params: list[Any] = [last_seq, now, now + self.lease_ttl]
-            if update is not None:
-                for column, value in (
-                    ("status", update.status),
-                    ("waiting_for", None if update.waiting_for is None else json.dumps(update.waiting_for)),
-                    ("outcome", update.outcome),
-                    ("error", update.error),
-                ):  # fmt: skip
-                    if value is not None:
-                        sets += f", {column} = ?"
-                        params.append(value)
-            conn.execute(f"UPDATE runs SET {sets} WHERE run_id = ?", (*params, run_id))
-            if inbox_ids:
-                self._consume_inbox(conn, run_id, inbox_ids, last_seq)
-
-        await self._write(job)
-
-    @staticmethod
-    def _consume_inbox(
-        conn: sqlite3.Connection, run_id: str, inbox_ids: list[int], seq: int
-    ) -> None:
-        pending = {
-            row[0]
-            for row in conn.execute(
-                "SELECT id FROM inbox WHERE run_id = ? AND consumed_seq IS NULL "
-                "AND id IN (SELECT value FROM json_each(?))",
-                (run_id, json.dumps(inbox_ids)),
-            )
-        }
-        if len(pending) != len(inbox_ids):  # unknown, foreign, taken, or listed twice
-            bad = [i for i in inbox_ids if i not in pending or inbox_ids.count(i) > 1]
-            raise InboxConsumeError(run_id, bad)
-        conn.executemany(
-            "UPDATE inbox SET consumed_seq = ? WHERE id = ?", [(seq, i) for i in inbox_ids]
+        job = partial(
+            self._jobs.append,
+            lease=lease,
+            entries=tuple(entries),
+            update=update,
+            inbox_ids=list(consumed_inbox),
         )
+        await self._write(job)
 
     async def claim_lease(self, run_id: str) -> Lease:
         """Take over a run: its token grows by one and this store becomes the owner.
@@ -383,47 +255,12 @@ class SqliteStore(JournalStore):
             RunNotFoundError: no such run.
             LeaseHeldError: a live owner (possibly this store) holds it.
         """
-
-        def job(conn: sqlite3.Connection, undo: UndoList) -> Lease:
-            row = conn.execute(
-                "SELECT owner, lease_token, lease_expires FROM runs WHERE run_id = ?", (run_id,)
-            ).fetchone()
-            if row is None:
-                raise RunNotFoundError(run_id)
-            owner, token, expires = row
-            now = time.time()
-            if owner is not None and expires is not None and expires > now:
-                if owner == self.owner_id:
-                    if run_id in self._held:
-                        raise LeaseHeldError(run_id, owner, expires - now)
-                elif not owner_is_dead(owner):
-                    raise LeaseHeldError(run_id, owner, expires - now)
-            token += 1
-            expires = now + self.lease_ttl
-            conn.execute(
-                "UPDATE runs SET owner = ?, lease_token = ?, lease_expires = ? WHERE run_id = ?",
-                (self.owner_id, token, expires, run_id),
-            )
-            self._hold(run_id, token, undo)
-            return Lease(run_id, self.owner_id, token, expires)
-
-        lease: Lease = await self._write(job)
+        lease: Lease = await self._write(partial(self._jobs.claim, run_id=run_id))
         return lease
 
     async def release_lease(self, lease: Lease) -> None:
         """Give a run up so it can be claimed at once; a stale lease is a no-op."""
-
-        def job(conn: sqlite3.Connection, undo: UndoList) -> None:
-            conn.execute(
-                "UPDATE runs SET owner = NULL, lease_expires = NULL "
-                "WHERE run_id = ? AND lease_token = ? AND owner = ?",
-                (lease.run_id, lease.token, lease.owner),
-            )
-            if self._held.get(lease.run_id) == lease.token:
-                del self._held[lease.run_id]
-                undo.append(lambda: self._restore_hold(lease.run_id, lease.token))
-
-        await self._write(job)
+        await self._write(partial(self._jobs.release, lease=lease))
 
     async def set_failed(self, run_id: str, reason: str) -> None:
         """Mark a run failed with ``reason``, whatever its status; the journal is untouched.
@@ -431,16 +268,7 @@ class SqliteStore(JournalStore):
         Raises:
             RunNotFoundError: no such run.
         """
-
-        def job(conn: sqlite3.Connection, undo: UndoList) -> None:
-            cur = conn.execute(
-                "UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE run_id = ?",
-                (FAILED, reason, time.time(), run_id),
-            )
-            if cur.rowcount == 0:
-                raise RunNotFoundError(run_id)
-
-        await self._write(job)
+        await self._write(partial(self._jobs.set_failed, run_id=run_id, reason=reason))
 
     async def send_to_inbox(
         self, run_id: str, event_type: str, payload: str, codec: str = "json"
@@ -453,21 +281,13 @@ class SqliteStore(JournalStore):
             RunNotFoundError: no such run.
             RunFinishedError: the run has finished.
         """
-
-        def job(conn: sqlite3.Connection, undo: UndoList) -> int:
-            row = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-            if row is None:
-                raise RunNotFoundError(run_id)
-            if row[0] in FINISHED_STATUSES:
-                raise RunFinishedError(run_id, row[0])
-            cur = conn.execute(
-                "INSERT INTO inbox (run_id, event_type, payload, codec, created_at) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (run_id, event_type, payload, codec, time.time()),
-            )
-            assert cur.lastrowid is not None
-            return cur.lastrowid
-
+        job = partial(
+            self._jobs.send_to_inbox,
+            run_id=run_id,
+            event_type=event_type,
+            payload=payload,
+            codec=codec,
+        )
         inbox_id: int = await self._write(job)
         signal = self._signals.get(run_id)
         if signal is not None:
@@ -491,7 +311,7 @@ class SqliteStore(JournalStore):
     async def read(self, run_id: str, after_seq: int = 0) -> list[JournalEntry]:
         """Entries of a run with ``seq > after_seq``, in order ([] for an unknown run)."""
         rows = await self._read(
-            f"SELECT {_ENTRY_COLUMNS} FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq",
+            f"SELECT {ENTRY_COLUMNS} FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq",
             (run_id, after_seq),
         )
         return [JournalEntry(*row) for row in rows]

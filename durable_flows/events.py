@@ -1,0 +1,658 @@
+"""The events steps exchange, with upstream's names, fields and behaviour.
+
+An :class:`Event` is a pydantic model whose declared fields are validated as
+usual and whose undeclared keyword arguments ("extras") are kept in a private
+dict, reachable both as attributes (``ev.k``) and as items (``ev["k"]``).
+
+The journal stores events as ``model_dump(mode="json")`` under their
+qualified type name and rebuilds them with ``model_validate``. That round trip
+is exact for declared fields, extras and a :class:`StopEvent`'s result:
+
+* extras are written under the key ``"_data"``, a stop event's result under
+  ``"result"``; pydantic models inside them (events included) are wrapped in
+  a typed envelope so they come back as the same class;
+* fields typed :data:`SerializableEvent` (such as
+  :attr:`StepFailedEvent.input_event`) keep the concrete event class;
+* fields typed :data:`SerializableException` store the exception's type name,
+  message and (when they differ from the message) its arguments, and come
+  back as that exception class, or as :class:`UnreconstructedException` when
+  the class cannot be imported or built.
+
+Values JSON has no exact form for follow pydantic's JSON rules: tuples and
+sets come back as lists, ``datetime`` in extras as strings, and non-finite
+floats (``inf``, ``nan``) as ``None``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import ItemsView, Iterator, KeysView, ValuesView
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    PrivateAttr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
+
+from ._imports import import_qualified, qualified_name
+from .context.serializers import JsonSerializer, _active_serializer, _register_framework_types
+
+__all__ = [
+    "CollectionReleaseEvent",
+    "DictLikeModel",
+    "Event",
+    "EventType",
+    "HumanResponseEvent",
+    "IdleReleasedEvent",
+    "InputRequiredEvent",
+    "InternalDispatchEvent",
+    "SerializableEvent",
+    "SerializableEventType",
+    "SerializableException",
+    "SerializableOptionalEvent",
+    "SerializableOptionalException",
+    "StartEvent",
+    "StepFailedEvent",
+    "StepState",
+    "StepStateChanged",
+    "StopEvent",
+    "UnhandledEvent",
+    "UnreconstructedException",
+    "WorkflowCancelledEvent",
+    "WorkflowFailedEvent",
+    "WorkflowIdleEvent",
+    "WorkflowTimedOutEvent",
+    "qualified_name",
+]
+
+# Encodes typed values (models inside extras, results, event fields). Class
+# lookup when decoding uses the serializer that is decoding, if any.
+_JSON = JsonSerializer()
+
+
+def _decoder() -> JsonSerializer:
+    return _active_serializer.get() or _JSON
+
+
+def _extras_of(model: BaseModel) -> dict[str, Any] | None:
+    """The extras dict, or None while the instance is not initialized yet.
+
+    Copying, unpickling and jsonpickle create instances without running
+    ``__init__``; attribute hooks must not recurse or fail oddly on them.
+    """
+    try:
+        private = object.__getattribute__(model, "__pydantic_private__")
+    except AttributeError:
+        return None
+    return private.get("_data") if private else None
+
+
+def _takes_input(cls: type[BaseModel], key: str) -> bool:
+    """Whether keyword ``key`` sets a declared field of ``cls`` (by name or alias)."""
+    fields = cls.model_fields
+    if key in fields:
+        return True
+    return any(key in (info.alias, info.validation_alias) for info in fields.values())
+
+
+class DictLikeModel(BaseModel):
+    """A pydantic model that also stores undeclared keyword arguments, like a dict.
+
+    Declared fields are ordinary pydantic fields. Every other keyword argument
+    is an "extra": stored unvalidated in the private dict ``_data`` and
+    readable and writable as an attribute or an item. Setting an attribute
+    that is not a declared field (or a private attribute, or a property with
+    a setter) creates or replaces an extra. The mapping methods (``keys``,
+    ``values``, ``items``, ``get``, ``in``, ``len``, iteration) see extras
+    only. An instance is always truthy.
+
+    Two instances are equal when they have the same class, field values and
+    extras.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    _data: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **params: Any) -> None:
+        """Validate declared fields; keep every other keyword as an extra.
+
+        Keywords naming a private attribute (``_data`` and, on stop events,
+        ``_result``) set it directly; this is how ``model_validate`` and
+        ``cls(**model_dump())`` restore them. Typed envelopes inside a
+        ``_data`` given this way are decoded back into their models.
+
+        Raises:
+            pydantic.ValidationError: a declared field is missing or invalid.
+            TypeError: ``_data`` is given but is not a dict.
+        """
+        cls = type(self)
+        fields: dict[str, Any] = {}
+        private: dict[str, Any] = {}
+        extras: dict[str, Any] = {}
+        for key, value in params.items():
+            if _takes_input(cls, key):
+                fields[key] = value
+            elif key in cls.__private_attributes__:
+                private[key] = value
+            else:
+                extras[key] = value
+        super().__init__(**fields)
+        if "_data" in private:
+            given = _decoder().deserialize_value(private["_data"])
+            if not isinstance(given, dict):
+                raise TypeError(f"_data must be a dict of extras, got {type(given).__name__}")
+            private["_data"] = dict(given)
+        for key, value in private.items():
+            super().__setattr__(key, value)
+        if extras:
+            self._data.update(extras)
+
+    def __getattr__(self, name: str) -> Any:
+        cls = type(self)
+        if name.startswith("__") or name in cls.__private_attributes__ or name in cls.model_fields:
+            return super().__getattr__(name)  # type: ignore[misc]
+        extras = _extras_of(self)
+        if extras is not None and name in extras:
+            return extras[name]
+        raise AttributeError(f"{cls.__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        cls = type(self)
+        descriptor = getattr(cls, name, None)
+        if (
+            name in cls.__private_attributes__
+            or name in cls.model_fields
+            or (isinstance(descriptor, property) and descriptor.fset is not None)
+        ):
+            super().__setattr__(name, value)
+        else:
+            self._data[name] = value
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._data[key] = value
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The extra ``key``, or ``default`` when there is none."""
+        return self._data.get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def keys(self) -> KeysView[str]:
+        """A live view of the extras' names."""
+        return self._data.keys()
+
+    def values(self) -> ValuesView[Any]:
+        """A live view of the extras' values."""
+        return self._data.values()
+
+    def items(self) -> ItemsView[str, Any]:
+        """A live view of the extras as ``(name, value)`` pairs."""
+        return self._data.items()
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __iter__(self) -> Iterator[str]:  # type: ignore[override]
+        return iter(self._data)
+
+    def to_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The extras dict itself (not a copy); arguments are accepted and ignored."""
+        return self._data
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __copy__(self) -> Any:
+        # pydantic's shallow copy shares the private dicts' values, so the copy
+        # would edit the original's extras; give it its own dict.
+        copied = super().__copy__()
+        extras = _extras_of(self)
+        if extras is not None:
+            object.__getattribute__(copied, "__pydantic_private__")["_data"] = dict(extras)
+        return copied
+
+    def __repr_args__(self) -> Any:
+        yield from super().__repr_args__()
+        yield from self._private_repr_args()
+        yield from (_extras_of(self) or {}).items()
+
+    def _private_repr_args(self) -> Iterator[tuple[str, Any]]:
+        return iter(())
+
+    def _dump_private(self, data: dict[str, Any], json_mode: bool) -> None:
+        """Add the non-field state to a dump (``data``) in place."""
+        extras = _extras_of(self)
+        if extras:
+            data["_data"] = _JSON.serialize_value(extras) if json_mode else extras
+
+    @model_serializer(mode="wrap")
+    def _dump_with_private(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> dict[str, Any]:
+        data = handler(self)
+        self._dump_private(data, info.mode_is_json())
+        return data
+
+
+class Event(DictLikeModel):
+    """Base class of every event a step takes or returns.
+
+    Declare typed fields on subclasses; pass anything else as keyword
+    arguments and read it back as attributes or items::
+
+        class Scored(Event):
+            score: int
+
+        ev = Scored(score=3, note="first")
+        ev.score, ev.note, ev["note"]   # 3, "first", "first"
+    """
+
+
+def _dump_event(event: Event) -> Any:
+    return _JSON.serialize_value(event)
+
+
+def _load_event(data: Any) -> Event:
+    event = data if isinstance(data, Event) else _decoder().deserialize_value(data)
+    if not isinstance(event, Event):
+        raise ValueError(f"expected an Event or an encoded Event, got {type(event).__name__}")
+    return event
+
+
+def _dump_optional_event(event: Event | None) -> Any:
+    return None if event is None else _dump_event(event)
+
+
+def _load_optional_event(data: Any) -> Event | None:
+    return None if data is None else _load_event(data)
+
+
+#: A field holding any event; JSON keeps its concrete class name so it decodes
+#: back to that subclass.
+SerializableEvent = Annotated[
+    Event,
+    PlainSerializer(_dump_event, return_type=Any),
+    PlainValidator(_load_event),
+]
+
+#: Like :data:`SerializableEvent`, also allowing ``None``.
+SerializableOptionalEvent = Annotated[
+    Event | None,
+    PlainSerializer(_dump_optional_event, return_type=Any),
+    PlainValidator(_load_optional_event),
+]
+
+
+class UnreconstructedException(Exception):
+    """Stands in for a stored exception whose class could not be rebuilt.
+
+    Used when the stored type cannot be imported, is not allowed by the
+    decoding serializer, is not an ``Exception`` subclass, or cannot be built
+    from the stored arguments. ``str(exc)`` is the original message;
+    ``original_type`` is the original qualified type name. Stored again, it is
+    written under ``original_type``, so a later load (with the class
+    importable again) can still produce the original class.
+
+    Args:
+        message: The original exception's message.
+        original_type: Qualified name of the original exception class.
+    """
+
+    def __init__(self, message: str, *, original_type: str | None = None) -> None:
+        super().__init__(message)
+        self.original_type = original_type
+
+    def __repr__(self) -> str:
+        message = self.args[0] if self.args else ""
+        return f"UnreconstructedException({message!r}, original_type={self.original_type!r})"
+
+
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _dump_exception(exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, UnreconstructedException) and exc.original_type:
+        type_name = exc.original_type
+    else:
+        type_name = qualified_name(type(exc))
+    message = str(exc)
+    data: dict[str, Any] = {"exception_type": type_name, "exception_message": message}
+    args = list(exc.args)
+    if args != [message] and all(isinstance(arg, _JSON_SCALARS) for arg in args):
+        data["exception_args"] = args
+    return data
+
+
+def _load_exception(data: Any) -> BaseException:
+    if isinstance(data, BaseException):
+        return data
+    if not isinstance(data, dict) or not isinstance(data.get("exception_type"), str):
+        raise ValueError(
+            "expected an exception or {'exception_type': ..., 'exception_message': ...}"
+        )
+    type_name: str = data["exception_type"]
+    message = str(data.get("exception_message", ""))
+    stored_args = data.get("exception_args")
+    args = tuple(stored_args) if isinstance(stored_args, list) else (message,)
+    try:
+        serializer = _active_serializer.get()
+        cls = serializer.resolve_class(type_name) if serializer else import_qualified(type_name)
+    except Exception:  # unknown, refused or broken: fall back to the stand-in
+        cls = None
+    if cls is UnreconstructedException:
+        return UnreconstructedException(message)
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        return UnreconstructedException(message, original_type=type_name)
+    for call_args in dict.fromkeys((args, (message,))):
+        try:
+            rebuilt = cls(*call_args)
+        except Exception:  # constructor wants other arguments
+            continue
+        # A constructor that formats its arguments into a message would wrap
+        # the stored message again; the stored args are what the original had.
+        try:
+            rebuilt.args = args
+        except Exception:  # read-only args on some exotic class: keep what it built
+            pass
+        return rebuilt
+    return UnreconstructedException(message, original_type=type_name)
+
+
+def _dump_optional_exception(exc: BaseException | None) -> Any:
+    return None if exc is None else _dump_exception(exc)
+
+
+def _load_optional_exception(data: Any) -> BaseException | None:
+    return None if data is None else _load_exception(data)
+
+
+#: A field holding an exception; JSON keeps its type name, message and args.
+SerializableException = Annotated[
+    Exception,
+    PlainSerializer(_dump_exception, return_type=dict[str, Any]),
+    PlainValidator(_load_exception),
+]
+
+#: Like :data:`SerializableException`, also allowing ``None``.
+SerializableOptionalException = Annotated[
+    Exception | None,
+    PlainSerializer(_dump_optional_exception, return_type=Any),
+    PlainValidator(_load_optional_exception),
+]
+
+
+def _dump_event_type(event_type: type[Event]) -> str:
+    return qualified_name(event_type)
+
+
+def _load_event_type(data: Any) -> type[Event]:
+    found = data if isinstance(data, type) else _decoder().resolve_class(str(data))
+    if not (isinstance(found, type) and issubclass(found, Event)):
+        raise ValueError(f"{data!r} does not name an Event class")
+    return found
+
+
+#: A field holding an event class, stored as its qualified name.
+SerializableEventType = Annotated[
+    type[Event],
+    PlainSerializer(_dump_event_type, return_type=str),
+    PlainValidator(_load_event_type),
+]
+
+
+def _exceptions_equal(left: Any, right: Any) -> bool:
+    if isinstance(left, BaseException) and isinstance(right, BaseException):
+        return type(left) is type(right) and left.args == right.args
+    return bool(left == right)
+
+
+def _equal_comparing_exceptions(model: DictLikeModel, other: Any) -> bool:
+    """Model equality where exception values match by type and args, not identity."""
+    if not isinstance(other, BaseModel):
+        return NotImplemented
+    if type(other) is not type(model):
+        return False
+    if model.__pydantic_private__ != other.__pydantic_private__:
+        return False
+    return all(
+        _exceptions_equal(getattr(model, name), getattr(other, name))
+        for name in type(model).model_fields
+    )
+
+
+class StartEvent(Event):
+    """The event a run starts with: ``Workflow.run(**kwargs)`` sends ``StartEvent(**kwargs)``."""
+
+
+class StopEvent(Event):
+    """The event that ends a run; its ``result`` is what the run returns.
+
+    ``StopEvent(result=value)`` ends the run with ``value``. A subclass ends
+    the run with the subclass instance itself, and may override
+    :meth:`_get_result` to compute :attr:`result` from its fields. Extra
+    keyword arguments become extras as on any event. ``str(ev)`` is
+    ``str()`` of the stored result.
+
+    Args:
+        result: The run's return value.
+        **kwargs: Declared fields of a subclass, and extras.
+    """
+
+    _result: Any = PrivateAttr(default=None)
+
+    def __init__(self, result: Any = None, **kwargs: Any) -> None:
+        super().__init__(_result=_decoder().deserialize_value(result), **kwargs)
+
+    def _get_result(self) -> Any:
+        """The value :attr:`result` returns; subclasses may override it."""
+        return self._result
+
+    @property
+    def result(self) -> Any:
+        """The run's return value (by default, the ``result`` passed in)."""
+        return self._get_result()
+
+    def _dump_private(self, data: dict[str, Any], json_mode: bool) -> None:
+        super()._dump_private(data, json_mode)
+        if self._result is not None:
+            data["result"] = _JSON.serialize_value(self._result) if json_mode else self._result
+
+    def _private_repr_args(self) -> Iterator[tuple[str, Any]]:
+        if self._result is not None:
+            yield "result", self._result
+
+    def __str__(self) -> str:
+        return str(self._result)
+
+
+class WorkflowTimedOutEvent(StopEvent):
+    """Ends a run that exceeded its timeout; streamed before ``WorkflowTimeoutError`` is raised.
+
+    Attributes:
+        timeout: The timeout, in seconds, that was exceeded.
+        active_steps: Names of the steps still running when it expired.
+    """
+
+    timeout: float
+    active_steps: list[str]
+
+
+class WorkflowCancelledEvent(StopEvent):
+    """Ends a cancelled run; streamed before ``WorkflowCancelledByUser`` is raised."""
+
+
+class IdleReleasedEvent(StopEvent):
+    """Returned as the result of a run released while idle (kept for upstream parity)."""
+
+
+class WorkflowFailedEvent(StopEvent):
+    """Ends a run whose step failed for good (retries exhausted, no handler).
+
+    Attributes:
+        step_name: The step that failed.
+        exception: What it raised. After a round trip through the journal it
+            is rebuilt from its type and arguments, without a traceback.
+        attempts: How many attempts were made, or None when the failure was
+            not a step attempt.
+        elapsed_seconds: Seconds from the first attempt to the final failure,
+            or None.
+    """
+
+    step_name: str
+    exception: SerializableException
+    attempts: int | None = None
+    elapsed_seconds: float | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return _equal_comparing_exceptions(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class CollectionReleaseEvent(Event):
+    """A released batch of collected events (kept for upstream parity).
+
+    Attributes:
+        events: The events of the batch, each keeping its own class.
+        stream_id: Which collection stream the batch came from.
+        binding_id: Which binding released it.
+    """
+
+    events: list[SerializableEvent] = Field(default_factory=list)
+    stream_id: str = ""
+    binding_id: str = ""
+
+
+class StepFailedEvent(Event):
+    """Given to a ``@catch_error`` handler when a step has exhausted its retries.
+
+    Returning a ``StopEvent`` from the handler ends the run successfully;
+    raising from it fails the run.
+
+    Attributes:
+        step_name: The step that failed.
+        input_event: The event the failing step was given (its own class).
+        exception: What the last attempt raised. After a round trip through
+            the journal it is rebuilt from its type and arguments, without a
+            traceback.
+        attempts: How many attempts were made.
+        elapsed_seconds: Seconds from the first attempt to the final failure.
+        failed_at: When the last attempt failed (timezone-aware, UTC).
+    """
+
+    step_name: str
+    input_event: SerializableEvent
+    exception: SerializableException
+    attempts: int
+    elapsed_seconds: float
+    failed_at: datetime
+
+    def __eq__(self, other: object) -> bool:
+        return _equal_comparing_exceptions(self, other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class InputRequiredEvent(Event):
+    """Asks a human for input; written to the event stream when a step returns it.
+
+    No step has to accept it. The caller answers by sending a
+    :class:`HumanResponseEvent` (or a subclass) into the run. Use it as is or
+    subclass it.
+    """
+
+
+class HumanResponseEvent(Event):
+    """A human's answer to an :class:`InputRequiredEvent`; no step has to produce it."""
+
+
+class InternalDispatchEvent(Event):
+    """Base of the engine's own progress events, streamed only with ``expose_internal=True``."""
+
+
+class WorkflowIdleEvent(InternalDispatchEvent):
+    """The run is idle: nothing queued or running, and a step waits for an outside event."""
+
+
+class UnhandledEvent(InternalDispatchEvent):
+    """An event sent into the run that no step or waiter accepted.
+
+    Attributes:
+        event_type: Class name of the event.
+        qualified_name: Qualified name of the event's class.
+        step_name: The step it was addressed to, if any.
+        idle: Whether the run is idle after it was dropped.
+    """
+
+    event_type: str = Field(description="Class name of the unhandled event.")
+    qualified_name: str = Field(description="Fully qualified name of the event type.")
+    step_name: str | None = Field(
+        default=None, description="Target step name if the event was addressed to a step."
+    )
+    idle: bool = Field(description="Whether the workflow is idle after processing.")
+
+
+class StepState(Enum):
+    """Where a step's work item is."""
+
+    #: Queued, waiting for a free worker.
+    PREPARING = "preparing"
+    #: Executing on a worker.
+    RUNNING = "running"
+    #: Finished (or never started).
+    NOT_RUNNING = "not_running"
+
+
+class StepStateChanged(InternalDispatchEvent):
+    """A step's work item changed state (streamed with ``expose_internal=True``).
+
+    Attributes:
+        name: The step.
+        step_state: Its new state.
+        worker_id: The worker executing it.
+        input_event_name: Name of the event it was given.
+        output_event_name: Name of the event it produced, if any.
+    """
+
+    name: str = Field(description="Name of the step")
+    step_state: StepState = Field(description="State of the step")
+    worker_id: str = Field(description="ID of the worker that the step is running on")
+    input_event_name: str = Field(description="Name of the input event")
+    output_event_name: str | None = Field(default=None, description="Name of the output event")
+
+
+#: The type of an event class.
+EventType = type[Event]
+
+_register_framework_types(
+    DictLikeModel,
+    Event,
+    StartEvent,
+    StopEvent,
+    WorkflowTimedOutEvent,
+    WorkflowCancelledEvent,
+    IdleReleasedEvent,
+    WorkflowFailedEvent,
+    CollectionReleaseEvent,
+    StepFailedEvent,
+    InputRequiredEvent,
+    HumanResponseEvent,
+    InternalDispatchEvent,
+    WorkflowIdleEvent,
+    UnhandledEvent,
+    StepState,
+    StepStateChanged,
+    UnreconstructedException,
+)

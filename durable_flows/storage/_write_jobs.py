@@ -1,0 +1,250 @@
+"""The SQL of every :class:`~.sqlite.SqliteStore` write, run in the writer thread.
+
+Each method is a writer job: it gets the write connection (a transaction and a
+savepoint are already open) and an undo list, and either returns its result or
+raises, in which case the writer rolls back its savepoint. Methods check
+before they write where they can, so a refused write usually costs one SELECT.
+
+The set of leases this store holds lives here and is read and changed only in
+the writer thread, so claims and renewals see it in commit order; a change is
+paired with an undo action in case its transaction does not commit.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import (
+    InboxConsumeError,
+    JournalCorruptError,
+    LeaseHeldError,
+    RunExistsError,
+    RunFinishedError,
+    RunNotFoundError,
+    StaleLeaseError,
+)
+from ._writer import UndoList
+from .base import (
+    FAILED,
+    FINISHED_STATUSES,
+    RUNNING,
+    JournalEntry,
+    Lease,
+    NewRun,
+    RunUpdate,
+    _check_entries,
+    owner_is_dead,
+)
+
+ENTRY_COLUMNS = "run_id, seq, kind, step, event_type, payload, ts, codec"
+
+
+class WriteJobs:
+    """Writer jobs of one store object (``owner_id``), and the leases it holds."""
+
+    def __init__(self, owner_id: str, lease_ttl: float) -> None:
+        self.owner_id = owner_id
+        self.lease_ttl = lease_ttl
+        #: run_id -> token of each lease handed out and not released.
+        self.held: dict[str, int] = {}
+
+    # -- runs and journal ----------------------------------------------------------
+
+    def create_run(
+        self, conn: sqlite3.Connection, undo: UndoList, run: NewRun, entries: Sequence[JournalEntry]
+    ) -> Lease:
+        if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
+            raise RunExistsError(run.run_id)
+        _check_entries(run.run_id, entries, 1)
+        now = time.time()
+        expires = now + self.lease_ttl
+        conn.execute(
+            "INSERT INTO runs (run_id, workflow, status, created_at, updated_at, last_seq, "
+            "owner, lease_token, lease_expires, fingerprint, waiting_for, parent_run_id, "
+            "forked_at_seq) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, '[]', ?, ?)",
+            (run.run_id, run.workflow, RUNNING, now, now, len(entries), self.owner_id,
+             expires, run.fingerprint, run.parent_run_id, run.forked_at_seq),
+        )  # fmt: skip
+        _insert_entries(conn, run.run_id, entries)
+        self._hold(run.run_id, 1, undo)
+        return Lease(run.run_id, self.owner_id, 1, expires)
+
+    def append(
+        self,
+        conn: sqlite3.Connection,
+        undo: UndoList,
+        lease: Lease,
+        entries: Sequence[JournalEntry],
+        update: RunUpdate | None,
+        inbox_ids: list[int],
+    ) -> None:
+        run_id = lease.run_id
+        row = conn.execute(
+            "SELECT lease_token, last_seq FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            raise RunNotFoundError(run_id)
+        token, last_seq = row
+        if token != lease.token:
+            if self.held.get(run_id) == lease.token:
+                del self.held[run_id]  # lost for good: stop renewing it
+            raise StaleLeaseError(run_id, lease.token)
+        _check_entries(run_id, entries, last_seq + 1)
+        _insert_entries(conn, run_id, entries)
+        if entries:
+            last_seq = entries[-1].seq
+        now = time.time()
+        sets = "last_seq = ?, updated_at = ?, lease_expires = ?"
+        params: list[Any] = [last_seq, now, now + self.lease_ttl]
+        if update is not None:
+            waiting = None if update.waiting_for is None else json.dumps(update.waiting_for)
+            for column, value in (
+                ("status", update.status),
+                ("waiting_for", waiting),
+                ("outcome", update.outcome),
+                ("error", update.error),
+            ):
+                if value is not None:
+                    sets += f", {column} = ?"
+                    params.append(value)
+        conn.execute(f"UPDATE runs SET {sets} WHERE run_id = ?", (*params, run_id))
+        if inbox_ids:
+            _consume_inbox(conn, run_id, inbox_ids, last_seq)
+
+    def set_failed(
+        self, conn: sqlite3.Connection, undo: UndoList, run_id: str, reason: str
+    ) -> None:
+        cur = conn.execute(
+            "UPDATE runs SET status = ?, error = ?, updated_at = ? WHERE run_id = ?",
+            (FAILED, reason, time.time(), run_id),
+        )
+        if cur.rowcount == 0:
+            raise RunNotFoundError(run_id)
+
+    def send_to_inbox(
+        self,
+        conn: sqlite3.Connection,
+        undo: UndoList,
+        run_id: str,
+        event_type: str,
+        payload: str,
+        codec: str,
+    ) -> int:
+        row = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFoundError(run_id)
+        if row[0] in FINISHED_STATUSES:
+            raise RunFinishedError(run_id, row[0])
+        cur = conn.execute(
+            "INSERT INTO inbox (run_id, event_type, payload, codec, created_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (run_id, event_type, payload, codec, time.time()),
+        )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    # -- leases ------------------------------------------------------------------
+
+    def claim(self, conn: sqlite3.Connection, undo: UndoList, run_id: str) -> Lease:
+        row = conn.execute(
+            "SELECT owner, lease_token, lease_expires FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            raise RunNotFoundError(run_id)
+        owner, token, expires = row
+        now = time.time()
+        if owner is not None and expires is not None and expires > now:
+            # A live lease: ours only if we handed no unreleased lease out;
+            # someone else's only if that process is gone.
+            if owner == self.owner_id:
+                if run_id in self.held:
+                    raise LeaseHeldError(run_id, owner, expires - now)
+            elif not owner_is_dead(owner):
+                raise LeaseHeldError(run_id, owner, expires - now)
+        token += 1
+        expires = now + self.lease_ttl
+        conn.execute(
+            "UPDATE runs SET owner = ?, lease_token = ?, lease_expires = ? WHERE run_id = ?",
+            (self.owner_id, token, expires, run_id),
+        )
+        self._hold(run_id, token, undo)
+        return Lease(run_id, self.owner_id, token, expires)
+
+    def release(self, conn: sqlite3.Connection, undo: UndoList, lease: Lease) -> None:
+        conn.execute(
+            "UPDATE runs SET owner = NULL, lease_expires = NULL "
+            "WHERE run_id = ? AND lease_token = ? AND owner = ?",
+            (lease.run_id, lease.token, lease.owner),
+        )
+        if self.held.get(lease.run_id) == lease.token:
+            del self.held[lease.run_id]
+            undo.append(lambda: self._restore(lease.run_id, lease.token))
+
+    def renew(self, conn: sqlite3.Connection, undo: UndoList) -> int:
+        """Push every held lease's expiry to now + ttl in one UPDATE; returns rows renewed."""
+        cur = conn.execute(
+            "UPDATE runs SET lease_expires = ? WHERE owner = ? "
+            "AND run_id IN (SELECT value FROM json_each(?))",
+            (time.time() + self.lease_ttl, self.owner_id, json.dumps(list(self.held))),
+        )
+        return cur.rowcount
+
+    def release_all(self, conn: sqlite3.Connection, undo: UndoList) -> None:
+        conn.execute(
+            "UPDATE runs SET owner = NULL, lease_expires = NULL WHERE owner = ? "
+            "AND run_id IN (SELECT value FROM json_each(?))",
+            (self.owner_id, json.dumps(list(self.held))),
+        )
+        before = dict(self.held)
+        self.held.clear()
+        undo.append(lambda: self.held.update(before))
+
+    def _hold(self, run_id: str, token: int, undo: UndoList) -> None:
+        before = self.held.get(run_id)
+        self.held[run_id] = token
+        undo.append(lambda: self._restore(run_id, before))
+
+    def _restore(self, run_id: str, token: int | None) -> None:
+        if token is None:
+            self.held.pop(run_id, None)
+        else:
+            self.held[run_id] = token
+
+
+def _insert_entries(conn: sqlite3.Connection, run_id: str, entries: Sequence[JournalEntry]) -> None:
+    if not entries:
+        return
+    try:
+        conn.executemany(
+            f"INSERT INTO journal ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (e.run_id, e.seq, e.kind, e.step, e.event_type, e.payload, e.ts, e.codec)
+                for e in entries
+            ],
+        )
+    except sqlite3.IntegrityError as exc:
+        # The seq check passed, so runs.last_seq disagrees with the journal.
+        raise JournalCorruptError(
+            run_id, entries[0].seq, f"an entry at this seq already exists ({exc})"
+        ) from exc
+
+
+def _consume_inbox(conn: sqlite3.Connection, run_id: str, inbox_ids: list[int], seq: int) -> None:
+    pending = {
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM inbox WHERE run_id = ? AND consumed_seq IS NULL "
+            "AND id IN (SELECT value FROM json_each(?))",
+            (run_id, json.dumps(inbox_ids)),
+        )
+    }
+    if len(pending) != len(inbox_ids):  # unknown, another run's, taken, or listed twice
+        bad = [i for i in inbox_ids if i not in pending or inbox_ids.count(i) > 1]
+        raise InboxConsumeError(run_id, bad)
+    conn.executemany(
+        "UPDATE inbox SET consumed_seq = ? WHERE id = ?", [(seq, i) for i in inbox_ids]
+    )
