@@ -63,7 +63,9 @@ def import_qualified(name: str) -> Any:
         return _UNLISTED_BUILTINS[name]
     parts = name.split(".")
     if not name or any(not part for part in parts):
-        raise ImportError(f"cannot import {name!r}: expected a dotted path like 'package.module.Class'")
+        raise ImportError(
+            f"cannot import {name!r}: expected a dotted path like 'package.module.Class'"
+        )
 
     module, used = _import_longest_prefix(name, parts)
     obj: Any = module
@@ -94,7 +96,8 @@ def _import_longest_prefix(name: str, parts: list[str]) -> tuple[ModuleType, int
             # something missing is broken, and that must not be hidden.
             if not missing or not (candidate == missing or candidate.startswith(missing + ".")):
                 raise ImportError(
-                    f"cannot import {name!r}: module {candidate!r} failed to import ({exc})"
+                    f"cannot import {name!r}: a module on its path failed to import ({exc}); "
+                    "install what that module needs"
                 ) from exc
     raise ImportError(
         f"cannot import {name!r}: no module named {parts[0]!r}. Install or put on sys.path "

@@ -8,9 +8,12 @@ The journal stores events as ``model_dump(mode="json")`` under their
 qualified type name and rebuilds them with ``model_validate``. That round trip
 is exact for declared fields, extras and a :class:`StopEvent`'s result:
 
-* extras are written under the key ``"_data"``, a stop event's result under
-  ``"result"``; pydantic models inside them (events included) are wrapped in
-  a typed envelope so they come back as the same class;
+* extras are written under the key ``"_data"``; pydantic models inside them
+  (events included) are wrapped in a typed envelope so they come back as the
+  same class;
+* a stop event's result is written under ``"result"`` when it is plain JSON
+  (as upstream), and under ``"_result"`` when it needed envelopes, so a user
+  value passed as ``result=`` is never mistaken for an envelope;
 * fields typed :data:`SerializableEvent` (such as
   :attr:`StepFailedEvent.input_event`) keep the concrete event class;
 * fields typed :data:`SerializableException` store the exception's type name,
@@ -43,7 +46,12 @@ from pydantic import (
 )
 
 from ._imports import import_qualified, qualified_name
-from .context.serializers import JsonSerializer, _active_serializer, _register_framework_types
+from .context.serializers import (
+    _MARKERS,
+    JsonSerializer,
+    _active_serializer,
+    _register_framework_types,
+)
 
 __all__ = [
     "CollectionReleaseEvent",
@@ -346,9 +354,14 @@ def _load_exception(data: Any) -> BaseException:
     message = str(data.get("exception_message", ""))
     stored_args = data.get("exception_args")
     args = tuple(stored_args) if isinstance(stored_args, list) else (message,)
+    serializer = _active_serializer.get()
     try:
-        serializer = _active_serializer.get()
-        cls = serializer.resolve_class(type_name) if serializer else import_qualified(type_name)
+        # Builtin exception classes are always safe to build; other names go
+        # through the decoding serializer's allow-list when there is one.
+        if serializer is None or type_name.startswith("builtins."):
+            cls = import_qualified(type_name)
+        else:
+            cls = serializer.resolve_class(type_name)
     except Exception:  # unknown, refused or broken: fall back to the stand-in
         cls = None
     if cls is UnreconstructedException:
@@ -432,6 +445,20 @@ def _equal_comparing_exceptions(model: DictLikeModel, other: Any) -> bool:
     )
 
 
+def _has_envelope(data: Any) -> bool:
+    """Whether encoded data holds an envelope (and so needs decoding)."""
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if _MARKERS.intersection(node):
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
+
+
 class StartEvent(Event):
     """The event a run starts with: ``Workflow.run(**kwargs)`` sends ``StartEvent(**kwargs)``."""
 
@@ -453,7 +480,11 @@ class StopEvent(Event):
     _result: Any = PrivateAttr(default=None)
 
     def __init__(self, result: Any = None, **kwargs: Any) -> None:
-        super().__init__(_result=_decoder().deserialize_value(result), **kwargs)
+        if "_result" in kwargs:  # written by a JSON dump: decode its envelopes
+            kwargs["_result"] = _decoder().deserialize_value(kwargs["_result"])
+        else:
+            kwargs["_result"] = result
+        super().__init__(**kwargs)
 
     def _get_result(self) -> Any:
         """The value :attr:`result` returns; subclasses may override it."""
@@ -466,8 +497,13 @@ class StopEvent(Event):
 
     def _dump_private(self, data: dict[str, Any], json_mode: bool) -> None:
         super()._dump_private(data, json_mode)
-        if self._result is not None:
-            data["result"] = _JSON.serialize_value(self._result) if json_mode else self._result
+        if self._result is None:
+            return
+        if not json_mode:
+            data["result"] = self._result
+            return
+        encoded = _JSON.serialize_value(self._result)
+        data["_result" if _has_envelope(encoded) else "result"] = encoded
 
     def _private_repr_args(self) -> Iterator[tuple[str, Any]]:
         if self._result is not None:

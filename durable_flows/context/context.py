@@ -141,24 +141,22 @@ class Context(Generic[MODEL_T]):
             return []
         loop = self._require_loop("collect_events")
         buffer = buffer_id or "default"
-        committed = list(loop.state.buffers.get(scope.ex.step, {}).get(buffer, []))
-        for op, buf, pending in scope.collect:
-            if buf != buffer:
-                continue
-            if op == "clear":
-                committed = []
-            elif pending is not None:
-                committed.append(pending)
-        remaining = Counter(expected) - Counter(type(e) for e in committed)
+        # The live buffer is shared by the step's workers; no await below, so
+        # concurrent executions see each other's events (as upstream's do).
+        live = loop.buffers.setdefault(scope.ex.step, {}).setdefault(buffer, [])
+        remaining = Counter(expected) - Counter(type(e) for e in live)
         if remaining != Counter([type(ev)]):
             if type(ev) in remaining:
-                scope.collect.append(("add", buffer, ev))
+                live.append(ev)
+                scope.collect.append(("add", buffer, ev, loop.next_op(), None))
             return None
         by_type: dict[type, list[Event]] = defaultdict(list)
-        for e in [*committed, ev]:
+        for e in [*live, ev]:
             by_type[type(e)].append(e)
         total = [by_type[t].pop(0) for t in expected]
-        scope.collect.append(("clear", buffer, None))
+        removed = list(live)
+        live.clear()
+        scope.collect.append(("clear", buffer, None, loop.next_op(), removed))
         return total
 
     async def wait_for_event(

@@ -280,7 +280,7 @@ class JsonSerializer(BaseSerializer):
             return self._decode_items(data)
         if isinstance(data, list):
             items = [self.deserialize_value(item) for item in data]
-            same = all(new is old for new, old in zip(items, data))
+            same = all(new is old for new, old in zip(items, data, strict=True))
             return data if same else items
         return data
 
@@ -502,7 +502,9 @@ class JsonPickleSerializer(BaseSerializer):
                     self._classes[name] = entry
                     self._names.add(name)
             else:
-                raise TypeError(f"allowed entries must be classes or qualified names, got {entry!r}")
+                raise TypeError(
+                    f"allowed entries must be classes or qualified names, got {entry!r}"
+                )
 
     def is_allowed(self, name: str) -> bool:
         """Whether payloads may name the class or function ``name``."""
@@ -583,7 +585,9 @@ class JsonPickleSerializer(BaseSerializer):
                     try:
                         stack.append(json.loads(key[len(_JSON_KEY_PREFIX) :]))
                     except ValueError as exc:
-                        raise SerializationError(f"jsonpickle payload has a damaged key {key!r}") from exc
+                        raise SerializationError(
+                            f"jsonpickle payload has a damaged key {key!r}"
+                        ) from exc
                 stack.append(item)
 
     def _resolve(self, name: Any) -> None:

@@ -82,7 +82,9 @@ class RunLoop:
         self.result: asyncio.Future[StopEvent] = asyncio.get_running_loop().create_future()
         self.stream_log: list[tuple[int | None, Event]] = []
         self._stream_new = asyncio.Event()
-        self.op = 0  # live order of state edits
+        self.op = 0  # live order of state edits and collect-buffer changes
+        #: Live collect buffers: committed ones plus what running executions added.
+        self.buffers: dict[str, dict[str, list[Event]]] = {}
         self.resources = ResourceManager(on_create=self._on_resource)
         self._loose_resources: list[tuple[str, bool]] = []
         self._reported_status = "running"
@@ -116,6 +118,7 @@ class RunLoop:
             ),
         )
         self._append(batch, Record(k.SENT, now, event=start_event, data={"source": "start"}))
+        batch.timers = True
         await self._finish_batch(batch)
         await self._main()
 
@@ -123,7 +126,8 @@ class RunLoop:
         """Continue a run rebuilt by replay (``state``) under ``lease``."""
         self.lease = lease
         self.state = state
-        self.op = state.state_op
+        self.op = max(state.state_op, state.collect_op)
+        self.buffers = {s: {b: list(evs) for b, evs in bufs.items()} for s, bufs in state.buffers.items()}
         now = time.time()
         batch = _Batch()
         rerun = [e.id for e in state.execs.values() if e.status == EXEC_RUNNING]
@@ -314,11 +318,11 @@ class RunLoop:
             op, dumped = scope.state
             self._append(batch, Record(k.STATE, now, step=ex.step, data={"exec": ex.id, "op": op, "state": dumped}))
         if with_collect:
-            for op_name, buffer, ev in scope.collect:
-                self._append(
-                    batch,
-                    Record(k.COLLECT, now, step=ex.step, event=ev, data={"exec": ex.id, "buffer": buffer, "op": op_name}),
-                )
+            for op_name, buffer, ev, n, _ in scope.collect:
+                data = {"exec": ex.id, "buffer": buffer, "op": op_name, "n": n}
+                self._append(batch, Record(k.COLLECT, now, step=ex.step, event=ev, data=data))
+        else:
+            self._undo_collect(scope)
         for ev, target in scope.sent:
             self._append(
                 batch,
@@ -326,6 +330,19 @@ class RunLoop:
             )
         for ev in scope.stream:
             self._stream_write(batch, scope, ev, now)
+
+    def _undo_collect(self, scope: ExecScope) -> None:
+        """An attempt that failed or parked leaves the live collect buffers as it found them."""
+        bufs = self.buffers.get(scope.ex.step, {})
+        for op_name, buffer, ev, _, removed in reversed(scope.collect):
+            live = bufs.setdefault(buffer, [])
+            if op_name == "add":
+                for i, e in enumerate(live):
+                    if e is ev:
+                        del live[i]
+                        break
+            elif removed:
+                live[:0] = removed
 
     def _stream_write(self, batch: _Batch, scope: ExecScope | None, ev: Event, now: float) -> None:
         data = {"exec": scope.ex.id if scope else None, "n": self.state.stream_n + 1}

@@ -190,12 +190,23 @@ def _state(st: RunState, rec: Record, spec: RunSpec) -> None:
 
 
 def _collect(st: RunState, rec: Record, spec: RunSpec) -> None:
+    # Executions commit in completion order, not in the order they touched the
+    # buffer: an add numbered before the latest clear was consumed by that clear.
     bufs = st.buffers.setdefault(rec.step or "", {})
     buffer = str(rec.get("buffer", "default"))
+    n = int(rec.get("n", 0))
+    st.collect_op = max(st.collect_op, n)
+    key = f"{rec.step}/{buffer}"
     if rec.get("op") == "clear":
-        bufs.pop(buffer, None)
-    elif rec.event is not None:
+        if n > st.cleared.get(key, 0):
+            st.cleared[key] = n
+            bufs[buffer] = [e for e, added in zip(bufs.get(buffer, []), st.added.get(key, [])) if added > n]
+            st.added[key] = [a for a in st.added.get(key, []) if a > n]
+            if not bufs[buffer]:
+                del bufs[buffer]
+    elif rec.event is not None and n > st.cleared.get(key, 0):
         bufs.setdefault(buffer, []).append(rec.event)
+        st.added.setdefault(key, []).append(n)
 
 
 def _stream(st: RunState, rec: Record, spec: RunSpec) -> None:

@@ -73,6 +73,10 @@ class RunState:
     busy: dict[str, int] = field(default_factory=dict)
     execs: dict[int, Exec] = field(default_factory=dict)
     buffers: dict[str, dict[str, list[Event]]] = field(default_factory=dict)
+    #: Live op number of the latest clear, and of each buffered add, per "step/buffer".
+    cleared: dict[str, int] = field(default_factory=dict)
+    added: dict[str, list[int]] = field(default_factory=dict)
+    collect_op: int = 0
     waiters: dict[str, Waiter] = field(default_factory=dict)
     resources: set[str] = field(default_factory=set)
     state: Any = None  # committed context state, as JSON
@@ -132,6 +136,7 @@ class RunState:
                 for s, bufs in self.buffers.items()
                 if bufs
             },
+            "cleared": dict(self.cleared),
             "waiters": {
                 w.waiter_id: [
                     w.step,
