@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import ItemsView, Iterator, KeysView, ValuesView
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -267,6 +267,10 @@ class Event(DictLikeModel):
         ev.score, ev.note, ev["note"]   # 3, "first", "first"
     """
 
+    if TYPE_CHECKING:  # type checkers would otherwise derive __init__ from the fields only
+
+        def __init__(self, **params: Any) -> None: ...
+
 
 def _dump_event(event: Event) -> Any:
     return _JSON.serialize_value(event)
@@ -353,7 +357,9 @@ def _load_exception(data: Any) -> BaseException:
     type_name: str = data["exception_type"]
     message = str(data.get("exception_message", ""))
     stored_args = data.get("exception_args")
-    args = tuple(stored_args) if isinstance(stored_args, list) else (message,)
+    args: tuple[Any, ...] = (message,)
+    if isinstance(stored_args, list) and all(isinstance(a, _JSON_SCALARS) for a in stored_args):
+        args = tuple(stored_args)
     serializer = _active_serializer.get()
     try:
         # Builtin exception classes are always safe to build; other names go
@@ -368,7 +374,7 @@ def _load_exception(data: Any) -> BaseException:
         return UnreconstructedException(message)
     if not (isinstance(cls, type) and issubclass(cls, Exception)):
         return UnreconstructedException(message, original_type=type_name)
-    for call_args in dict.fromkeys((args, (message,))):
+    for call_args in [args] if args == (message,) else [args, (message,)]:
         try:
             rebuilt = cls(*call_args)
         except Exception:  # constructor wants other arguments
@@ -461,6 +467,10 @@ def _has_envelope(data: Any) -> bool:
 
 class StartEvent(Event):
     """The event a run starts with: ``Workflow.run(**kwargs)`` sends ``StartEvent(**kwargs)``."""
+
+    if TYPE_CHECKING:  # type checkers would otherwise derive __init__ from the fields only
+
+        def __init__(self, **params: Any) -> None: ...
 
 
 class StopEvent(Event):
@@ -609,17 +619,33 @@ class InputRequiredEvent(Event):
     subclass it.
     """
 
+    if TYPE_CHECKING:  # type checkers would otherwise derive __init__ from the fields only
+
+        def __init__(self, **params: Any) -> None: ...
+
 
 class HumanResponseEvent(Event):
     """A human's answer to an :class:`InputRequiredEvent`; no step has to produce it."""
+
+    if TYPE_CHECKING:  # type checkers would otherwise derive __init__ from the fields only
+
+        def __init__(self, **params: Any) -> None: ...
 
 
 class InternalDispatchEvent(Event):
     """Base of the engine's own progress events, streamed only with ``expose_internal=True``."""
 
+    if TYPE_CHECKING:  # type checkers would otherwise derive __init__ from the fields only
+
+        def __init__(self, **params: Any) -> None: ...
+
 
 class WorkflowIdleEvent(InternalDispatchEvent):
     """The run is idle: nothing queued or running, and a step waits for an outside event."""
+
+    if TYPE_CHECKING:  # type checkers would otherwise derive __init__ from the fields only
+
+        def __init__(self, **params: Any) -> None: ...
 
 
 class UnhandledEvent(InternalDispatchEvent):

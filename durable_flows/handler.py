@@ -84,7 +84,7 @@ class WorkflowHandler:
         """
         if self._all_events_consumed:
             raise WorkflowRuntimeError("All the streamed events have already been consumed.")
-        async for ev in self._loop.stream(after):
+        async for ev in self._loop.stream(after, expose_internal):
             if isinstance(ev, InternalDispatchEvent) and not expose_internal:
                 continue
             yield ev

@@ -29,6 +29,8 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, get_origin
 
+from jsonpickle import tags as jsonpickle_tags
+from jsonpickle import util as jsonpickle_util
 from jsonpickle.pickler import Pickler
 from jsonpickle.unpickler import Unpickler
 from pydantic import BaseModel
@@ -304,7 +306,7 @@ class JsonSerializer(BaseSerializer):
             raise ValueNotSerializableError(
                 qualified_name(type(exc.value)), type(self).__name__, "it has no JSON form"
             ) from None
-        except (TypeError, ValueError) as exc:  # bad keys, cycles, model dump errors
+        except (TypeError, ValueError, RecursionError) as exc:  # bad keys, cycles, dump errors
             raise ValueNotSerializableError(
                 qualified_name(type(value)), type(self).__name__, str(exc)
             ) from exc
@@ -445,12 +447,43 @@ _JSON_KEY_PREFIX = "json://"
 
 
 class _StrictPickler(Pickler):  # type: ignore[misc]
-    """A jsonpickle Pickler that raises instead of writing ``null`` for what it can't encode."""
+    """A jsonpickle Pickler that raises where jsonpickle would silently lose data.
+
+    Stock jsonpickle writes ``null`` for objects it cannot encode and drops
+    dict entries whose key is one of its tags (``"py/object"``, ...) or whose
+    value is a lambda or local function. These hooks are private jsonpickle
+    methods: if a jsonpickle release stops calling them, encoding still works,
+    only without these checks.
+    """
 
     def _pickle_warning(self, obj: Any) -> None:
         raise ValueNotSerializableError(
             qualified_name(type(obj)), "JsonPickleSerializer", "jsonpickle cannot encode it"
         )
+
+    def _refuse_lost_entry(self, key: Any, value: Any) -> None:
+        if jsonpickle_util.is_picklable(key, value):
+            return
+        if isinstance(key, str) and key in jsonpickle_tags.RESERVED:
+            reason = f"a dict key {key!r} is a jsonpickle tag and would be dropped"
+            raise ValueNotSerializableError("builtins.dict", "JsonPickleSerializer", reason)
+        raise ValueNotSerializableError(
+            qualified_name(type(value)),
+            "JsonPickleSerializer",
+            f"the value under {key!r} is a function that cannot be imported by name",
+        )
+
+    def _flatten_key_value_pair(self, k: Any, v: Any, data: Any) -> Any:
+        self._refuse_lost_entry(k, v)
+        return super()._flatten_key_value_pair(k, v, data)
+
+    def _flatten_string_key_value_pair(self, k: Any, v: Any, data: Any) -> Any:
+        self._refuse_lost_entry(k, v)
+        return super()._flatten_string_key_value_pair(k, v, data)
+
+    def _flatten_non_string_key_value_pair(self, k: Any, v: Any, data: Any) -> Any:
+        self._refuse_lost_entry(k, v)
+        return super()._flatten_non_string_key_value_pair(k, v, data)
 
 
 class JsonPickleSerializer(BaseSerializer):

@@ -29,12 +29,15 @@ from ..events import (
     Event,
     InputRequiredEvent,
     StepFailedEvent,
+    StepState,
+    StepStateChanged,
     StopEvent,
     WorkflowCancelledEvent,
+    WorkflowIdleEvent,
     WorkflowFailedEvent,
     WorkflowTimedOutEvent,
 )
-from ..resource import ResourceManager
+from ..resource import ResourceManager, descriptors_by_key
 from ..storage.base import JournalEntry, JournalStore, Lease, NewRun, RunUpdate
 from . import records as k
 from .faults import fault
@@ -61,6 +64,7 @@ class _Batch:
     to_start: list[int] = field(default_factory=list)
     stream: list[tuple[int, Event]] = field(default_factory=list)
     timers: bool = False
+    went_idle: bool = False
 
 
 class RunLoop:
@@ -82,12 +86,16 @@ class RunLoop:
         self.result: asyncio.Future[StopEvent] = asyncio.get_running_loop().create_future()
         self.stream_log: list[tuple[int | None, Event]] = []
         self._stream_new = asyncio.Event()
+        self._final_event: Event | None = None
+        #: Set once a consumer streams with expose_internal: then step state changes are published.
+        self.want_internal = False
         self.op = 0  # live order of state edits and collect-buffer changes
         #: Live collect buffers: committed ones plus what running executions added.
         self.buffers: dict[str, dict[str, list[Event]]] = {}
         self.resources = ResourceManager(on_create=self._on_resource)
         self._loose_resources: list[tuple[str, bool]] = []
         self._reported_status = "running"
+        self._went_idle = False
         self._timer: asyncio.TimerHandle | None = None
         self._final_exc: BaseException | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -223,6 +231,7 @@ class RunLoop:
             self._append(batch, Record(k.RESOURCE, now, data={"exec": None, "key": key, "cache": cache}))
         self._loose_resources.clear()
         update = self._status_update()
+        batch.went_idle, self._went_idle = self._went_idle, False
         if not batch.entries and update is None:
             return
         fault("before_append")
@@ -237,8 +246,12 @@ class RunLoop:
         self._after_commit(batch)
 
     def _after_commit(self, batch: _Batch) -> None:
-        if batch.stream:
+        internal = self._internal_events(batch) if self.want_internal else []
+        if self._reported_status == "waiting" and batch.went_idle:
+            internal.append((None, WorkflowIdleEvent()))
+        if batch.stream or internal:
             self.stream_log.extend(batch.stream)
+            self.stream_log.extend(internal)
             self._wake_streams()
         if self.state.finished:
             self._settle()
@@ -505,12 +518,13 @@ class RunLoop:
 
     async def _recreate_resources(self, batch: _Batch) -> None:
         """Rebuild the run's resource cache: each cached key the journal names, once."""
-        wanted = set(self.state.resources)
-        for cfg in self.wf._step_configs().values():
-            for rd in cfg.resources:
-                if rd.resource.name in wanted and rd.resource.cache:
-                    wanted.discard(rd.resource.name)
-                    await self.resources.get(rd.resource)
+        known = descriptors_by_key(
+            rd for cfg in self.wf._step_configs().values() for rd in cfg.resources
+        )
+        for key in sorted(self.state.resources):
+            descriptor = known.get(key)
+            if descriptor is not None and descriptor.cache:
+                await self.resources.get(descriptor)
 
     # -- steps ------------------------------------------------------------------------------
 
@@ -546,8 +560,9 @@ class RunLoop:
         kwargs: dict[str, Any] = {cfg.event_name: ex.event}
         if cfg.context_parameter:
             kwargs[cfg.context_parameter] = self.ctx
-        for rd in cfg.resources:
-            kwargs[rd.name] = await self.resources.get(rd.resource)
+        with self.resources.resolution_scope():  # one value per cache=False resource per call
+            for rd in cfg.resources:
+                kwargs[rd.name] = await self.resources.get(rd.resource)
         if inspect.iscoroutinefunction(fn):
             return await fn(**kwargs)
         result = await asyncio.to_thread(fn, **kwargs)
@@ -556,6 +571,26 @@ class RunLoop:
         return result
 
     # -- status and ending ------------------------------------------------------------------
+
+    def _internal_events(self, batch: _Batch) -> list[tuple[int | None, Event]]:
+        out: list[tuple[int | None, Event]] = []
+        for rec in batch.records:
+            if rec.kind not in (k.ACCEPTED, k.COMPLETED, k.FAILED, k.WAITER) or rec.step is None:
+                continue
+            ex = self.state.execs.get(int(rec.get("exec")))
+            running = rec.kind == k.ACCEPTED
+            out.append(
+                (
+                    None,
+                    StepStateChanged(
+                        name=rec.step,
+                        step_state=StepState.RUNNING if running else StepState.NOT_RUNNING,
+                        worker_id=str(rec.get("worker", ex.worker if ex else 0)),
+                        input_event_name=type(ex.event).__name__ if ex else "",
+                    ),
+                )
+            )
+        return out
 
     def _status_update(self) -> RunUpdate | None:
         st = self.state
@@ -579,6 +614,7 @@ class RunLoop:
         if status == self._reported_status:
             return None
         self._reported_status = status
+        self._went_idle = status == "waiting"
         waiting_for: list[str] = []
         if status == "waiting":
             waiting_for = [w.event_type for w in st.waiters.values() if w.resolved is None and not w.timed_out]
@@ -613,6 +649,7 @@ class RunLoop:
                 exception=exc if isinstance(exc, Exception) else WorkflowRuntimeError(str(exc)),
                 attempts=err.get("attempts"),
             )
+        self._final_event = final
         self.stream_log.append((None, final))
         self._wake_streams()
         if not self.result.done():
@@ -657,27 +694,35 @@ class RunLoop:
         self._stream_new.set()
         self._stream_new = asyncio.Event()
 
-    async def stream(self, after: int | None = None) -> Any:
-        """Yield committed stream events (after stream position ``after``), then the final event."""
+    async def stream(self, after: int | None = None, expose_internal: bool = False) -> Any:
+        """Yield committed stream events (after stream position ``after``), then the final event.
+
+        Internal events (step state changes, idleness) are not journaled; they
+        are yielded live when ``expose_internal`` is set.
+        """
+        if expose_internal:
+            self.want_internal = True
+        live_from = next((n for n, _ in self.stream_log if n is not None), None)
         if after is not None:
-            seen = after
             for entry in await self.store.read(self.run_id):
-                if entry.kind == k.STREAM:
-                    rec = self.codec.decode(entry)
-                    n = int(rec.get("n"))
-                    if n > seen and (not self.stream_log or (self.stream_log[0][0] or 0) > n):
-                        seen = n
-                        yield rec.event
+                if entry.kind != k.STREAM:
+                    continue
+                rec = self.codec.decode(entry)
+                n = int(rec.get("n"))
+                if n > after and (live_from is None or n < live_from) and rec.event is not None:
+                    yield rec.event
         i = 0
         while True:
             while i < len(self.stream_log):
                 n, ev = self.stream_log[i]
                 i += 1
-                if after is not None and n is not None and n <= after:
+                if n is not None and after is not None and n <= after:
+                    continue
+                if n is None and ev is not self._final_event and not expose_internal:
                     continue
                 yield ev
-                if n is None:
+                if ev is self._final_event:
                     return
-            if self.result.done() and i >= len(self.stream_log):
+            if self.result.done() and self._final_event is None:
                 return
             await self._stream_new.wait()
