@@ -24,7 +24,7 @@ from durable_flows.errors import (
     WorkflowRuntimeError,
     WorkflowTimeoutError,
 )
-from durable_flows.retry_policy import ConstantDelayRetryPolicy
+from durable_flows.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 from durable_flows.storage import JournalStore
 
 
@@ -141,7 +141,7 @@ async def test_fan_out_journal_in_sqlite(tmp_path: Path) -> None:
 class Flaky(Workflow):
     calls = 0
 
-    @step(retry_policy=ConstantDelayRetryPolicy(maximum_attempts=3, delay=0.01))
+    @step(retry_policy=retry_policy(wait=wait_fixed(0.01), stop=stop_after_attempt(3)))
     async def flaky(self, ev: StartEvent) -> StopEvent:
         Flaky.calls += 1
         if Flaky.calls < 3:

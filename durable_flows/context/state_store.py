@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from ..events import DictLikeModel
+from .serializers import _register_framework_types
 from ..runtime.scope import current_scope
 
 if TYPE_CHECKING:
@@ -29,6 +30,9 @@ class DictState(DictLikeModel):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+
+
+_register_framework_types(DictState)  # JsonPickleSerializer may decode it without an allow-list entry
 
 
 class StateStore(Generic[MODEL_T]):
