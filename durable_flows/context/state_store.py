@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from ..events import DictLikeModel
-from .serializers import _register_framework_types
 from ..runtime.scope import current_scope
+from .serializers import _register_framework_types
 
 if TYPE_CHECKING:
     from .context import Context

@@ -33,8 +33,8 @@ from ..events import (
     StepStateChanged,
     StopEvent,
     WorkflowCancelledEvent,
-    WorkflowIdleEvent,
     WorkflowFailedEvent,
+    WorkflowIdleEvent,
     WorkflowTimedOutEvent,
 )
 from ..resource import ResourceManager, descriptors_by_key
@@ -427,7 +427,7 @@ class RunLoop:
             failed = StepFailedEvent(
                 step_name=ex.step,
                 input_event=ex.event,
-                exception=exc,
+                exception=exc if isinstance(exc, Exception) else WorkflowRuntimeError(str(exc)),
                 attempts=ex.attempt,
                 elapsed_seconds=elapsed,
                 failed_at=datetime.fromtimestamp(now, tz=timezone.utc),
@@ -708,8 +708,8 @@ class RunLoop:
                 if entry.kind != k.STREAM:
                     continue
                 rec = self.codec.decode(entry)
-                n = int(rec.get("n"))
-                if n > after and (live_from is None or n < live_from) and rec.event is not None:
+                pos = int(rec.get("n"))
+                if pos > after and (live_from is None or pos < live_from) and rec.event is not None:
                     yield rec.event
         i = 0
         while True:

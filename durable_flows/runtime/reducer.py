@@ -200,7 +200,7 @@ def _collect(st: RunState, rec: Record, spec: RunSpec) -> None:
     if rec.get("op") == "clear":
         if n > st.cleared.get(key, 0):
             st.cleared[key] = n
-            bufs[buffer] = [e for e, added in zip(bufs.get(buffer, []), st.added.get(key, [])) if added > n]
+            bufs[buffer] = [e for e, added in zip(bufs.get(buffer, []), st.added.get(key, []), strict=True) if added > n]
             st.added[key] = [a for a in st.added.get(key, []) if a > n]
             if not bufs[buffer]:
                 del bufs[buffer]

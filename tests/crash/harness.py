@@ -68,7 +68,7 @@ def committed_keys(rows: list[tuple[int, str, str | None, dict]], before_seq: in
     """Side-effect keys of step executions whose end (completed/failed) is journaled before ``before_seq``."""
     events = {seq: p.get("event") for seq, kind, _, p in rows if kind in ("sent", "produced")}
     accepted_event = {}
-    for seq, kind, _, p in rows:
+    for _seq, kind, _, p in rows:
         if kind == "accepted":
             accepted_event[p["exec"]] = events.get(p["event_seq"]) or {}
     produced_by = {p["exec"] for seq, kind, _, p in rows if kind == "produced"}
