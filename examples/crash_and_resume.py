@@ -42,7 +42,7 @@ async def child(run_id: str) -> None:
     await wf.run(run_id=run_id)
 
 
-async def parent() -> None:
+def start_and_kill_child() -> str:
     run_id = f"pipeline-{int(time.time())}"
     print(f"starting run {run_id} in a child process")
     proc = subprocess.Popen([sys.executable, __file__, "child", run_id])
@@ -50,6 +50,10 @@ async def parent() -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     print("child killed with SIGKILL; resuming the run here")
+    return run_id
+
+
+async def resume(run_id: str) -> None:
     wf = Pipeline(timeout=None)
     result = await wf.resume(run_id)
     history = await wf.store.history(run_id)
@@ -62,4 +66,4 @@ if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "child":
         asyncio.run(child(sys.argv[2]))
     else:
-        asyncio.run(parent())
+        asyncio.run(resume(start_and_kill_child()))
