@@ -1,0 +1,106 @@
+"""State and record plumbing shared by the parts of the live loop (see loop.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from ..codec import Codec
+from ..events import Event, StopEvent
+from ..resource import ResourceManager
+from ..storage.base import JournalEntry, JournalStore, Lease, NewRun
+from . import records as k
+from .records import Record
+from .reducer import reduce
+from .spec import RunSpec
+from .state import RunState
+
+if TYPE_CHECKING:
+    from ..workflow import Workflow
+
+
+@dataclass
+class _Batch:
+    records: list[Record] = field(default_factory=list)
+    entries: list[JournalEntry] = field(default_factory=list)
+    consumed: list[int] = field(default_factory=list)
+    to_start: list[int] = field(default_factory=list)
+    stream: list[tuple[int, Event]] = field(default_factory=list)
+    timers: bool = False
+    went_idle: bool = False
+
+
+
+class LoopBase:
+    """The run's live state and the one way to change it: append a record."""
+
+    def __init__(
+        self, workflow: Workflow, store: JournalStore, ctx: Any, run_id: str
+    ) -> None:
+        self.wf = workflow
+        self.store = store
+        self.spec: RunSpec = workflow._run_spec()
+        self.codec: Codec = workflow._codec()
+        self.ctx = ctx
+        self.run_id = run_id
+        self.state = RunState(run_id=run_id)
+        self.lease: Lease | None = None
+        self.messages: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        self.tasks: dict[int, asyncio.Task[None]] = {}
+        self.result: asyncio.Future[StopEvent] = asyncio.get_running_loop().create_future()
+        self.stream_log: list[tuple[int | None, Event]] = []
+        self._stream_new = asyncio.Event()
+        self._final_event: Event | None = None
+        #: Set once a consumer streams with expose_internal: then step state changes are published.
+        self.want_internal = False
+        self.op = 0  # live order of state edits and collect-buffer changes
+        #: Live collect buffers: committed ones plus what running executions added.
+        self.buffers: dict[str, dict[str, list[Event]]] = {}
+        self.resources = ResourceManager(on_create=self._on_resource)
+        self._loose_resources: list[tuple[str, bool]] = []
+        self._reported_status = "running"
+        self._went_idle = False
+        self._timer: asyncio.TimerHandle | None = None
+        self._final_exc: BaseException | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self._new_run: NewRun | None = None
+
+    # -- messages from outside the loop ------------------------------------------------
+
+    def post(self, *message: Any) -> None:
+        """Queue a message for the loop (from any task of this event loop)."""
+        self.messages.put_nowait(message)
+
+    def next_op(self) -> int:
+        """The next number in the live order of state edits."""
+        self.op += 1
+        return self.op
+
+    # -- records -------------------------------------------------------------------
+
+    def _append(self, batch: _Batch, rec: Record) -> None:
+        seq = self.state.last_seq + 1
+        rec = replace(rec, seq=seq)
+        entry = self.codec.encode(self.run_id, seq, rec)
+        reduce(self.state, rec, self.spec)
+        batch.records.append(rec)
+        batch.entries.append(entry)
+        if rec.kind == k.STREAM and rec.event is not None:
+            batch.stream.append((int(rec.get("n")), rec.event))
+        elif rec.kind in (k.FAILED, k.WAITER, k.WAITER_TIMEOUT):
+            batch.timers = True
+
+    def _accept(
+        self, batch: _Batch, step: str, exec_id: int, event_seq: int, attempt: int, worker: int, now: float
+    ) -> None:
+        data = {"exec": exec_id, "worker": worker, "attempt": attempt, "event_seq": event_seq}
+        self._append(batch, Record(k.ACCEPTED, now, step=step, data=data))
+        batch.to_start.append(exec_id)
+
+
+    def _on_resource(self, key: str, cache: bool) -> None:  # overridden by StepsMixin
+        raise NotImplementedError
+
+    def _wake_streams(self) -> None:  # overridden by StreamMixin
+        raise NotImplementedError

@@ -1,0 +1,179 @@
+"""Turning a finished step attempt into journal records.
+
+One attempt's effects (state, collect buffers, sends, stream writes, the
+returned event) become records of one batch, so they commit together."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from ..codec import error_info
+from ..errors import DurableFlowsError, WorkflowRuntimeError
+from ..events import Event, InputRequiredEvent, StepFailedEvent, qualified_name
+from . import records as k
+from ._loop_base import LoopBase, _Batch
+from .records import Record
+from .scope import ExecScope, WaitingForEvent
+from .state import EXEC_RUNNING
+
+
+class CompletionMixin(LoopBase):
+    """Turning a finished step attempt into journal records."""
+
+    # -- step completion ---------------------------------------------------------------
+
+    def _on_done(self, batch: _Batch, scope: ExecScope, outcome: str, value: Any, now: float) -> None:
+        ex = scope.ex
+        self.tasks.pop(ex.id, None)
+        if self.state.execs.get(ex.id) is not ex or ex.status != EXEC_RUNNING:
+            return  # the run moved on (ended, or this attempt was superseded)
+        if outcome == "ok" and value is not None and not isinstance(value, Event):
+            outcome, value = "error", WorkflowRuntimeError(
+                f"Step function {ex.step} returned {type(value).__name__} instead of an Event instance."
+            )
+        if outcome == "ok":
+            try:
+                self._check_encodable(scope, value)
+            except DurableFlowsError as exc:
+                outcome, value = "error", exc
+        step = ex.step
+        if outcome == "ok":
+            self._effects(batch, scope, now, with_collect=True)
+            if value is not None:
+                self._append(batch, Record(k.PRODUCED, now, step=step, event=value, data={"exec": ex.id}))
+                if isinstance(value, InputRequiredEvent):
+                    self._stream_write(batch, scope, value, now)
+            if ex.id in self.state.execs:
+                duration = round(time.monotonic() - scope.started, 6)
+                self._append(
+                    batch,
+                    Record(k.COMPLETED, now, step=step, data={"exec": ex.id, "attempt": ex.attempt, "duration": duration}),
+                )
+        elif outcome == "wait":
+            self._effects(batch, scope, now, with_collect=False)
+            self._on_wait(batch, scope, value, now)
+        else:
+            self._effects(batch, scope, now, with_collect=False)
+            self._on_error(batch, scope, value, now)
+
+    def _check_encodable(self, scope: ExecScope, value: Any) -> None:
+        for ev in [value, *(e for e, _ in scope.sent), *scope.stream]:
+            if ev is not None:
+                self.codec.dump_event(ev)
+
+    def _effects(self, batch: _Batch, scope: ExecScope, now: float, with_collect: bool) -> None:
+        ex = scope.ex
+        for key, cache in scope.resources:
+            self._append(batch, Record(k.RESOURCE, now, step=ex.step, data={"exec": ex.id, "key": key, "cache": cache}))
+        if scope.state is not None:
+            op, dumped = scope.state
+            self._append(batch, Record(k.STATE, now, step=ex.step, data={"exec": ex.id, "op": op, "state": dumped}))
+        if with_collect:
+            for op_name, buffer, ev, n, _ in scope.collect:
+                data = {"exec": ex.id, "buffer": buffer, "op": op_name, "n": n}
+                self._append(batch, Record(k.COLLECT, now, step=ex.step, event=ev, data=data))
+        else:
+            self._undo_collect(scope)
+        for ev, target in scope.sent:
+            self._append(
+                batch,
+                Record(k.SENT, now, step=target, event=ev, data={"target": target, "source": "step", "exec": ex.id}),
+            )
+        for ev in scope.stream:
+            self._stream_write(batch, scope, ev, now)
+
+    def _undo_collect(self, scope: ExecScope) -> None:
+        """An attempt that failed or parked leaves the live collect buffers as it found them."""
+        bufs = self.buffers.get(scope.ex.step, {})
+        for op_name, buffer, ev, _, removed in reversed(scope.collect):
+            live = bufs.setdefault(buffer, [])
+            if op_name == "add":
+                for i, e in enumerate(live):
+                    if e is ev:
+                        del live[i]
+                        break
+            elif removed:
+                live[:0] = removed
+
+    def _stream_write(self, batch: _Batch, scope: ExecScope | None, ev: Event, now: float) -> None:
+        data = {"exec": scope.ex.id if scope else None, "n": self.state.stream_n + 1}
+        self._append(batch, Record(k.STREAM, now, step=scope.ex.step if scope else None, event=ev, data=data))
+
+    def _on_wait(self, batch: _Batch, scope: ExecScope, wait: WaitingForEvent, now: float) -> None:
+        ex = scope.ex
+        if wait.waiter_id in self.state.waiters:
+            return  # already registered and still pending: nothing new to journal
+        if wait.waiter_event is not None:
+            self._stream_write(batch, scope, wait.waiter_event, now)
+
+        deadline = None if wait.timeout is None else self.state.clock(now) + float(wait.timeout)
+        self._append(
+            batch,
+            Record(
+                k.WAITER,
+                now,
+                step=ex.step,
+                data={
+                    "exec": ex.id,
+                    "waiter_id": wait.waiter_id,
+                    "event_type": qualified_name(wait.event_type),
+                    "requirements": wait.requirements,
+                    "deadline": deadline,
+                },
+            ),
+        )
+        waiter = self.state.waiters.get(wait.waiter_id)
+        if waiter is not None:
+            waiter.event_class = wait.event_type
+
+    def _on_error(self, batch: _Batch, scope: ExecScope, exc: BaseException, now: float) -> None:
+        ex = scope.ex
+        cfg = self.wf._step_config(ex.step)
+        policy = cfg.retry_policy
+        elapsed = max(0.0, now - ex.first_ts)
+        delay = None
+        if policy is not None and isinstance(exc, Exception):
+            delay = policy.next(elapsed, ex.attempt, exc)
+        catch = None
+        if delay is None:
+            handler = self.spec.catch_handler(ex.step)
+            if (
+                handler is not None
+                and self.spec.steps[ex.step].catch_for is None
+                and self.state.recoveries.get(handler.name, 0) < handler.max_recoveries
+            ):
+                catch = handler.name
+        self._append(
+            batch,
+            Record(
+                k.FAILED,
+                now,
+                step=ex.step,
+                data={
+                    "exec": ex.id,
+                    "attempt": ex.attempt,
+                    "error": error_info(exc),
+                    "retry_in": delay,
+                    "catch": catch,
+                },
+            ),
+        )
+        if catch is not None:
+            from datetime import datetime, timezone
+
+            failed = StepFailedEvent(
+                step_name=ex.step,
+                input_event=ex.event,
+                exception=exc if isinstance(exc, Exception) else WorkflowRuntimeError(str(exc)),
+                attempts=ex.attempt,
+                elapsed_seconds=elapsed,
+                failed_at=datetime.fromtimestamp(now, tz=timezone.utc),
+            )
+            self._append(
+                batch,
+                Record(k.SENT, now, step=catch, event=failed, data={"target": catch, "source": "catch", "exec": ex.id}),
+            )
+        elif delay is None:
+            self._final_exc = exc
+

@@ -1,0 +1,85 @@
+"""What wakes a run besides its steps: timers (timeout, retries, wait deadlines) and the inbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from . import records as k
+from ._loop_base import LoopBase, _Batch
+from .records import Record
+from .state import EXEC_RETRY
+
+
+class InputsMixin(LoopBase):
+    """What wakes a run besides its steps: timers (timeout, retries, wait deadlines) and the inbox."""
+
+    # -- timers ---------------------------------------------------------------------------
+
+    def _on_timer(self, batch: _Batch, now: float) -> None:
+        st = self.state
+        clock = st.clock(now) + 1e-6
+        if st.timeout is not None and clock >= st.timeout:
+            self._append(
+                batch,
+                Record(k.TIMED_OUT, now, data={"timeout": st.timeout, "active_steps": st.active_steps()}),
+            )
+            return
+        for ex in sorted(st.execs.values(), key=lambda e: e.id):
+            if ex.status == EXEC_RETRY and ex.retry_at is not None and ex.retry_at <= clock:
+                self._accept(batch, ex.step, ex.id, ex.event_seq, ex.attempt + 1, ex.worker, now)
+        for w in list(st.waiters.values()):
+            if w.resolved is None and not w.timed_out and w.deadline is not None and w.deadline <= clock:
+                self._append(batch, Record(k.WAITER_TIMEOUT, now, step=w.step, data={"waiter_id": w.waiter_id}))
+        batch.timers = True
+
+    def _arm_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        st = self.state
+        due = [st.timeout] if st.timeout is not None else []
+        due += [e.retry_at for e in st.execs.values() if e.status == EXEC_RETRY and e.retry_at is not None]
+        due += [
+            w.deadline
+            for w in st.waiters.values()
+            if w.resolved is None and not w.timed_out and w.deadline is not None
+        ]
+        if not due:
+            return
+        delay = max(0.0, st.wall(min(due)) - time.time())
+        self._timer = asyncio.get_running_loop().call_later(delay, self.post, "timer")
+
+    # -- inbox -----------------------------------------------------------------------------
+
+    def _watch_inbox(self) -> None:
+        signal = self.store.inbox_signal(self.run_id)
+        if signal is None or self._watcher is not None:
+            return
+
+        async def watch() -> None:
+            while True:
+                await signal.wait()
+                signal.clear()
+                self.post("inbox")
+
+        self._watcher = asyncio.get_running_loop().create_task(watch())
+
+    async def _ingest_inbox(self, batch: _Batch) -> None:
+        items = await self.store.read_inbox(self.run_id)
+        for item in items:
+            if item.id <= self.state.inbox_seen or item.id in batch.consumed:
+                continue
+            batch.consumed.append(item.id)
+            try:
+                event = self.codec.load_event(item.event_type, json.loads(item.payload), item.codec)
+            except Exception as exc:  # noqa: BLE001 - a bad outside event must not kill the run
+                data = {"source": "inbox", "inbox": item.id, "undecodable": str(exc)}
+                self._append(batch, Record(k.SENT, time.time(), data=data))
+                continue
+            self._append(
+                batch,
+                Record(k.SENT, time.time(), event=event, data={"target": None, "source": "inbox", "inbox": item.id}),
+            )
+

@@ -1,0 +1,81 @@
+"""Running step functions: tasks, arguments, resources."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+from ..resource import descriptors_by_key
+from ._loop_base import LoopBase, _Batch
+from .faults import fault
+from .scope import ExecScope, WaitingForEvent, current_scope
+from .state import EXEC_RUNNING
+
+
+class StepsMixin(LoopBase):
+    """Running step functions: tasks, arguments, resources."""
+
+    # -- resources ------------------------------------------------------------------------
+
+    def _on_resource(self, key: str, cache: bool) -> None:
+        scope = current_scope.get()
+        if scope is not None:
+            scope.resources.append((key, cache))
+        else:
+            self._loose_resources.append((key, cache))
+
+    async def _recreate_resources(self, batch: _Batch) -> None:
+        """Rebuild the run's resource cache: each cached key the journal names, once."""
+        known = descriptors_by_key(
+            rd for cfg in self.wf._step_configs().values() for rd in cfg.resources
+        )
+        for key in sorted(self.state.resources):
+            descriptor = known.get(key)
+            if descriptor is not None and descriptor.cache:
+                await self.resources.get(descriptor)
+
+    # -- steps ------------------------------------------------------------------------------
+
+    def _start_step(self, exec_id: int) -> None:
+        ex = self.state.execs.get(exec_id)
+        if ex is None or ex.status != EXEC_RUNNING:
+            return
+        old = self.tasks.pop(exec_id, None)
+        if old is not None:
+            old.cancel()
+        scope = ExecScope(ex=ex, ctx=self.ctx)
+        self.tasks[exec_id] = asyncio.get_running_loop().create_task(
+            self._run_step(scope), name=f"{self.run_id}:{ex.step}:{ex.id}"
+        )
+
+    async def _run_step(self, scope: ExecScope) -> None:
+        current_scope.set(scope)
+        fault("step_started")
+        try:
+            value = await self._invoke(scope)
+            outcome = "ok"
+        except WaitingForEvent as wait:
+            outcome, value = "wait", wait
+        except Exception as exc:  # noqa: BLE001 - a step's failure is data
+            outcome, value = "error", exc
+        fault("step_finished")
+        self.post("done", scope, outcome, value)
+
+    async def _invoke(self, scope: ExecScope) -> Any:
+        ex = scope.ex
+        fn = self.wf._step_function(ex.step)
+        cfg = fn._step_config
+        kwargs: dict[str, Any] = {cfg.event_name: ex.event}
+        if cfg.context_parameter:
+            kwargs[cfg.context_parameter] = self.ctx
+        with self.resources.resolution_scope():  # one value per cache=False resource per call
+            for rd in cfg.resources:
+                kwargs[rd.name] = await self.resources.get(rd.resource)
+        if inspect.iscoroutinefunction(fn):
+            return await fn(**kwargs)
+        result = await asyncio.to_thread(fn, **kwargs)
+        if inspect.isawaitable(result):
+            return await result
+        return result
+
