@@ -133,6 +133,18 @@ class Workflow(metaclass=WorkflowMeta):
         return self._stop_event_class
 
     @property
+    def events(self) -> list[type[Event]]:
+        """Every event type the steps accept or return."""
+        from .validation import workflow_event_types
+
+        return workflow_event_types(self._step_configs())
+
+    @property
+    def runtime(self) -> None:
+        """Upstream's pluggable runtime; durable_flows has one (the journal), so None."""
+        return None
+
+    @property
     def store(self) -> JournalStore:
         """The journal store runs of this workflow are written to."""
         if self._store is not None:
@@ -223,15 +235,32 @@ class Workflow(metaclass=WorkflowMeta):
 
     # -- validation -----------------------------------------------------------------------
 
-    def validate(self, **_: Any) -> bool:
-        """Check the step graph; returns True when the workflow uses human input.
+    def validate(self, *, validate_resource_configs: bool = True, validate_resources: bool = False) -> bool:
+        """Check the step graph (and resource configs); True when the workflow uses human input.
+
+        Args:
+            validate_resource_configs: Check that ``ResourceConfig`` files load.
+            validate_resources: Also call resource factories (may need credentials).
 
         Raises:
             WorkflowValidationError, WorkflowConfigurationError: with upstream's messages.
         """
+        from .validation import validate_resource_configs as check_configs
+        from .validation import validate_resources as check_resources
+
+        configs = self._step_configs()
         result = validate_workflow(
-            self._step_configs(), workflow_name=type(self).__name__, skip_graph_checks=self._skip_graph_checks
+            configs, workflow_name=type(self).__name__, skip_graph_checks=self._skip_graph_checks
         )
+        problems = check_configs(configs) if validate_resource_configs else []
+        if validate_resources:
+            from .resource import ResourceManager
+
+            problems += asyncio.run(check_resources(configs, ResourceManager()))
+        if problems:
+            raise WorkflowValidationError(
+                "Resource config validation failed:\n" + "\n".join(f"  - {p}" for p in problems)
+            )
         self._start_event_class = result.start_event_class
         self._stop_event_class = result.stop_event_class
         self._validated_version = type(self)._step_functions_version

@@ -299,3 +299,16 @@ async def test_send_to_unknown_step_rejected(store: JournalStore) -> None:
 
     with pytest.raises(WorkflowRuntimeError, match="does not exist"):
         await Sender(store=store, disable_validation=True).run()
+
+
+async def test_verbose_prints_steps(store: JournalStore, capsys: pytest.CaptureFixture[str]) -> None:
+    await Chain(store=store, verbose=True).run(n=1)
+    out = capsys.readouterr().out
+    assert "Running step one" in out
+    assert "Step two produced event B" in out
+
+
+def test_workflow_events_and_validate() -> None:
+    wf = Chain()
+    assert {StartEvent, A, B, StopEvent} <= set(wf.events)
+    assert wf.validate() is False

@@ -239,6 +239,31 @@ class Context(Generic[MODEL_T]):
         async for ev in loop.stream():
             yield ev
 
+    def get_result(self) -> Any:
+        """Deprecated upstream spelling: the run's result once it finished (use ``await handler``)."""
+        import warnings
+
+        warnings.warn("Context.get_result() is deprecated; await the handler", DeprecationWarning, stacklevel=2)
+        loop = self._require_loop("get_result")
+        stop = loop.result.result()
+        return stop.result if type(stop).__name__ == "StopEvent" else stop
+
+    @property
+    def streaming_queue(self) -> asyncio.Queue[Event]:
+        """Deprecated upstream spelling: a queue fed with the stream (use ``handler.stream_events()``)."""
+        import warnings
+
+        warnings.warn("Context.streaming_queue is deprecated; use handler.stream_events()", DeprecationWarning, stacklevel=2)
+        loop = self._require_loop("streaming_queue")
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+
+        async def feed() -> None:
+            async for ev in loop.stream():
+                queue.put_nowait(ev)
+
+        self._feeder = asyncio.get_running_loop().create_task(feed())
+        return queue
+
     # -- serialization ---------------------------------------------------------------
 
     def to_dict(self, serializer: BaseSerializer | None = None, *, include_state: bool = True) -> dict[str, Any]:

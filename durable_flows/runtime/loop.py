@@ -185,6 +185,8 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
         self._after_commit(batch)
 
     def _after_commit(self, batch: _Batch) -> None:
+        if self.wf._verbose:
+            _print_progress(batch)
         internal = self._internal_events(batch) if self.want_internal else []
         if self._reported_status == "waiting" and batch.went_idle:
             internal.append((None, WorkflowIdleEvent()))
@@ -298,3 +300,15 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
             self._watcher.cancel()
             self._watcher = None
 
+
+
+def _print_progress(batch: _Batch) -> None:
+    """``verbose=True``: one line per step start and per step result, as upstream prints."""
+    produced = {int(r.get("exec")) for r in batch.records if r.kind == k.PRODUCED}
+    for rec in batch.records:
+        if rec.kind == k.ACCEPTED:
+            print(f"Running step {rec.step}")
+        elif rec.kind == k.PRODUCED and rec.event is not None:
+            print(f"Step {rec.step} produced event {type(rec.event).__name__}")
+        elif rec.kind == k.COMPLETED and int(rec.get("exec")) not in produced:
+            print(f"Step {rec.step} produced no event")
