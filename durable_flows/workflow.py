@@ -25,6 +25,7 @@ from .errors import (
 )
 from .events import Event, StartEvent, StopEvent
 from .handler import WorkflowHandler
+from .remote import RemoteHandler
 from .runtime.loop import RunLoop
 from .runtime.replay import decode_journal, replay
 from .runtime.spec import RunSpec, StepSpec, accepts
@@ -311,8 +312,8 @@ class Workflow(metaclass=WorkflowMeta):
         """
         self._validate()
         ctx = ctx if ctx is not None else Context(self)
-        if ctx._run_id is not None and ctx._run_loop is None and run_id is None and not kwargs and start_event is None:
-            return self._resume(ctx._run_id, ctx=ctx, fallback_new=True)
+        if ctx._was_running and ctx._run_id is not None and ctx._run_loop is None and run_id is None:
+            return self._resume(ctx._run_id, ctx=ctx)  # a snapshot taken mid-run: continue that run
         start = self._get_start_event_instance(start_event, **kwargs)
         run_id = run_id or uuid.uuid4().hex
         loop = RunLoop(self, self.store, ctx, run_id)
@@ -328,6 +329,29 @@ class Workflow(metaclass=WorkflowMeta):
                     loop._abort(exc)
 
         return WorkflowHandler(self, ctx, loop, asyncio.get_running_loop().create_task(drive()))
+
+    def submit(
+        self,
+        ctx: Context[Any] | None = None,
+        start_event: StartEvent | None = None,
+        run_id: str | None = None,
+        **kwargs: Any,
+    ) -> RemoteHandler:
+        """Journal a new run for a worker to execute; this process does not run it.
+
+        Returns a :class:`~durable_flows.remote.RemoteHandler`: await it for the
+        result, stream it, send events into it. Start workers with
+        ``durable-flows worker --workflow module:Class --db URL``.
+        """
+        from .remote import submit_run
+
+        self._validate()
+        ctx = ctx if ctx is not None else Context(self)
+        start = self._get_start_event_instance(start_event, **kwargs)
+        run_id = run_id or uuid.uuid4().hex
+        seed = self._codec().dump_state(ctx.store._state)
+        task = asyncio.get_running_loop().create_task(submit_run(self, run_id, start, seed))
+        return RemoteHandler(self, run_id, task)
 
     def resume(self, run_id: str) -> WorkflowHandler:
         """Continue a run from its journal in this process.
@@ -345,11 +369,16 @@ class Workflow(metaclass=WorkflowMeta):
         return self._resume(run_id)
 
     def _resume(
-        self, run_id: str, ctx: Context[Any] | None = None, lease: Any = None, fallback_new: bool = False
+        self,
+        run_id: str,
+        ctx: Context[Any] | None = None,
+        lease: Any = None,
+        park: bool = False,
     ) -> WorkflowHandler:
         self._validate()
         ctx = ctx if ctx is not None else Context(self)
         loop = RunLoop(self, self.store, ctx, run_id)
+        loop.park_when_idle = park
         ctx._bind(loop)
         store = self.store
 

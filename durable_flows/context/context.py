@@ -49,6 +49,7 @@ class Context(Generic[MODEL_T]):
         self._serializer = serializer
         self._run_loop: RunLoop | None = None
         self._run_id: str | None = None
+        self._was_running = bool(previous_context and previous_context.get("is_running"))
         state_type = workflow._state_type()
         state: Any = state_type()
         if previous_context:

@@ -65,6 +65,9 @@ class LoopBase:
         self._final_exc: BaseException | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._new_run: NewRun | None = None
+        #: Worker mode: when the run goes idle, release it instead of waiting in memory.
+        self.park_when_idle = False
+        self.parked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # -- messages from outside the loop ------------------------------------------------
 

@@ -15,20 +15,13 @@ import json
 import time
 from typing import Any
 
-from ..codec import error_info, rebuild_error
+from ..codec import error_info
 from ..errors import (
     RecoveryLimitError,
-    WorkflowCancelledByUser,
-    WorkflowRuntimeError,
-    WorkflowTimeoutError,
 )
 from ..events import (
     Event,
-    StopEvent,
-    WorkflowCancelledEvent,
-    WorkflowFailedEvent,
     WorkflowIdleEvent,
-    WorkflowTimedOutEvent,
 )
 from ..storage.base import Lease, NewRun, RunUpdate
 from . import records as k
@@ -36,6 +29,7 @@ from ._loop_base import _Batch
 from .completion import CompletionMixin
 from .faults import fault
 from .inputs import InputsMixin
+from .outcome import final_outcome
 from .records import Record
 from .reducer import next_dispatch
 from .state import EXEC_RUNNING, RunState
@@ -117,7 +111,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
     async def _main(self) -> None:
         self._watch_inbox()
         try:
-            while not self.state.finished:
+            while not self.state.finished and not self.parked.done():
                 message = await self._next_message()
                 batch = _Batch()
                 await self._handle(batch, message)
@@ -197,6 +191,9 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
         if self.state.finished:
             self._settle()
             return
+        if self.park_when_idle and batch.went_idle:
+            self._park()
+            return
         for exec_id in batch.to_start:
             self._start_step(exec_id)
         if batch.timers:
@@ -240,27 +237,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
         for task in self.tasks.values():
             task.cancel()
         self.tasks.clear()
-        final: StopEvent
-        exc: BaseException | None = None
-        if st.status == "completed" and isinstance(st.result, StopEvent):
-            final = st.result
-        elif st.status == "timed_out":
-            timeout = float((st.error or {}).get("timeout") or 0.0)
-            active = list((st.error or {}).get("active_steps") or [])
-            info = "Currently active steps: " + ", ".join(active) if active else "No steps active"
-            final = WorkflowTimedOutEvent(timeout=timeout, active_steps=active)
-            exc = WorkflowTimeoutError(f"Operation timed out after {timeout} seconds. {info}")
-        elif st.status == "cancelled":
-            final = WorkflowCancelledEvent()
-            exc = WorkflowCancelledByUser()
-        else:
-            err = st.error or {}
-            exc = self._final_exc or rebuild_error(err, WorkflowRuntimeError)
-            final = WorkflowFailedEvent(
-                step_name=str(err.get("step", "")),
-                exception=exc if isinstance(exc, Exception) else WorkflowRuntimeError(str(exc)),
-                attempts=err.get("attempts"),
-            )
+        final, exc = final_outcome(st.status, st.result, st.error, self._final_exc)
         self._final_event = final
         self.stream_log.append((None, final))
         self._wake_streams()
@@ -273,6 +250,31 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
         if lease is not None:
             self.lease = None
             asyncio.get_running_loop().create_task(self._release(lease))
+
+    async def detach(self) -> None:
+        """Stop executing the run here without ending it (worker shutdown); release its lease.
+
+        Steps in flight are cancelled; their effects were never journaled, so
+        whoever resumes the run runs them again.
+        """
+        for task in self.tasks.values():
+            task.cancel()
+        self.tasks.clear()
+        release = self._park()
+        if release is not None:
+            await release
+
+    def _park(self) -> asyncio.Task[None] | None:
+        """Idle in worker mode: give the run back to the store; any worker resumes it on input."""
+        self._stop_background()
+        lease, self.lease = self.lease, None
+        release = None
+        if lease is not None:
+            release = asyncio.get_running_loop().create_task(self._release(lease))
+        if not self.parked.done():
+            self.parked.set_result(None)
+        self.post("parked")  # wake the loop so it sees it is done
+        return release
 
     async def _release(self, lease: Lease) -> None:
         try:

@@ -1,0 +1,144 @@
+"""Worker processes: claim runs from a shared store, execute them, give them back when idle.
+
+A worker executes runs of the workflows it was given: newly submitted ones,
+ones whose owner's lease lapsed, and waiting ones that have input in their
+inbox. A run that goes idle (waits for input) is released at once, so a
+waiting run costs no worker memory; any worker picks it up when input arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .errors import LeaseHeldError, RunNotFoundError
+from .storage.base import RUNNING, WAITING, JournalStore, Lease, owner_is_dead
+
+if TYPE_CHECKING:
+    from .handler import WorkflowHandler
+    from .workflow import Workflow
+
+logger = logging.getLogger(__name__)
+
+
+class Worker:
+    """Executes runs of ``workflows`` from ``store``, at most ``concurrency`` at once.
+
+    Args:
+        workflows: Workflow objects; runs are matched by ``workflow_name``.
+        store: The shared store (default: the first workflow's store).
+        concurrency: Most runs executed at once by this worker.
+        poll_interval: Seconds between looks for work when nothing wakes the worker.
+    """
+
+    def __init__(
+        self,
+        workflows: Sequence[Workflow],
+        store: JournalStore | None = None,
+        concurrency: int = 8,
+        poll_interval: float = 0.5,
+    ) -> None:
+        if not workflows:
+            raise ValueError("a worker needs at least one workflow")
+        self.store = store or workflows[0].store
+        self.workflows = {wf.workflow_name: wf for wf in workflows}
+        for wf in workflows:
+            wf._store = self.store
+        self.concurrency = concurrency
+        self.poll_interval = poll_interval
+        self.active: dict[str, WorkflowHandler] = {}
+        self.finished = 0
+        self.parked = 0
+        self._wake = asyncio.Event()
+
+    async def run(self, stop: asyncio.Event | None = None, grace: float = 10.0) -> None:
+        """Serve until ``stop`` is set; then finish or release what is held (within ``grace`` s)."""
+        stop = stop or asyncio.Event()
+        await self.store.open()
+        signal = _run_signal(self.store)
+        while not stop.is_set():
+            free = self.concurrency - len(self.active)
+            if free > 0:
+                for lease, name in await self.claim(free):
+                    self._start(lease, name)
+            await self._sleep(stop, signal)
+            self._reap()
+        await self._shutdown(grace)
+
+    async def claim(self, limit: int) -> list[tuple[Lease, str]]:
+        """Claim up to ``limit`` runs this worker can execute: (lease, workflow name) pairs."""
+        claim_runs = getattr(self.store, "claim_runs", None)
+        if claim_runs is not None:
+            return list(await claim_runs(list(self.workflows), limit))
+        return await _claim_by_scan(self.store, list(self.workflows), limit)
+
+    def _start(self, lease: Lease, name: str) -> None:
+        handler = self.workflows[name]._resume(lease.run_id, lease=lease, park=True)
+        self.active[lease.run_id] = handler
+        for fut in (handler._loop.result, handler._loop.parked):
+            fut.add_done_callback(lambda _f: self._wake.set())
+
+    def _reap(self) -> None:
+        for run_id, handler in list(self.active.items()):
+            loop = handler._loop
+            if loop.result.done():
+                self.finished += 1
+                del self.active[run_id]
+            elif loop.parked.done():
+                self.parked += 1
+                del self.active[run_id]
+
+    async def _sleep(self, stop: asyncio.Event, signal: Any) -> None:
+        waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]
+        if signal is not None:
+            waiters.append(asyncio.ensure_future(signal.wait()))
+        try:
+            await asyncio.wait(waiters, timeout=self.poll_interval, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for w in waiters:
+                w.cancel()
+            self._wake.clear()
+            if signal is not None:
+                signal.clear()
+
+    async def _shutdown(self, grace: float) -> None:
+        deadline = time.monotonic() + grace
+        while self.active and time.monotonic() < deadline:
+            self._wake.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.01, deadline - time.monotonic()))
+            self._reap()
+        for handler in self.active.values():
+            await handler._loop.detach()
+        self.active.clear()
+
+
+def _run_signal(store: JournalStore) -> Any:
+    signal = getattr(store, "run_signal", None)
+    return signal() if callable(signal) else None
+
+
+async def _claim_by_scan(store: JournalStore, workflows: list[str], limit: int) -> list[tuple[Lease, str]]:
+    """Claim runs by listing them (any store); a server store offers ``claim_runs`` instead."""
+    now = time.time()
+    leases: list[tuple[Lease, str]] = []
+    for name in workflows:
+        for info in reversed(await store.list_runs(workflow=name)):  # oldest first
+            if len(leases) >= limit:
+                return leases
+            if info.status not in (RUNNING, WAITING):
+                continue
+            owned = info.owner is not None and (info.lease_expires or 0) > now
+            if owned and not owner_is_dead(info.owner or ""):
+                continue
+            if info.status == WAITING and not await store.read_inbox(info.run_id):
+                continue
+            try:
+                leases.append((await store.claim_lease(info.run_id), name))
+            except (LeaseHeldError, RunNotFoundError):
+                continue
+    return leases
