@@ -7,6 +7,7 @@ Every step appends one line per execution to the file named by SIDE_EFFECTS
 from __future__ import annotations
 
 import os
+import time
 
 from durable_flows import (
     Context,
@@ -24,12 +25,17 @@ WIDTH = 3
 
 
 def side_effect(key: str) -> None:
+    """Record that a step ran: ``key``, or ``run_id|key|time`` with SIDE_EFFECTS_TS=1."""
     path = os.environ.get("SIDE_EFFECTS")
-    if path:
-        with open(path, "a") as f:
-            f.write(key + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+    if not path:
+        return
+    line = key
+    if os.environ.get("SIDE_EFFECTS_TS"):
+        line = f"{Context.get_step_context().run_id}|{key}|{time.time()}"
+    with open(path, "a") as f:
+        f.write(line + "\n")
+        f.flush()
+        os.fsync(f.fileno())
 
 
 class Prepared(Event):
