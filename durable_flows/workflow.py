@@ -98,6 +98,7 @@ class Workflow(metaclass=WorkflowMeta):
         self._semaphores: dict[int, asyncio.Semaphore] = {}
         self._validated_version = -1
         self._spec: RunSpec | None = None
+        self._bound: dict[str, Any] = {}
         self._spec_version = -1
         self._codec_obj = Codec(serializer)
         configs = self._step_configs()
@@ -186,10 +187,9 @@ class Workflow(metaclass=WorkflowMeta):
         return {name: fn._step_config for name, fn in self._get_steps().items()}
 
     def _step_function(self, name: str) -> Any:
-        try:
-            return self._get_steps()[name] if self._spec is None else self._bound[name]
-        except (KeyError, AttributeError):
-            return self._get_steps()[name]
+        """The callable of step ``name`` (bound for method steps), from the spec's cache."""
+        self._run_spec()
+        return self._bound[name]
 
     def _step_config(self, name: str) -> StepConfig:
         return self._step_function(name)._step_config  # type: ignore[no-any-return]
