@@ -62,14 +62,14 @@ class StoreError(DurableFlowsError):
 class StoreOpenError(StoreError):
     """The database file cannot be opened or is not a durable_flows journal."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, hint: str | None = None) -> None:
         self.path = path
         self.reason = reason
-        super().__init__(
-            f"cannot open journal database {path!r}: {reason}. "
+        hint = hint or (
             "Check that the directory exists and is writable and that the file is a "
             "durable_flows SQLite journal, or point DURABLE_FLOWS_DB / store= at another path."
         )
+        super().__init__(f"cannot open journal database {path!r}: {reason}. {hint}")
 
 
 class SchemaVersionError(StoreError):
@@ -255,15 +255,15 @@ class StoreClosedError(StoreError):
 class StoreWriteError(StoreError):
     """A write transaction failed as a whole (disk full, I/O error, locked too long)."""
 
-    def __init__(self, path: str, reason: str) -> None:
+    def __init__(self, path: str, reason: str, hint: str | None = None) -> None:
         self.path = path
         self.reason = reason
-        super().__init__(
-            f"journal database {path!r}: write failed ({reason}); nothing of this write "
-            "was committed. If the database is locked, another process holds a write "
-            "transaction for longer than busy_timeout; otherwise check free disk space "
-            "and file permissions, then retry."
+        hint = hint or (
+            "nothing of this write was committed. If the database is locked, another "
+            "process holds a write transaction for longer than busy_timeout; otherwise "
+            "check free disk space and file permissions, then retry."
         )
+        super().__init__(f"journal database {path!r}: write failed ({reason}); {hint}")
 
 
 class JournalSeqError(StoreError):
@@ -324,4 +324,20 @@ class TypeNotAllowedError(SerializationError, ValueError):
             f"{option} list, so a payload naming it is neither written nor decoded and no "
             f"object of it is built. If the type is trusted, add it: "
             f"{serializer}({option}=[..., {type_name}])."
+        )
+
+
+# --- errors added with the operations API (fork, cancel, gc) -----------------------
+
+
+class ForkPointError(DurableFlowsError, ValueError):
+    """A fork was asked for at a seq the run's journal does not have."""
+
+    def __init__(self, run_id: str, seq: int, last_seq: int) -> None:
+        self.run_id = run_id
+        self.seq = seq
+        self.last_seq = last_seq
+        super().__init__(
+            f"run {run_id!r} cannot be forked at seq={seq}: its journal has entries "
+            f"1..{last_seq}. Pick a seq in that range (see `durable-flows show {run_id}`)."
         )

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 
+from ..storage import cancel_request_reason
 from . import records as k
 from ._loop_base import LoopBase, _Batch
 from .records import Record
 from .state import EXEC_RETRY
+
+#: Seconds between inbox looks for a busy run (a waiting run looks every POLL_INTERVAL).
+INBOX_POLL = 1.0
 
 
 class InputsMixin(LoopBase):
@@ -60,7 +65,10 @@ class InputsMixin(LoopBase):
 
         async def watch() -> None:
             while True:
-                await signal.wait()
+                # Sends from this process set the signal; sends from other processes
+                # (SQLite has no notifications) are found by looking every second.
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(signal.wait(), INBOX_POLL)
                 signal.clear()
                 self.post("inbox")
 
@@ -72,6 +80,10 @@ class InputsMixin(LoopBase):
             if item.id <= self.state.inbox_seen or item.id in batch.consumed:
                 continue
             batch.consumed.append(item.id)
+            reason = cancel_request_reason(item)
+            if reason is not None:  # store.cancel() from any process
+                self._append(batch, Record(k.CANCELLED, time.time(), data={"reason": reason}))
+                break
             try:
                 event = self.codec.load_event(item.event_type, json.loads(item.payload), item.codec)
             except Exception as exc:  # noqa: BLE001 - a bad outside event must not kill the run

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._imports import import_qualified
 from ..events import Event, StartEvent, StopEvent, qualified_name
 
 
@@ -31,10 +32,17 @@ class StepSpec:
 
 @dataclass(slots=True)
 class RunSpec:
-    """All steps, plus routing caches (filled lazily, deterministic)."""
+    """All steps, plus routing caches (filled lazily, deterministic).
+
+    ``recorded`` is set on the spec replay uses (:meth:`as_recorded`): the
+    ``steps`` part of the fingerprint a run journaled when it started. Events
+    are then routed to the steps that took them when they were delivered, not
+    to the steps of the current code.
+    """
 
     steps: dict[str, StepSpec]
     state_type: str = ""
+    recorded: dict[str, Any] | None = None
     _routes: dict[type, tuple[str, ...]] = field(default_factory=dict)
     _index: dict[str, int] = field(default_factory=dict)
 
@@ -48,13 +56,30 @@ class RunSpec:
         """Names of the steps an event of this type is delivered to, in step order."""
         found = self._routes.get(event_type)
         if found is None:
-            found = tuple(
-                s.name
-                for s in self.steps.values()
-                if s.catch_for is None and accepts(s, event_type)
-            )
+            if self.recorded is not None:
+                found = _recorded_routes(self.recorded, event_type)
+            else:
+                found = tuple(
+                    s.name
+                    for s in self.steps.values()
+                    if s.catch_for is None and accepts(s, event_type)
+                )
             self._routes[event_type] = found
         return found
+
+    def as_recorded(self, fingerprint: Any) -> RunSpec:
+        """This spec, routing events as the code described by ``fingerprint`` did.
+
+        Journals written before fingerprints carried the routing flags
+        (``subclasses``, ``catch_for``) are routed with the current code.
+        """
+        steps = fingerprint.get("steps") if isinstance(fingerprint, dict) else None
+        if not isinstance(steps, dict) or not all(
+            isinstance(info, dict) and "subclasses" in info and "catch_for" in info
+            for info in steps.values()
+        ):
+            return self
+        return RunSpec(steps=self.steps, state_type=self.state_type, recorded=steps)
 
     def catch_handler(self, step: str) -> StepSpec | None:
         """The ``@catch_error`` handler covering ``step``: a scoped one first, then a wildcard."""
@@ -93,6 +118,8 @@ class RunSpec:
                         if isinstance(t, type)
                     ),
                     "num_workers": s.num_workers,
+                    "subclasses": s.subclasses,
+                    "catch_for": None if s.catch_for is None else list(s.catch_for),
                 }
                 for s in self.steps.values()
             },
@@ -111,6 +138,30 @@ def accepts(step: StepSpec, event_type: type) -> bool:
         return True
     if step.subclasses:
         return any(isinstance(t, type) and issubclass(event_type, t) for t in step.accepts)
+    return False
+
+
+def _recorded_routes(recorded: dict[str, Any], event_type: type) -> tuple[str, ...]:
+    """Steps of a recorded fingerprint that an event of ``event_type`` was delivered to."""
+    name = qualified_name(event_type)
+    found = []
+    for step, info in recorded.items():
+        if info.get("catch_for") is not None:
+            continue
+        names = info.get("accepts") or ()
+        if name in names or (info.get("subclasses") and _subclass_of_any(event_type, names)):
+            found.append(step)
+    return tuple(found)
+
+
+def _subclass_of_any(event_type: type, names: Any) -> bool:
+    for name in names:
+        try:
+            base = import_qualified(name)
+        except (ImportError, AttributeError):
+            continue
+        if isinstance(base, type) and issubclass(event_type, base):
+            return True
     return False
 
 

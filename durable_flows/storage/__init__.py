@@ -1,13 +1,18 @@
 """Journal stores: the protocol, the SQLite store, the in-memory twin, and the picker.
 
 :func:`open_store` is the one function that chooses a concrete store.
+``PostgresStore`` (``durable_flows.storage.postgres``) is imported only when
+asked for, so that its driver, asyncpg, stays an optional dependency
+(``pip install durable_flows[postgres]``).
 """
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreOpenError
+from ._cancel import CANCEL_REQUEST_TYPE, cancel_request_reason
 from .base import (
     ACTIVE_STATUSES,
     ALL_STATUSES,
@@ -24,6 +29,7 @@ from .base import (
     Lease,
     NewRun,
     RunInfo,
+    RunSummary,
     RunUpdate,
     make_owner_id,
     owner_is_dead,
@@ -31,9 +37,13 @@ from .base import (
 from .memory import MemoryStore
 from .sqlite import SqliteStore
 
+if TYPE_CHECKING:
+    from .postgres import PostgresStore
+
 __all__ = [
     "ACTIVE_STATUSES",
     "ALL_STATUSES",
+    "CANCEL_REQUEST_TYPE",
     "CANCELLED",
     "COMPLETED",
     "DEFAULT_DB_PATH",
@@ -49,8 +59,10 @@ __all__ = [
     "MemoryStore",
     "NewRun",
     "RunInfo",
+    "RunSummary",
     "RunUpdate",
     "SqliteStore",
+    "cancel_request_reason",
     "make_owner_id",
     "open_store",
     "owner_is_dead",
@@ -66,12 +78,14 @@ def open_store(url_or_path: str | None = None) -> JournalStore:
     Args:
         url_or_path: ``memory://`` for a :class:`MemoryStore`; ``sqlite:///path``
             (SQLAlchemy style: ``sqlite:////abs/path.db`` for an absolute path)
-            or a plain file path for a :class:`SqliteStore`. ``None`` means the
+            or a plain file path for a :class:`SqliteStore`;
+            ``postgresql://user@host:5432/db`` (or ``postgres://``, optionally
+            with ``?schema=NAME``) for a ``PostgresStore``. ``None`` means the
             ``DURABLE_FLOWS_DB`` environment variable, else ``./durable_flows.db``.
 
     Raises:
-        StoreOpenError: a ``postgresql://`` URL (not supported yet) or another
-            unknown scheme.
+        StoreOpenError: an unknown scheme, or a PostgreSQL URL without the
+            asyncpg driver installed.
     """
     target = url_or_path
     if target is None:
@@ -83,10 +97,34 @@ def open_store(url_or_path: str | None = None) -> JournalStore:
     scheme, sep, _ = target.partition("://")
     if sep and scheme.isidentifier():
         if scheme in ("postgresql", "postgres"):
-            reason = "PostgreSQL support is not available yet; use a SQLite file path"
-        else:
-            reason = (
-                f"unknown scheme {scheme + '://'!r}; use a file path, sqlite:///path or memory://"
-            )
+            return _postgres_store(target)
+        reason = (
+            f"unknown scheme {scheme + '://'!r}; use a file path, sqlite:///path, "
+            "postgresql://... or memory://"
+        )
         raise StoreOpenError(target, reason)
     return SqliteStore(target)
+
+
+def _postgres_store(url: str) -> PostgresStore:
+    try:
+        from .postgres import PostgresStore
+    except ImportError as exc:
+        from ._pg_url import redact
+
+        raise StoreOpenError(
+            redact(url),
+            "the PostgreSQL driver asyncpg is not installed",
+            "Install it with: pip install durable_flows[postgres]",
+        ) from exc
+    return PostgresStore(url)
+
+
+def __getattr__(name: str) -> Any:
+    # ``from durable_flows.storage import PostgresStore`` without importing
+    # asyncpg for everyone else.
+    if name == "PostgresStore":
+        from .postgres import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

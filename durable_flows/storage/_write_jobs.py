@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import (
+    ForkPointError,
     InboxConsumeError,
     JournalCorruptError,
     LeaseHeldError,
@@ -27,6 +28,7 @@ from ..errors import (
     RunNotFoundError,
     StaleLeaseError,
 )
+from ._fork import fork_cut
 from ._writer import UndoList
 from .base import (
     FAILED,
@@ -114,6 +116,71 @@ class WriteJobs:
         conn.execute(f"UPDATE runs SET {sets} WHERE run_id = ?", (*params, run_id))
         if inbox_ids:
             _consume_inbox(conn, run_id, inbox_ids, last_seq)
+
+    def fork(
+        self, conn: sqlite3.Connection, undo: UndoList, run_id: str, at_seq: int, new_id: str
+    ) -> int:
+        """Create ``new_id`` from ``run_id``'s journal up to ``at_seq``; returns the seq used."""
+        row = conn.execute(
+            "SELECT workflow, status, last_seq, fingerprint, outcome, error "
+            "FROM runs WHERE run_id = ?",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            raise RunNotFoundError(run_id)
+        workflow, status, last_seq, fingerprint, outcome, error = row
+        if not 1 <= at_seq <= last_seq:
+            raise ForkPointError(run_id, at_seq, last_seq)
+        if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (new_id,)).fetchone():
+            raise RunExistsError(new_id)
+        cut = fork_cut(
+            conn.execute(
+                "SELECT seq, kind, payload FROM journal WHERE run_id = ? AND seq <= ? "
+                "ORDER BY seq DESC",
+                (run_id, at_seq),
+            )
+        )
+        if not (cut == last_seq and status in FINISHED_STATUSES):
+            status, outcome, error = RUNNING, None, None
+        now = time.time()
+        conn.execute(
+            "INSERT INTO runs (run_id, workflow, status, created_at, updated_at, last_seq, "
+            "owner, lease_token, lease_expires, fingerprint, waiting_for, outcome, error, "
+            "parent_run_id, forked_at_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, NULL, 0, NULL, ?, '[]', ?, ?, ?, ?)",
+            (new_id, workflow, status, now, now, cut, fingerprint, outcome, error, run_id, cut),
+        )
+        conn.execute(
+            f"INSERT INTO journal ({ENTRY_COLUMNS}) SELECT ?, seq, kind, step, event_type, "
+            "payload, ts, codec FROM journal WHERE run_id = ? AND seq <= ?",
+            (new_id, run_id, cut),
+        )
+        return cut
+
+    def delete_runs(
+        self,
+        conn: sqlite3.Connection,
+        undo: UndoList,
+        run_ids: list[str],
+        finished_before: float,
+    ) -> list[str]:
+        """Delete those of ``run_ids`` still finished before the cut-off; returns them."""
+        finished = json.dumps(sorted(FINISHED_STATUSES))
+        doomed = [
+            r[0]
+            for r in conn.execute(
+                "SELECT run_id FROM runs WHERE run_id IN (SELECT value FROM json_each(?)) "
+                "AND status IN (SELECT value FROM json_each(?)) AND updated_at < ? "
+                "ORDER BY updated_at, run_id",
+                (json.dumps(run_ids), finished, finished_before),
+            )
+        ]
+        ids = json.dumps(doomed)
+        for table in ("journal", "inbox", "runs"):  # children first: foreign keys are on
+            conn.execute(
+                f"DELETE FROM {table} WHERE run_id IN (SELECT value FROM json_each(?))", (ids,)
+            )
+        return doomed
 
     def set_failed(
         self, conn: sqlite3.Connection, undo: UndoList, run_id: str, reason: str

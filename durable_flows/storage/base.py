@@ -18,7 +18,7 @@ import os
 import socket
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +83,20 @@ class RunInfo:
     error: str | None = None  # message (and traceback) when failed / timed out
     parent_run_id: str | None = None
     forked_at_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """A run's row plus what a listing of runs shows about its journal.
+
+    Attributes:
+        info: The run's row.
+        steps_run: Step executions started so far (distinct ``exec`` ids of
+            its ``accepted`` entries; retries of one execution count once).
+    """
+
+    info: RunInfo
+    steps_run: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,6 +275,56 @@ class JournalStore(ABC):
     ) -> list[RunInfo]:
         """Runs, newest first, optionally filtered by status and workflow name."""
 
+    # -- operating on runs -------------------------------------------------------
+
+    @abstractmethod
+    async def fork(self, run_id: str, at_seq: int, new_id: str | None = None) -> str:
+        """Copy a run's journal up to ``at_seq`` into a new run; returns the new id.
+
+        The new run records ``parent_run_id`` and ``forked_at_seq``, has no
+        owner, and is ``running`` so that ``wf.resume(new_id)`` (or
+        ``wf.recover()``) continues it from that point: steps that were in
+        flight at the cut run again, the rest is replayed. The original run is
+        not touched. A copy of a finished run's whole journal keeps its
+        status, outcome and error.
+
+        The cut never splits a step execution's completion (its effects are
+        committed together with it): a seq inside one moves back to just
+        before it, so a resumed fork never applies half an execution's
+        effects and then runs it again. ``forked_at_seq`` records the seq used.
+
+        Raises:
+            RunNotFoundError: no such run.
+            ForkPointError: ``at_seq`` is not in ``1..last_seq``.
+            RunExistsError: ``new_id`` is taken.
+        """
+
+    @abstractmethod
+    async def delete_runs(
+        self,
+        finished_before: float,
+        dry_run: bool = False,
+        *,
+        batch_size: int = 100,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[str]:
+        """Delete finished runs last changed before ``finished_before``, with their journals.
+
+        Only runs whose status is final (completed, failed, cancelled,
+        timed_out) are deleted, never a running or waiting one, in
+        transactions of at most ``batch_size`` runs (each re-checks the
+        status, so a run is never deleted half-way). ``progress(done, total)``
+        is called after each transaction.
+
+        Args:
+            finished_before: Seconds since the epoch; runs with ``updated_at``
+                before it are deleted.
+            dry_run: Only list what would be deleted.
+
+        Returns:
+            The ids deleted (or that would be), oldest first.
+        """
+
     # -- derived helpers (same for every store) -----------------------------------
 
     async def history(self, run_id: str) -> list[dict[str, Any]]:
@@ -326,6 +390,63 @@ class JournalStore(ABC):
         payload = json.dumps(codec.dump_event(event), separators=(",", ":"), ensure_ascii=False)
         return await self.send_to_inbox(run_id, type_name, payload, codec.name)
 
+    async def export(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's full history for archiving or diffing: same as :meth:`history`.
+
+        Raises:
+            RunNotFoundError: no such run.
+        """
+        return await self.history(run_id)
+
+    async def cancel(self, run_id: str, reason: str = "cancelled by user") -> str:
+        """Stop a run from any process; returns ``"cancelled"`` or ``"requested"``.
+
+        Only a run's owner writes its journal. So when a live process owns the
+        run, a cancellation request (inbox type ``CANCEL_REQUEST_TYPE``) is
+        queued in the run's inbox and the owner journals the ``cancelled``
+        record when it takes its inbox in (``"requested"``). When nobody owns
+        it (parked, lease expired, or owner dead) this store claims the run,
+        appends the ``cancelled`` record itself and releases it
+        (``"cancelled"``).
+
+        Raises:
+            RunNotFoundError: no such run.
+            RunFinishedError: the run already ended.
+        """
+        from ._cancel import cancel_run
+
+        return await cancel_run(self, run_id, reason)
+
+    async def summarize_runs(
+        self,
+        statuses: Collection[str] | None = None,
+        workflow: str | None = None,
+        since: float | None = None,
+        limit: int | None = None,
+    ) -> list[RunSummary]:
+        """Runs newest first with their step counts, for listings (``durable-flows runs``).
+
+        Args:
+            statuses: Keep runs with one of these statuses.
+            workflow: Keep runs of this workflow: its stored name, or the
+                name's trailing dotted part (``FanOut`` matches ``app.FanOut``).
+            since: Keep runs created at or after this time (epoch seconds).
+            limit: At most this many runs.
+        """
+        found: list[RunSummary] = []
+        for info in await self.list_runs():
+            if statuses is not None and info.status not in statuses:
+                continue
+            if workflow is not None and not workflow_matches(info.workflow, workflow):
+                continue
+            if since is not None and info.created_at < since:
+                continue
+            if limit is not None and len(found) >= limit:
+                break
+            execs = {e.decoded().get("exec") for e in await self.read(info.run_id) if e.kind == "accepted"}
+            found.append(RunSummary(info, len(execs)))
+        return found
+
     def inbox_signal(self, run_id: str) -> Any:
         """An object the runtime may await to learn of local inbox sends.
 
@@ -335,6 +456,12 @@ class JournalStore(ABC):
         sends are seen within the poll interval.
         """
         return None
+
+
+def workflow_matches(stored: str, wanted: str) -> bool:
+    """Whether a run's stored workflow name is ``wanted`` or ends with ``"." + wanted``."""
+    wanted = wanted.replace(":", ".")
+    return stored == wanted or stored.endswith("." + wanted)
 
 
 # -- private helpers shared by the stores ------------------------------------------

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
+import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import (
+    ForkPointError,
     InboxConsumeError,
     LeaseHeldError,
     RunExistsError,
@@ -25,6 +27,7 @@ from ..errors import (
     StaleLeaseError,
     StoreClosedError,
 )
+from ._fork import fork_cut
 from .base import (
     FAILED,
     FINISHED_STATUSES,
@@ -60,6 +63,7 @@ class MemoryStore(JournalStore):
         self._journal: dict[str, list[JournalEntry]] = {}
         self._inbox: dict[int, InboxItem] = {}
         self._consumed: dict[int, int] = {}  # inbox id -> seq that took it in
+        self._last_inbox_id = 0  # ids only grow, even after delete_runs
         self._held: dict[str, int] = {}  # run_id -> token of unreleased leases
         self._signals: weakref.WeakValueDictionary[str, asyncio.Event] = (
             weakref.WeakValueDictionary()
@@ -194,12 +198,76 @@ class MemoryStore(JournalStore):
         info = self._run(run_id)
         if info.status in FINISHED_STATUSES:
             raise RunFinishedError(run_id, info.status)
-        inbox_id = len(self._inbox) + 1
+        self._last_inbox_id += 1
+        inbox_id = self._last_inbox_id
         self._inbox[inbox_id] = InboxItem(inbox_id, run_id, event_type, payload, codec, time.time())
         signal = self._signals.get(run_id)
         if signal is not None:
             signal.set()
         return inbox_id
+
+    async def fork(self, run_id: str, at_seq: int, new_id: str | None = None) -> str:
+        """See :meth:`JournalStore.fork`."""
+        info = self._run(run_id)
+        if not 1 <= at_seq <= info.last_seq:
+            raise ForkPointError(run_id, at_seq, info.last_seq)
+        new_id = new_id or uuid.uuid4().hex
+        if new_id in self._runs:
+            raise RunExistsError(new_id)
+        journal = self._journal[run_id]
+        cut = fork_cut((e.seq, e.kind, e.payload) for e in reversed(journal[:at_seq]))
+        keep_end = cut == info.last_seq and info.status in FINISHED_STATUSES
+        now = time.time()
+        self._runs[new_id] = RunInfo(
+            run_id=new_id,
+            workflow=info.workflow,
+            status=info.status if keep_end else RUNNING,
+            created_at=now,
+            updated_at=now,
+            last_seq=cut,
+            fingerprint=info.fingerprint,
+            outcome=info.outcome if keep_end else None,
+            error=info.error if keep_end else None,
+            parent_run_id=run_id,
+            forked_at_seq=cut,
+        )
+        self._journal[new_id] = [dataclasses.replace(e, run_id=new_id) for e in journal[:cut]]
+        return new_id
+
+    async def delete_runs(
+        self,
+        finished_before: float,
+        dry_run: bool = False,
+        *,
+        batch_size: int = 100,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[str]:
+        """See :meth:`JournalStore.delete_runs`."""
+        self._check_open()
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size!r}")
+        doomed = sorted(
+            (
+                info
+                for info in self._runs.values()
+                if info.status in FINISHED_STATUSES and info.updated_at < finished_before
+            ),
+            key=lambda info: (info.updated_at, info.run_id),
+        )
+        ids = [info.run_id for info in doomed]
+        if dry_run:
+            return ids
+        for start in range(0, len(ids), batch_size):
+            for run_id in ids[start : start + batch_size]:
+                del self._runs[run_id]
+                del self._journal[run_id]
+                self._held.pop(run_id, None)
+                for item_id in [i for i, item in self._inbox.items() if item.run_id == run_id]:
+                    del self._inbox[item_id]
+                    self._consumed.pop(item_id, None)
+            if progress is not None:
+                progress(min(start + batch_size, len(ids)), len(ids))
+        return ids
 
     def inbox_signal(self, run_id: str) -> asyncio.Event:
         """An ``asyncio.Event`` set by :meth:`send_to_inbox` for ``run_id``."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from ..errors import SchemaVersionError, StoreError, StoreOpenError
 
 #: The newest schema version this code knows (the highest migration file).
-CODE_SCHEMA_VERSION = 1
+CODE_SCHEMA_VERSION = 2
 
 _FILE_NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
 
@@ -62,11 +62,19 @@ def load_migrations() -> list[Migration]:
     """All migration files, oldest first."""
     try:
         folder = importlib.resources.files("durable_flows.migrations")
-        entries = [(item.name, item.read_text(encoding="utf-8")) for item in folder.iterdir()]
+        entries = [
+            (item.name, item.read_text(encoding="utf-8"))
+            for item in folder.iterdir()
+            if _FILE_NAME.match(item.name)  # not postgres/ (PostgreSQL's files) or __init__.py
+        ]
     except ModuleNotFoundError:
         # Running from a source tree: the folder sits next to the package.
         source = Path(__file__).resolve().parents[2] / "migrations"
-        entries = [(p.name, p.read_text(encoding="utf-8")) for p in source.iterdir()]
+        entries = [
+            (p.name, p.read_text(encoding="utf-8"))
+            for p in source.iterdir()
+            if _FILE_NAME.match(p.name)
+        ]
     found = []
     for name, text in entries:
         match = _FILE_NAME.match(name)

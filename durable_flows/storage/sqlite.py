@@ -15,8 +15,9 @@ import json
 import logging
 import os
 import sqlite3
+import uuid
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import Any
 
@@ -26,12 +27,14 @@ from ..errors import StoreClosedError, StoreError, StoreOpenError
 from ._write_jobs import ENTRY_COLUMNS, WriteJobs
 from ._writer import JobFn, Writer
 from .base import (
+    FINISHED_STATUSES,
     InboxItem,
     JournalEntry,
     JournalStore,
     Lease,
     NewRun,
     RunInfo,
+    RunSummary,
     RunUpdate,
     _check_update,
     make_owner_id,
@@ -270,6 +273,41 @@ class SqliteStore(JournalStore):
         """
         await self._write(partial(self._jobs.set_failed, run_id=run_id, reason=reason))
 
+    async def fork(self, run_id: str, at_seq: int, new_id: str | None = None) -> str:
+        """See :meth:`JournalStore.fork`; one transaction copies the prefix in SQL."""
+        new_id = new_id or uuid.uuid4().hex
+        job = partial(self._jobs.fork, run_id=run_id, at_seq=at_seq, new_id=new_id)
+        await self._write(job)
+        return new_id
+
+    async def delete_runs(
+        self,
+        finished_before: float,
+        dry_run: bool = False,
+        *,
+        batch_size: int = 100,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> list[str]:
+        """See :meth:`JournalStore.delete_runs`; one writer job per ``batch_size`` runs."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, not {batch_size!r}")
+        rows = await self._read(
+            "SELECT run_id FROM runs WHERE status IN (SELECT value FROM json_each(?)) "
+            "AND updated_at < ? ORDER BY updated_at, run_id",
+            (json.dumps(sorted(FINISHED_STATUSES)), finished_before),
+        )
+        candidates = [row[0] for row in rows]
+        if dry_run:
+            return candidates
+        deleted: list[str] = []
+        for start in range(0, len(candidates), batch_size):
+            chunk = candidates[start : start + batch_size]
+            job = partial(self._jobs.delete_runs, run_ids=chunk, finished_before=finished_before)
+            deleted.extend(await self._write(job))
+            if progress is not None:
+                progress(min(start + batch_size, len(candidates)), len(candidates))
+        return deleted
+
     async def send_to_inbox(
         self, run_id: str, event_type: str, payload: str, codec: str = "json"
     ) -> int:
@@ -346,6 +384,38 @@ class SqliteStore(JournalStore):
             f"SELECT {_RUN_COLUMNS} FROM runs{clause} ORDER BY created_at DESC, run_id", params
         )
         return [_run_info(row) for row in rows]
+
+    async def summarize_runs(
+        self,
+        statuses: Collection[str] | None = None,
+        workflow: str | None = None,
+        since: float | None = None,
+        limit: int | None = None,
+    ) -> list[RunSummary]:
+        """See :meth:`JournalStore.summarize_runs`; one query, step counts in SQL."""
+        where: list[str] = []
+        params: list[Any] = []
+        if statuses is not None:
+            where.append("status IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(sorted(statuses)))
+        if workflow is not None:
+            wanted = workflow.replace(":", ".")
+            where.append("(workflow = ? OR substr(workflow, -(length(?) + 1)) = '.' || ?)")
+            params += [wanted, wanted, wanted]
+        if since is not None:
+            where.append("created_at >= ?")
+            params.append(since)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        tail = " LIMIT ?" if limit is not None else ""
+        if limit is not None:
+            params.append(limit)
+        rows = await self._read(
+            f"SELECT {_RUN_COLUMNS}, (SELECT count(DISTINCT json_extract(j.payload, '$.exec')) "
+            "FROM journal j WHERE j.run_id = runs.run_id AND j.kind = 'accepted') "
+            f"FROM runs{clause} ORDER BY created_at DESC, run_id{tail}",
+            params,
+        )
+        return [RunSummary(_run_info(row[:-1]), row[-1]) for row in rows]
 
 
 def _run_info(row: Sequence[Any]) -> RunInfo:

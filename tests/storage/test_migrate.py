@@ -49,9 +49,12 @@ def test_migration_files_are_numbered_up_to_the_code_version() -> None:
 
 def test_apply_records_each_version_once(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "j.db")
-    assert apply_migrations(conn, "j.db") == [1]
+    assert apply_migrations(conn, "j.db") == [1, 2]
     assert apply_migrations(conn, "j.db") == []
-    assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [(1, "init")]
+    assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
+        (1, "init"),
+        (2, "views"),
+    ]
     assert not conn.in_transaction
     conn.close()
 
@@ -78,9 +81,9 @@ def test_concurrent_migration_of_a_fresh_file_happens_once(tmp_path: Path) -> No
     for t in threads:
         t.join()
     assert errors == []
-    assert sorted(results) == [[], [], [], [1]]
+    assert sorted(results) == [[], [], [], [1, 2]]
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (2,)
     conn.close()
 
 
@@ -88,9 +91,11 @@ def test_a_newer_database_is_refused_without_a_write(tmp_path: Path) -> None:
     path = tmp_path / "j.db"
     conn = sqlite3.connect(path)
     apply_migrations(conn, str(path))
-    conn.execute("INSERT INTO schema_migrations VALUES (2, 'future', 0)")
+    future = CODE_SCHEMA_VERSION + 1
+    conn.execute("INSERT INTO schema_migrations VALUES (?, 'future', 0)", (future,))
+    conn.commit()
     before = path.read_bytes()
-    with pytest.raises(SchemaVersionError, match="version 2"):
+    with pytest.raises(SchemaVersionError, match=f"version {future}"):
         apply_migrations(conn, str(path))
     assert path.read_bytes() == before
     conn.close()
@@ -122,4 +127,4 @@ def test_source_tree_fallback_reads_the_repository_folder(monkeypatch: pytest.Mo
         raise ModuleNotFoundError(package)
 
     monkeypatch.setattr(importlib.resources, "files", not_installed)
-    assert [(m.version, m.name) for m in load_migrations()] == [(1, "init")]
+    assert [(m.version, m.name) for m in load_migrations()] == [(1, "init"), (2, "views")]

@@ -68,10 +68,12 @@ async def test_open_creates_schema_in_wal_mode(sqlite_store: SqliteStore, db_pat
     await sqlite_store.open()
     await sqlite_store.open()  # idempotent
     applied = rows(db_path, "SELECT version, name, applied_at FROM schema_migrations")
-    assert [(v, n) for v, n, _ in applied] == [(1, "init")]
-    assert CODE_SCHEMA_VERSION == 1
+    assert [(v, n) for v, n, _ in applied] == [(1, "init"), (2, "views")]
+    assert CODE_SCHEMA_VERSION == 2
     tables = {r[0] for r in rows(db_path, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"runs", "journal", "inbox", "schema_migrations"} <= tables
+    views = {r[0] for r in rows(db_path, "SELECT name FROM sqlite_master WHERE type='view'")}
+    assert views == {"step_attempts", "step_executions", "run_events", "run_summary"}
     assert rows(db_path, "PRAGMA journal_mode") == [("wal",)]
     journal_sql = rows(db_path, "SELECT sql FROM sqlite_master WHERE name='journal'")[0][0]
     assert "WITHOUT ROWID" in str(journal_sql)
@@ -91,7 +93,7 @@ async def test_reopening_a_file_keeps_its_data(db_path: Path) -> None:
         assert info.owner is None  # close() released the lease
         assert [i.id for i in await second.read_inbox("r1")] == [inbox_id]
         assert (await second.claim_lease("r1")).token == 2
-    assert len(rows(db_path, "SELECT * FROM schema_migrations")) == 1
+    assert len(rows(db_path, "SELECT * FROM schema_migrations")) == CODE_SCHEMA_VERSION
 
 
 async def test_database_newer_than_the_code_is_refused_unchanged(db_path: Path) -> None:
@@ -151,7 +153,7 @@ async def test_unwritable_directory_is_refused(tmp_path: Path) -> None:
 async def test_two_stores_opening_a_fresh_file_at_once_migrate_once(db_path: Path) -> None:
     a, b = SqliteStore(db_path), SqliteStore(db_path)
     await asyncio.gather(a.open(), b.open())
-    assert [r[0] for r in rows(db_path, "SELECT version FROM schema_migrations")] == [1]
+    assert [r[0] for r in rows(db_path, "SELECT version FROM schema_migrations")] == [1, 2]
     await asyncio.gather(a.close(), b.close())
 
 

@@ -1,0 +1,48 @@
+"""``durable-flows gc --finished-before WHEN``: delete old finished runs and their journals."""
+
+from __future__ import annotations
+
+import click
+
+from ..storage import JournalStore
+from ._common import Progress, db_option, echo_json, json_option, run_with_store
+from ._format import clock, parse_when
+
+
+@click.command("gc")
+@click.option("--finished-before", "when", required=True, metavar="WHEN",
+              help="ISO date/time (2024-05-01, 2024-05-01T12:00Z) or an age (7d, 12h, 30m, 2w).")
+@click.option("--dry-run", is_flag=True, help="Only list the runs that would be deleted.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Runs deleted per transaction.")
+@db_option
+@json_option
+def gc_command(when: str, dry_run: bool, batch_size: int, db: str, as_json: bool) -> None:
+    """Delete runs that finished (completed, failed, cancelled, timed out)
+    before WHEN, with their journals and inboxes, in bounded transactions.
+    Running and waiting runs are never deleted."""
+    cutoff = parse_when(when)
+
+    async def work(store: JournalStore) -> list[str]:
+        progress = Progress()
+
+        def show(done: int, total: int) -> None:
+            progress.update(f"gc: deleted {done}/{total} runs")
+
+        try:
+            return await store.delete_runs(cutoff, dry_run, batch_size=batch_size, progress=show)
+        finally:
+            progress.close()
+
+    ids = run_with_store(db, work)
+    if as_json:
+        echo_json({"finished_before": cutoff, "dry_run": dry_run, "run_ids": ids, "count": len(ids)})
+        return
+    verb = "would delete" if dry_run else "deleted"
+    click.echo(f"{verb} {len(ids)} run(s) finished before {clock(cutoff)}")
+    if dry_run:
+        for run_id in ids:
+            click.echo(f"  {run_id}")
+
+
+COMMANDS = [gc_command]

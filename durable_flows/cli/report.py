@@ -1,0 +1,41 @@
+"""``durable-flows report RUN_ID -o run.html``: a run's story on one self-contained page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..representation import get_workflow_graph
+from ..timeline import build_timeline
+from ._common import db_option, import_object, run_with_store
+from ._report_page import report_html
+from ._run_graph import graph_for_run, overlay
+from .show import load_run
+
+
+@click.command("report")
+@click.argument("run_id")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=Path), required=True,
+              help="The HTML file to write.")
+@click.option("--workflow", "workflow_spec", metavar="MODULE:CLASS",
+              help="Draw the graph from this workflow's code (resources, retry policies); "
+              "default: from the fingerprint the run journaled, importing nothing.")
+@db_option
+def report_command(run_id: str, output: Path, workflow_spec: str | None, db: str) -> None:
+    """Write one self-contained HTML file (no network needed to view it) with
+    the run's graph and the path it took, a timeline with a lane per step
+    showing each execution, retry and wait, the steps' totals and the event
+    list."""
+    info, history, inbox = run_with_store(db, lambda store: load_run(store, run_id))
+    tl = build_timeline(history)
+    if workflow_spec:
+        graph = get_workflow_graph(import_object(workflow_spec, "workflow"))
+    else:
+        graph = graph_for_run(info, history)
+    path = overlay(graph, history, tl)
+    output.write_text(report_html(info, history, inbox, tl, graph, path), encoding="utf-8")
+    click.echo(f"wrote {output} ({len(history)} journal entries, {len(tl.executions)} step executions)")
+
+
+COMMANDS = [report_command]

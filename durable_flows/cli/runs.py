@@ -1,0 +1,81 @@
+"""``durable-flows runs``: list runs with where each stands."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from ..storage import ACTIVE_STATUSES, ALL_STATUSES, FINISHED_STATUSES, JournalStore, RunSummary
+from ..timeline import short_type
+from ._common import db_option, echo_json, json_option, run_with_store
+from ._format import ago, clock, parse_when, run_dict, status_text, table
+
+_STATUS_CHOICES = sorted(ALL_STATUSES) + ["active", "finished"]
+
+
+@click.command("runs")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(_STATUS_CHOICES),
+    help="Only runs with this status (repeatable); 'active' = running or waiting, "
+    "'finished' = the four final statuses.",
+)
+@click.option("--workflow", help="Only runs of this workflow (full name, or its class name).")
+@click.option("--since", "since", metavar="WHEN", help="Only runs started since WHEN (ISO date/time or 7d, 12h, 30m).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="Show at most N runs.")
+@db_option
+@json_option
+def runs_command(
+    statuses: tuple[str, ...], workflow: str | None, since: str | None, limit: int, db: str, as_json: bool
+) -> None:
+    """List runs, newest first: status, start, last activity, steps run, and
+    the input a waiting run needs."""
+    wanted: set[str] | None = None
+    if statuses:
+        wanted = set()
+        for s in statuses:
+            wanted |= {"active": ACTIVE_STATUSES, "finished": FINISHED_STATUSES}.get(s, {s})
+    since_ts = parse_when(since) if since else None
+
+    async def work(store: JournalStore) -> list[RunSummary]:
+        return await store.summarize_runs(wanted, workflow, since_ts, limit)
+
+    found = run_with_store(db, work)
+    if as_json:
+        echo_json([run_dict(s.info, s.steps_run) for s in found])
+        return
+    if not found:
+        click.echo("no runs match" if (wanted or workflow or since) else "no runs in this journal")
+        return
+    now = time.time()
+    rows = []
+    for summary in found:
+        info = summary.info
+        waiting = ", ".join(short_type(t) for t in info.waiting_for) if info.status == "waiting" else ""
+        fork = f" (fork of {info.parent_run_id[:8]}…@{info.forked_at_seq})" if info.parent_run_id else ""
+        rows.append(
+            [
+                info.run_id + fork,
+                info.workflow,
+                info.status,
+                clock(info.created_at),
+                ago(info.updated_at, now),
+                summary.steps_run,
+                waiting,
+            ]
+        )
+    text = table(
+        ["ID", "WORKFLOW", "STATUS", "STARTED", "LAST ACTIVITY", "STEPS", "WAITING FOR"],
+        rows,
+        widths={1: 40, 6: 40},
+        styles={2: status_text},
+    )
+    click.echo(text)
+    if len(found) == limit:
+        click.echo(f"(showing the newest {limit}; use --limit to see more)", err=True)
+
+
+COMMANDS = [runs_command]

@@ -1,0 +1,185 @@
+"""``durable-flows show RUN_ID``: a run's timeline, step totals, outcome and waits."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from ..errors import RunNotFoundError
+from ..storage import InboxItem, JournalStore, RunInfo
+from ..timeline import RunTimeline, build_timeline, short_type
+from ._common import db_option, echo_json, json_option, run_with_store
+from ._format import (
+    clock,
+    duration,
+    entry_detail,
+    error_text,
+    outcome_text,
+    parse_json_text,
+    run_dict,
+    status_text,
+    table,
+    time_of_day,
+)
+
+
+async def load_run(
+    store: JournalStore, run_id: str
+) -> tuple[RunInfo, list[dict[str, Any]], list[InboxItem]]:
+    """The run's row, its history and its pending inbox.
+
+    Raises:
+        RunNotFoundError: no such run.
+    """
+    info = await store.get_run(run_id)
+    if info is None:
+        raise RunNotFoundError(run_id)
+    return info, await store.history(run_id), await store.read_inbox(run_id)
+
+
+@click.command("show")
+@click.argument("run_id")
+@click.option("--tail", type=click.IntRange(min=1), help="Only the last N journal entries.")
+@click.option("--width", type=click.IntRange(min=20), default=70, show_default=True, help="Width of the detail column.")
+@db_option
+@json_option
+def show_command(run_id: str, tail: int | None, width: int, db: str, as_json: bool) -> None:
+    """Show a run's story: every journal entry (seq, time, kind, step, event
+    type, detail), per-step durations and attempts, the outcome or the error
+    with its traceback, and what the run waits for."""
+    info, history, inbox = run_with_store(db, lambda store: load_run(store, run_id))
+    tl = build_timeline(history)
+    if as_json:
+        echo_json(show_json(info, history, inbox, tl))
+        return
+    click.echo(header(info, tl))
+    entries = history[-tail:] if tail else history
+    multi_day = tl.last - tl.started > 86400
+    rows = [
+        [
+            e["seq"],
+            time_of_day(e["ts"], multi_day),
+            e["kind"],
+            e["step"] or "",
+            short_type(e["event_type"]),
+            entry_detail(e, width),
+        ]
+        for e in entries
+    ]
+    click.echo()
+    if tail and len(history) > tail:
+        click.echo(f"(last {tail} of {len(history)} entries)")
+    click.echo(table(["SEQ", "TIME", "KIND", "STEP", "EVENT", "DETAIL"], rows, widths={3: 24, 4: 28}))
+    if tl.steps:
+        click.echo()
+        click.echo(steps_table(tl))
+    click.echo()
+    click.echo(ending(info, tl, inbox))
+
+
+def header(info: RunInfo, tl: RunTimeline) -> str:
+    """The lines above the timeline: identity, status, times, lineage."""
+    span = (tl.last - tl.started) if tl.started else 0.0
+    lines = [
+        click.style(f"run {info.run_id}", bold=True) + f"  {info.workflow}  " + status_text(info.status),
+        f"started {clock(info.created_at)} · last activity {clock(info.updated_at)} · "
+        f"journal span {duration(span)} · {info.last_seq} entries",
+    ]
+    if info.parent_run_id:
+        lines.append(f"forked from run {info.parent_run_id} at seq {info.forked_at_seq}")
+    if info.owner:
+        lines.append(f"owner {info.owner}")
+    return "\n".join(lines)
+
+
+def steps_table(tl: RunTimeline) -> str:
+    """Per-step totals: executions, attempts, failures, waits and time."""
+    rows = [
+        [
+            st.step,
+            st.executions,
+            st.attempts,
+            st.failures,
+            st.waits,
+            len(st.workers),
+            duration(st.busy),
+            duration(st.mean) if st.attempts else "-",
+            duration(st.longest) if st.attempts else "-",
+        ]
+        for st in tl.steps.values()
+    ]
+    headers = ["STEP", "EXECUTIONS", "ATTEMPTS", "FAILED", "WAITS", "WORKERS", "TOTAL", "MEAN", "LONGEST"]
+    return table(headers, rows)
+
+
+def ending(info: RunInfo, tl: RunTimeline, inbox: list[InboxItem]) -> str:
+    """How the run ended, or what it waits for now."""
+    lines = []
+    if info.status == "completed":
+        lines.append(click.style("outcome: ", bold=True) + outcome_text(info))
+    elif info.status in ("failed", "timed_out", "cancelled"):
+        line, traceback = error_text(info)
+        lines.append(click.style("error: ", bold=True, fg="red") + line)
+        if traceback:
+            lines.extend("    " + t for t in traceback.rstrip().splitlines())
+    else:
+        waits = tl.open_waits()
+        if waits:
+            for w in waits:
+                lines.append(
+                    click.style("waiting for: ", bold=True)
+                    + f"{short_type(w.event_type)} (step {w.step}, waiter {w.waiter_id}, since {clock(w.since)})"
+                )
+        elif info.status == "waiting":
+            wanted = ", ".join(short_type(t) for t in info.waiting_for) or "outside input"
+            lines.append(click.style("waiting for: ", bold=True) + f"{wanted} (since {clock(info.updated_at)})")
+        else:
+            running = [a for a in tl.attempts if a.outcome == "running"]
+            names = ", ".join(sorted({a.step for a in running})) or "nothing in flight"
+            lines.append(click.style("running: ", bold=True) + names)
+        if info.waiting_for:
+            lines.append(f"send it with: durable-flows send {info.run_id} {info.waiting_for[0]} --data '{{...}}'")
+    if inbox:
+        types = ", ".join(short_type(i.event_type) for i in inbox)
+        lines.append(f"inbox: {len(inbox)} event(s) not yet taken in: {types}")
+    return "\n".join(lines)
+
+
+def show_json(
+    info: RunInfo, history: list[dict[str, Any]], inbox: list[InboxItem], tl: RunTimeline
+) -> dict[str, Any]:
+    """Everything ``show`` prints, as data."""
+    return {
+        "run": run_dict(info),
+        "entries": history,
+        "steps": [
+            {**asdict(st), "workers": sorted(st.workers), "mean": st.mean} for st in tl.steps.values()
+        ],
+        "executions": [
+            {
+                "exec": ex.exec,
+                "step": ex.step,
+                "event_type": ex.event_type,
+                "started": ex.started,
+                "ended": ex.ended,
+                "outcome": ex.outcome,
+                "attempts": ex.attempt_count,
+                "busy": ex.busy,
+            }
+            for ex in tl.executions
+        ],
+        "waiting_for": [
+            {"event_type": w.event_type, "step": w.step, "waiter_id": w.waiter_id, "since": w.since}
+            for w in tl.open_waits()
+        ]
+        or [{"event_type": t} for t in info.waiting_for],
+        "pending_inbox": [
+            {"id": i.id, "event_type": i.event_type, "payload": parse_json_text(i.payload), "created_at": i.created_at}
+            for i in inbox
+        ],
+    }
+
+
+COMMANDS = [show_command]
