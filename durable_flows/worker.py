@@ -144,49 +144,8 @@ async def _claim_by_scan(store: JournalStore, workflows: list[str], limit: int) 
     return leases
 
 
-def load_workflow(spec: str) -> Workflow:
-    """A workflow object from ``module:Class`` or ``module.Class`` (constructed with defaults)."""
-    from ._imports import import_qualified
-    from .workflow import Workflow
 
-    target = import_qualified(spec.replace(":", "."))
-    wf = target() if isinstance(target, type) else target
-    if not isinstance(wf, Workflow):
-        raise TypeError(f"{spec} is not a Workflow class or object")
-    return wf
+if __name__ == "__main__":  # python -m durable_flows.worker ... == durable-flows worker ...
+    from .cli.worker import worker as _command
 
-
-async def serve(workflow_specs: Sequence[str], db: str | None, concurrency: int) -> Worker:
-    """Run a worker until SIGTERM or SIGINT, then finish or release what it holds."""
-    import signal as signals
-
-    from .storage import open_store
-
-    store = open_store(db)
-    worker = Worker([load_workflow(s) for s in workflow_specs], store=store, concurrency=concurrency)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signals.SIGTERM, signals.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    logger.info("worker %s serving %s", store.owner_id, ", ".join(worker.workflows))
-    await worker.run(stop)
-    await store.close()
-    return worker
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m durable_flows.worker --workflow module:Class [--workflow ...] --db URL``."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="durable-flows worker", description=__doc__)
-    parser.add_argument("--workflow", action="append", required=True, help="module:Class (repeatable)")
-    parser.add_argument("--db", default=None, help="store URL or path (default: DURABLE_FLOWS_DB)")
-    parser.add_argument("--concurrency", type=int, default=8)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    worker = asyncio.run(serve(args.workflow, args.db, args.concurrency))
-    print(f"worker stopped: {worker.finished} runs finished, {worker.parked} parked", flush=True)
-
-
-if __name__ == "__main__":
-    main()
+    _command()

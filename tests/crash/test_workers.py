@@ -48,7 +48,7 @@ def start_worker(url: str, effects: Path) -> subprocess.Popen[str]:
         DURABLE_FLOWS_FAULTS="",
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "durable_flows.worker", "--workflow", "refwf:Reference", "--db", url, "--concurrency", "16"],
+        [sys.executable, "-m", "durable_flows.cli", "worker", "--workflow", "refwf:Reference", "--db", url, "--concurrency", "16"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
 
