@@ -146,6 +146,6 @@ async def _claim_by_scan(store: JournalStore, workflows: list[str], limit: int) 
 
 
 if __name__ == "__main__":  # python -m durable_flows.worker ... == durable-flows worker ...
-    from .cli import worker as _cli_worker
+    import importlib
 
-    _cli_worker.worker()
+    importlib.import_module("durable_flows.cli.worker").worker()
