@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter, defaultdict
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
 from ..errors import ContextSerdeError, ContextStateError, WorkflowRuntimeError
 from ..events import Event, qualified_name
+from ..runtime.collect import LiveBuffer, collect
 from ..runtime.scope import WaitingForEvent, current_scope
 from .state_store import DictState, StateStore
 
@@ -144,20 +144,14 @@ class Context(Generic[MODEL_T]):
         buffer = buffer_id or "default"
         # The live buffer is shared by the step's workers; no await below, so
         # concurrent executions see each other's events (as upstream's do).
-        live = loop.buffers.setdefault(scope.ex.step, {}).setdefault(buffer, [])
-        remaining = Counter(expected) - Counter(type(e) for e in live)
-        if remaining != Counter([type(ev)]):
-            if type(ev) in remaining:
-                live.append(ev)
-                scope.collect.append(("add", buffer, ev, loop.next_op(), None))
-            return None
-        by_type: dict[type, list[Event]] = defaultdict(list)
-        for e in [*live, ev]:
-            by_type[type(e)].append(e)
-        total = [by_type[t].pop(0) for t in expected]
-        removed = list(live)
-        live.clear()
-        scope.collect.append(("clear", buffer, None, loop.next_op(), removed))
+        live = loop.buffers.setdefault(scope.ex.step, {}).get(buffer)
+        if live is None:
+            live = loop.buffers[scope.ex.step][buffer] = LiveBuffer()
+        added, total = collect(live, ev, expected)
+        if added:
+            scope.collect.append(("add", buffer, ev, loop.next_op(), None))
+        if total is not None:
+            scope.collect.append(("clear", buffer, None, loop.next_op(), live.take_all()))
         return total
 
     async def wait_for_event(

@@ -11,6 +11,7 @@ from ..events import Event, StopEvent
 from ..resource import ResourceManager
 from ..storage.base import JournalEntry, JournalStore, Lease, NewRun
 from . import records as k
+from .collect import LiveBuffer
 from .records import Record
 from .reducer import reduce
 from .spec import RunSpec
@@ -56,7 +57,7 @@ class LoopBase:
         self.want_internal = False
         self.op = 0  # live order of state edits and collect-buffer changes
         #: Live collect buffers: committed ones plus what running executions added.
-        self.buffers: dict[str, dict[str, list[Event]]] = {}
+        self.buffers: dict[str, dict[str, LiveBuffer]] = {}
         self.resources = ResourceManager(on_create=self._on_resource)
         self._loose_resources: list[tuple[str, bool]] = []
         self._reported_status = "running"

@@ -87,14 +87,13 @@ class CompletionMixin(LoopBase):
         """An attempt that failed or parked leaves the live collect buffers as it found them."""
         bufs = self.buffers.get(scope.ex.step, {})
         for op_name, buffer, ev, _, removed in reversed(scope.collect):
-            live = bufs.setdefault(buffer, [])
-            if op_name == "add":
-                for i, e in enumerate(live):
-                    if e is ev:
-                        del live[i]
-                        break
+            live = bufs.get(buffer)
+            if live is None:
+                continue
+            if op_name == "add" and ev is not None:
+                live.discard(ev)
             elif removed:
-                live[:0] = removed
+                live.restore(removed)
 
     def _stream_write(self, batch: _Batch, scope: ExecScope | None, ev: Event, now: float) -> None:
         data = {"exec": scope.ex.id if scope else None, "n": self.state.stream_n + 1}

@@ -26,6 +26,7 @@ from ..events import (
 from ..storage.base import Lease, NewRun, RunUpdate
 from . import records as k
 from ._loop_base import _Batch
+from .collect import LiveBuffer
 from .completion import CompletionMixin
 from .faults import fault
 from .inputs import InputsMixin
@@ -79,7 +80,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
         self.lease = lease
         self.state = state
         self.op = max(state.state_op, state.collect_op)
-        self.buffers = {s: {b: list(evs) for b, evs in bufs.items()} for s, bufs in state.buffers.items()}
+        self.buffers = {s: {b: LiveBuffer(evs) for b, evs in bufs.items()} for s, bufs in state.buffers.items()}
         now = time.time()
         batch = _Batch()
         rerun = [e.id for e in state.execs.values() if e.status == EXEC_RUNNING]

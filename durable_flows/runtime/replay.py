@@ -71,7 +71,7 @@ def replay(run_id: str, records: list[Record], spec: RunSpec) -> RunState:
     folding = replay_spec(records, spec)
     state = RunState(run_id=run_id)
     state_seq = 0
-    collect_seqs: dict[str, int] = {}
+    where: dict[str, int] = {}  # "collect/<step>" and "waiter/<id>" -> seq of their latest record
     for rec in records:
         try:
             reduce(state, rec, folding)
@@ -82,18 +82,21 @@ def replay(run_id: str, records: list[Record], spec: RunSpec) -> RunState:
         if rec.kind == k.STATE or (rec.kind == k.RUN_STARTED and "state" in rec.data):
             state_seq = rec.seq
         elif rec.kind == k.COLLECT and rec.step:
-            collect_seqs[rec.step] = rec.seq
+            where[f"collect/{rec.step}"] = rec.seq
+        elif rec.kind == k.WAITER:
+            where[f"waiter/{rec.get('waiter_id')}"] = rec.seq
     if not state.finished:
-        check_pending(state, spec, collect_seqs)
+        check_pending(state, spec, where)
         _check_state_type(state, records, spec, state_seq)
     return state
 
 
-def check_pending(state: RunState, spec: RunSpec, collect_seqs: dict[str, int] | None = None) -> None:
+def check_pending(state: RunState, spec: RunSpec, where: dict[str, int] | None = None) -> None:
     """Every queued, running or waiting piece of work must have a step that takes it.
 
-    ``collect_seqs`` maps a step to the seq of its latest ``collect`` record
-    (named when its buffer is what cannot go on; else the last seq is named).
+    ``where`` maps ``"collect/<step>"`` and ``"waiter/<id>"`` to the seq of the
+    latest such record, named when a buffer or waiter is what cannot go on
+    (without it, the run's last seq or the waiting execution's event is named).
 
     Raises:
         NonDeterminismError: naming the journal entry that created the work.
@@ -108,7 +111,7 @@ def check_pending(state: RunState, spec: RunSpec, collect_seqs: dict[str, int] |
         if held and step not in spec.steps:
             raise NonDeterminismError(
                 state.run_id,
-                (collect_seqs or {}).get(step, state.last_seq),
+                (where or {}).get(f"collect/{step}", state.last_seq),
                 f"step {step!r} to finish collecting events ({held} buffered in "
                 f"{', '.join(repr(b) for b in sorted(buffers))})",
                 _no_step(step, spec),
@@ -116,19 +119,20 @@ def check_pending(state: RunState, spec: RunSpec, collect_seqs: dict[str, int] |
     for w in state.waiters.values():
         if w.resolved is not None or w.timed_out or w.exec_id not in state.execs:
             continue
+        seq = (where or {}).get(f"waiter/{w.waiter_id}", state.execs[w.exec_id].event_seq)
         try:
             found = import_qualified(w.event_type)
         except (ImportError, AttributeError) as exc:
             raise NonDeterminismError(
                 state.run_id,
-                state.execs[w.exec_id].event_seq,
+                seq,
                 f"event type {w.event_type} (step {w.step!r} waits for it, waiter {w.waiter_id!r})",
                 f"no importable class of that name ({type(exc).__name__}: {exc})",
             ) from exc
         if not isinstance(found, type):
             raise NonDeterminismError(
                 state.run_id,
-                state.execs[w.exec_id].event_seq,
+                seq,
                 f"event type {w.event_type} (step {w.step!r} waits for it)",
                 f"{w.event_type} naming a {type(found).__name__}, not a class",
             )
