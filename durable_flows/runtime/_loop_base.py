@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..codec import Codec
@@ -85,7 +85,7 @@ class LoopBase:
 
     def _append(self, batch: _Batch, rec: Record) -> None:
         seq = self.state.last_seq + 1
-        rec = replace(rec, seq=seq)
+        rec = Record(rec.kind, rec.ts, rec.step, rec.event, rec.data, seq)
         entry = self.codec.encode(self.run_id, seq, rec)
         reduce(self.state, rec, self.spec)
         batch.records.append(rec)

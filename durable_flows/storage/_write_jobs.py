@@ -85,23 +85,16 @@ class WriteJobs:
         inbox_ids: list[int],
     ) -> None:
         run_id = lease.run_id
-        row = conn.execute(
-            "SELECT lease_token, last_seq FROM runs WHERE run_id = ?", (run_id,)
-        ).fetchone()
-        if row is None:
-            raise RunNotFoundError(run_id)
-        token, last_seq = row
-        if token != lease.token:
-            if self.held.get(run_id) == lease.token:
-                del self.held[run_id]  # lost for good: stop renewing it
-            raise StaleLeaseError(run_id, lease.token)
-        _check_entries(run_id, entries, last_seq + 1)
-        _insert_entries(conn, run_id, entries)
-        if entries:
-            last_seq = entries[-1].seq
+        first_seq = entries[0].seq if entries else None
+        last_seq = entries[-1].seq if entries else None
         now = time.time()
-        sets = "last_seq = ?, updated_at = ?, lease_expires = ?"
-        params: list[Any] = [last_seq, now, now + self.lease_ttl]
+        # Happy path in one statement: the token and the seq continuity are the
+        # WHERE clause; only when it matches no row do we look at why.
+        sets = "updated_at = ?, lease_expires = ?"
+        params: list[Any] = [now, now + self.lease_ttl]
+        if last_seq is not None:
+            sets += ", last_seq = ?"
+            params.append(last_seq)
         if update is not None:
             waiting = None if update.waiting_for is None else json.dumps(update.waiting_for)
             for column, value in (
@@ -113,9 +106,39 @@ class WriteJobs:
                 if value is not None:
                     sets += f", {column} = ?"
                     params.append(value)
-        conn.execute(f"UPDATE runs SET {sets} WHERE run_id = ?", (*params, run_id))
+        where = "run_id = ? AND lease_token = ?"
+        params += [run_id, lease.token]
+        if first_seq is not None:
+            where += " AND last_seq = ?"
+            params.append(first_seq - 1)
+        if conn.execute(f"UPDATE runs SET {sets} WHERE {where}", params).rowcount != 1:
+            self._refuse_append(conn, lease, entries)
+        if entries:
+            _check_entries(run_id, entries, entries[0].seq)
+            _insert_entries(conn, run_id, entries)
+        else:
+            row = conn.execute("SELECT last_seq FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            last_seq = row[0]
         if inbox_ids:
             _consume_inbox(conn, run_id, inbox_ids, last_seq)
+
+    def _refuse_append(
+        self, conn: sqlite3.Connection, lease: Lease, entries: Sequence[JournalEntry]
+    ) -> None:
+        """The append's UPDATE matched nothing: raise the reason (unknown run, stale token, bad seq)."""
+        run_id = lease.run_id
+        row = conn.execute(
+            "SELECT lease_token, last_seq FROM runs WHERE run_id = ?", (run_id,)
+        ).fetchone()
+        if row is None:
+            raise RunNotFoundError(run_id)
+        token, last_seq = row
+        if token != lease.token:
+            if self.held.get(run_id) == lease.token:
+                del self.held[run_id]  # lost for good: stop renewing it
+            raise StaleLeaseError(run_id, lease.token)
+        _check_entries(run_id, entries, last_seq + 1)
+        raise AssertionError("append refused for no reason")  # pragma: no cover
 
     def fork(
         self, conn: sqlite3.Connection, undo: UndoList, run_id: str, at_seq: int, new_id: str

@@ -200,22 +200,28 @@ class Writer:
             error.__cause__ = exc
             return [(job.future, False, error) for job in batch]
         try:
+            alone = len(batch) == 1  # one job: its failure rolls back the whole transaction
             for job in batch:
                 undo: UndoList = []
-                conn.execute("SAVEPOINT job")
+                if not alone:
+                    conn.execute("SAVEPOINT job")
                 try:
                     value = job.fn(conn, undo)
                 except Exception as exc:
                     _run_undo(undo)
                     if not conn.in_transaction:
                         raise _BatchAborted(str(exc)) from exc
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
+                    conn.execute("ROLLBACK" if alone else "ROLLBACK TO job")
+                    if not alone:
+                        conn.execute("RELEASE job")
                     outcomes.append((job.future, False, self._as_store_error(exc)))
                 else:
-                    conn.execute("RELEASE job")
+                    if not alone:
+                        conn.execute("RELEASE job")
                     outcomes.append((job.future, True, value))
                     undos.append(undo)
+            if not conn.in_transaction:  # the lone job failed and was rolled back
+                return outcomes
             conn.execute("COMMIT")
         except (sqlite3.Error, _BatchAborted) as exc:
             # Nothing of this batch is durable: undo, and fail every job that
