@@ -10,19 +10,26 @@ both and still be read.
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from ._imports import import_qualified
 from .context.serializers import BaseSerializer, JsonPickleSerializer
-from .errors import EventNotSerializableError, JournalDecodeError, SerializationError
+from .errors import (
+    EventNotSerializableError,
+    JournalDecodeError,
+    NonDeterminismError,
+    SerializationError,
+)
 from .events import Event, qualified_name
 from .runtime.records import Record
 from .storage.base import JournalEntry
 
 JSON = "json"
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 JSONPICKLE = "jsonpickle"
 
 
@@ -41,10 +48,14 @@ class Codec:
         if self.pickler is not None:
             return self.pickler.serialize(event)
         try:
-            return event.model_dump(mode="json")
+            dumped = event.model_dump(mode="json")
         except (PydanticSerializationError, TypeError, ValueError) as exc:
             field, reason = _find_bad_field(event, exc)
             raise EventNotSerializableError(qualified_name(type(event)), field, reason) from exc
+        bad = _non_finite_float(event, "")
+        if bad is not None:
+            raise EventNotSerializableError(qualified_name(type(event)), bad, _NON_FINITE)
+        return dumped
 
     def load_event(self, type_name: str, data: Any, codec: str) -> Event:
         """Rebuild an event written by :meth:`dump_event` under ``codec``."""
@@ -58,7 +69,7 @@ class Codec:
         if cls is None:
             found = import_qualified(type_name)
             if not (isinstance(found, type) and issubclass(found, Event)):
-                raise SerializationError(f"{type_name} is not an Event class")
+                raise _NotAnEvent(f"{type_name} names a {type(found).__name__}, not an Event class")
             cls = self._types[type_name] = found
         return cls.model_validate(data)
 
@@ -68,17 +79,23 @@ class Codec:
         """A state object (pydantic model) as a JSON-compatible value."""
         if self.pickler is not None:
             return self.pickler.serialize(state)
+        bad = None
         try:
             if isinstance(state, BaseModel):
-                return state.model_dump(mode="json")
-            return to_jsonable_python(state)
+                dumped = state.model_dump(mode="json")
+            else:
+                dumped = to_jsonable_python(state)
+            bad = _non_finite_float(state, "")
+            if bad is not None:
+                raise ValueError(_NON_FINITE)
         except (PydanticSerializationError, TypeError, ValueError) as exc:
-            field, reason = _find_bad_field(state, exc)
+            field, reason = (bad, _NON_FINITE) if bad is not None else _find_bad_field(state, exc)
             raise SerializationError(
                 f"state field {field!r} cannot be stored as JSON ({reason}). Store JSON-compatible "
                 "values or pydantic models, or create the workflow with "
                 "serializer=JsonPickleSerializer(allowed=[...])."
             ) from exc
+        return dumped
 
     def load_state(self, data: Any, state_type: type[BaseModel]) -> Any:
         """Rebuild a state object written by :meth:`dump_state`."""
@@ -88,12 +105,12 @@ class Codec:
 
     # -- records -------------------------------------------------------------------
 
-    def encode(self, run_id: str, seq: int, record: Record) -> JournalEntry:
-        """A record as the row the store appends."""
+    def encode(self, run_id: str, seq: int, record: Record, dumped_event: Any = None) -> JournalEntry:
+        """A record as the row the store appends (``dumped_event``: its event, already dumped)."""
         payload = dict(record.data)
         event_type = None
         if record.event is not None:
-            payload["event"] = self.dump_event(record.event)
+            payload["event"] = dumped_event if dumped_event is not None else self.dump_event(record.event)
             event_type = qualified_name(type(record.event))
         return JournalEntry(
             run_id=run_id,
@@ -101,7 +118,7 @@ class Codec:
             kind=record.kind,
             step=record.step,
             event_type=event_type,
-            payload=json.dumps(payload, separators=(",", ":"), ensure_ascii=False),
+            payload=_ENCODER.encode(payload),
             ts=record.ts,
             codec=self.name,
         )
@@ -110,7 +127,10 @@ class Codec:
         """A journal row as the record it was written from.
 
         Raises:
-            JournalDecodeError: the payload is damaged or its type can't be loaded.
+            JournalDecodeError: the payload is damaged, or its serializer refuses it.
+            NonDeterminismError: the payload is fine but the code changed: the
+                event's type is gone (renamed, moved, removed), no longer an
+                Event class, or rejects the stored fields.
         """
         try:
             data = json.loads(entry.payload)
@@ -123,7 +143,26 @@ class Codec:
             raw = data.pop("event")
             try:
                 event = self.load_event(entry.event_type or "", raw, entry.codec)
-            except Exception as exc:  # import errors, validation errors, refused types
+            except (ImportError, AttributeError) as exc:
+                raise NonDeterminismError(
+                    entry.run_id,
+                    entry.seq,
+                    f"event type {entry.event_type}",
+                    f"no importable class of that name ({type(exc).__name__}: {exc})",
+                ) from exc
+            except ValidationError as exc:
+                raise NonDeterminismError(
+                    entry.run_id,
+                    entry.seq,
+                    f"an event class {entry.event_type} that loads the stored fields "
+                    f"{sorted(raw) if isinstance(raw, dict) else raw!r}",
+                    f"a class that rejects them ({_first_error(exc)})",
+                ) from exc
+            except _NotAnEvent as exc:
+                raise NonDeterminismError(
+                    entry.run_id, entry.seq, f"event type {entry.event_type}", str(exc)
+                ) from exc
+            except Exception as exc:  # refused types, damaged jsonpickle payloads
                 raise JournalDecodeError(
                     entry.run_id,
                     entry.seq,
@@ -132,6 +171,54 @@ class Codec:
         return Record(
             kind=entry.kind, ts=entry.ts, step=entry.step, event=event, data=data, seq=entry.seq
         )
+
+
+class _NotAnEvent(SerializationError):
+    """A stored event type name resolves to something that is not an Event class."""
+
+
+def _first_error(exc: ValidationError) -> str:
+    errors = exc.errors()
+    if not errors:
+        return str(exc)
+    first = errors[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "?"
+    more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{where}: {first.get('msg', '')}{more}"
+
+
+#: Pydantic writes inf/nan as null: a resumed run would see None where the live run saw the float.
+_NON_FINITE = "an inf/nan float has no JSON form and would come back as None"
+
+
+def _non_finite_float(value: Any, path: str, depth: int = 0) -> str | None:
+    """The path of the first ``inf``/``nan`` float inside ``value``, or None.
+
+    Walks model fields, dict-like extras (``_data``) and other private values
+    (a StopEvent's result), dicts, lists and tuples.
+    """
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (path or "?")
+    if depth > 64:
+        return None
+    children: list[tuple[str, Any]] = []
+    if isinstance(value, BaseModel):
+        children.extend(value.__dict__.items())
+        children.extend((value.__pydantic_extra__ or {}).items())
+        for name, private in (getattr(value, "__pydantic_private__", None) or {}).items():
+            if name == "_data" and isinstance(private, dict):
+                children.extend(private.items())
+            else:
+                children.append((name.lstrip("_"), private))
+    elif isinstance(value, dict):
+        children.extend((str(k), v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        children.extend((str(i), v) for i, v in enumerate(value))
+    for name, child in children:
+        found = _non_finite_float(child, f"{path}.{name}" if path else name, depth + 1)
+        if found is not None:
+            return found
+    return None
 
 
 def _find_bad_field(obj: Any, exc: BaseException) -> tuple[str, str]:
@@ -153,30 +240,51 @@ def _find_bad_field(obj: Any, exc: BaseException) -> tuple[str, str]:
     return "?", str(exc)
 
 
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
 def error_info(exc: BaseException) -> dict[str, Any]:
-    """An exception as JSON: its qualified type, message and formatted traceback."""
+    """An exception as JSON: its qualified type, message, formatted traceback and args.
+
+    ``args`` is kept when it differs from ``[message]`` and holds only JSON
+    scalars (``KeyError('k')`` has message ``"'k'"`` but args ``['k']``; an
+    exception whose constructor takes several arguments needs them all).
+    """
     import traceback
 
-    return {
+    info: dict[str, Any] = {
         "type": f"{type(exc).__module__}.{type(exc).__qualname__}",
         "message": str(exc),
         "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
     }
+    args = list(exc.args)
+    if args != [info["message"]] and all(isinstance(a, _JSON_SCALARS) for a in args):
+        info["args"] = args
+    return info
 
 
 def rebuild_error(info: dict[str, Any] | None, fallback: type[Exception]) -> Exception:
     """The exception described by :func:`error_info`, as close to the original as possible.
 
     The original class is used when it can be imported and built from the
-    message; otherwise ``fallback`` carries the type name and message.
+    recorded args (else from the message); otherwise ``fallback`` carries the
+    type name and message.
     """
     info = info or {}
     message = str(info.get("message", ""))
     type_name = str(info.get("type", ""))
+    stored = info.get("args")
+    attempts: list[tuple[Any, ...]] = [(message,)]
+    if isinstance(stored, list):
+        attempts.insert(0, tuple(stored))
     try:
         cls = import_qualified(type_name)
-        if isinstance(cls, type) and issubclass(cls, Exception):
-            return cls(message)
     except Exception:  # noqa: BLE001 - any failure means we can't rebuild it
-        pass
+        cls = None
+    if isinstance(cls, type) and issubclass(cls, Exception):
+        for args in attempts:
+            try:
+                return cls(*args)
+            except Exception:  # noqa: BLE001 - the constructor wants other arguments
+                continue
     return fallback(f"{type_name}: {message}" if type_name else message)

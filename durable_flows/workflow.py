@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import os
 import time
@@ -99,6 +100,8 @@ class Workflow(metaclass=WorkflowMeta):
         self._validated_version = -1
         self._spec: RunSpec | None = None
         self._bound: dict[str, Any] = {}
+        self._calls: dict[str, tuple[Any, StepConfig, bool]] = {}
+        self._state_type_cache: type[BaseModel] | None = None
         self._spec_version = -1
         self._codec_obj = Codec(serializer)
         configs = self._step_configs()
@@ -191,6 +194,14 @@ class Workflow(metaclass=WorkflowMeta):
         self._run_spec()
         return self._bound[name]
 
+    def _step_call(self, name: str) -> tuple[Any, StepConfig, bool]:
+        """(callable, config, is it a coroutine function) of step ``name``, cached."""
+        found = self._calls.get(name)
+        if found is None or self._spec_version != type(self)._step_functions_version:
+            fn = self._step_function(name)
+            found = self._calls[name] = (fn, fn._step_config, inspect.iscoroutinefunction(fn))
+        return found
+
     def _step_config(self, name: str) -> StepConfig:
         return self._step_function(name)._step_config  # type: ignore[no-any-return]
 
@@ -202,10 +213,14 @@ class Workflow(metaclass=WorkflowMeta):
             raise WorkflowRuntimeError(f"Step {step} does not accept event of type {type(message)}")
 
     def _state_type(self) -> type[BaseModel]:
-        for cfg in self._step_configs().values():
-            if cfg.context_state_type is not None:
-                return cfg.context_state_type
-        return DictState
+        if self._state_type_cache is None:
+            found: type[BaseModel] = DictState
+            for cfg in self._step_configs().values():
+                if cfg.context_state_type is not None:
+                    found = cfg.context_state_type
+                    break
+            self._state_type_cache = found
+        return self._state_type_cache
 
     def _codec(self) -> Codec:
         return self._codec_obj
@@ -418,20 +433,25 @@ class Workflow(metaclass=WorkflowMeta):
         """
         store = self.store
         await store.open()
-        handlers = []
         now = time.time()
+        candidates = []
         for info in await store.list_runs(workflow=self.workflow_name):
             if info.status not in ACTIVE_STATUSES:
                 continue
-            if info.owner and info.lease_expires and info.lease_expires > now and not owner_is_dead(info.owner):
-                if info.owner != store.owner_id:
-                    continue
-            try:
-                lease = await store.claim_lease(info.run_id)
-            except LeaseHeldError:
+            live_owner = bool(info.owner) and (info.lease_expires or 0) > now and not owner_is_dead(info.owner or "")
+            if live_owner and info.owner != store.owner_id:
                 continue
-            handlers.append(self._resume(info.run_id, lease=lease))
-        return handlers
+            candidates.append(info.run_id)
+
+        async def claim(run_id: str) -> Any:
+            try:
+                return await store.claim_lease(run_id)
+            except (LeaseHeldError, RunNotFoundError):
+                return None
+
+        # Claimed together, the claims share the store's group commits.
+        leases = await asyncio.gather(*(claim(r) for r in candidates))
+        return [self._resume(lease.run_id, lease=lease) for lease in leases if lease is not None]
 
     def _limit(self) -> Any:
         if self._num_concurrent_runs is None:

@@ -34,7 +34,7 @@ class CompletionMixin(LoopBase):
             )
         if outcome == "ok":
             try:
-                self._check_encodable(scope, value)
+                self._dumps = self._encode_events(scope, value)
             except DurableFlowsError as exc:
                 outcome, value = "error", exc
         step = ex.step
@@ -50,6 +50,7 @@ class CompletionMixin(LoopBase):
                     batch,
                     Record(k.COMPLETED, now, step=step, data={"exec": ex.id, "attempt": ex.attempt, "duration": duration}),
                 )
+            self._dumps = {}
         elif outcome == "wait":
             self._effects(batch, scope, now, with_collect=False)
             self._on_wait(batch, scope, value, now)
@@ -57,10 +58,17 @@ class CompletionMixin(LoopBase):
             self._effects(batch, scope, now, with_collect=False)
             self._on_error(batch, scope, value, now)
 
-    def _check_encodable(self, scope: ExecScope, value: Any) -> None:
-        for ev in [value, *(e for e, _ in scope.sent), *scope.stream]:
-            if ev is not None:
-                self.codec.dump_event(ev)
+    def _encode_events(self, scope: ExecScope, value: Any) -> dict[int, Any]:
+        """Encode every event the attempt emits, before anything is journaled.
+
+        An event that can't be encoded fails the step instead of the run; the
+        encodings are reused by ``_append`` (by object identity).
+        """
+        return {
+            id(ev): self.codec.dump_event(ev)
+            for ev in (value, *(e for e, _ in scope.sent), *scope.stream)
+            if ev is not None
+        }
 
     def _effects(self, batch: _Batch, scope: ExecScope, now: float, with_collect: bool) -> None:
         ex = scope.ex

@@ -64,15 +64,15 @@ class StepsMixin(LoopBase):
 
     async def _invoke(self, scope: ExecScope) -> Any:
         ex = scope.ex
-        fn = self.wf._step_function(ex.step)
-        cfg = fn._step_config
+        fn, cfg, is_coroutine = self.wf._step_call(ex.step)
         kwargs: dict[str, Any] = {cfg.event_name: ex.event}
         if cfg.context_parameter:
             kwargs[cfg.context_parameter] = self.ctx
-        with self.resources.resolution_scope():  # one value per cache=False resource per call
-            for rd in cfg.resources:
-                kwargs[rd.name] = await self.resources.get(rd.resource)
-        if inspect.iscoroutinefunction(fn):
+        if cfg.resources:
+            with self.resources.resolution_scope():  # one value per cache=False resource per call
+                for rd in cfg.resources:
+                    kwargs[rd.name] = await self.resources.get(rd.resource)
+        if is_coroutine:
             return await fn(**kwargs)
         result = await asyncio.to_thread(fn, **kwargs)
         if inspect.isawaitable(result):

@@ -120,6 +120,7 @@ class WriteJobs:
             row = conn.execute("SELECT last_seq FROM runs WHERE run_id = ?", (run_id,)).fetchone()
             last_seq = row[0]
         if inbox_ids:
+            assert last_seq is not None
             _consume_inbox(conn, run_id, inbox_ids, last_seq)
 
     def _refuse_append(
