@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 
@@ -12,9 +11,6 @@ from . import records as k
 from ._loop_base import LoopBase, _Batch
 from .records import Record
 from .state import EXEC_RETRY
-
-#: Seconds between inbox looks for a busy run (a waiting run looks every POLL_INTERVAL).
-INBOX_POLL = 1.0
 
 
 class InputsMixin(LoopBase):
@@ -64,11 +60,10 @@ class InputsMixin(LoopBase):
             return
 
         async def watch() -> None:
+            # The store sets the signal for sends from this process at once and
+            # for sends from other processes by polling (or NOTIFY) on its side.
             while True:
-                # Sends from this process set the signal; sends from other processes
-                # (SQLite has no notifications) are found by looking every second.
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(signal.wait(), INBOX_POLL)
+                await signal.wait()
                 signal.clear()
                 self.post("inbox")
 

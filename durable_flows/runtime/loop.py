@@ -127,9 +127,9 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
             self._stop_background()
 
     async def _next_message(self) -> tuple[Any, ...]:
-        if self._reported_status != "waiting":
+        if self._watcher is not None or self._reported_status != "waiting":
             return await self.messages.get()
-        try:
+        try:  # a store without inbox signals: poll while waiting for outside input
             return await asyncio.wait_for(self.messages.get(), POLL_INTERVAL)
         except asyncio.TimeoutError:
             return ("inbox",)

@@ -94,6 +94,9 @@ class SqliteStore(JournalStore):
         self._signals: weakref.WeakValueDictionary[str, asyncio.Event] = (
             weakref.WeakValueDictionary()
         )
+        self._poller: asyncio.Task[None] | None = None
+        #: Seconds between looks for events other processes sent to watched runs.
+        self.inbox_poll = 0.25
 
     def __repr__(self) -> str:
         return f"SqliteStore({self.path!r})"
@@ -145,6 +148,10 @@ class SqliteStore(JournalStore):
             if self._closed:
                 return
             self._closed = True
+            if self._poller is not None:
+                self._poller.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._poller
             if self._renewer is not None:
                 self._renewer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -333,16 +340,40 @@ class SqliteStore(JournalStore):
         return inbox_id
 
     def inbox_signal(self, run_id: str) -> asyncio.Event:
-        """An ``asyncio.Event`` set when this store sends to ``run_id``'s inbox.
+        """An ``asyncio.Event`` set when ``run_id``'s inbox has something new.
 
-        Keep a reference to it while waiting; clear it before re-reading the
-        inbox. Sends from other processes do not set it (poll for those).
+        Set at once by sends through this store object; sends from other
+        processes are found by one poller per store (one query every
+        ``inbox_poll`` seconds for all runs that hold a signal, however many).
+        Keep a reference to it while waiting; clear it before re-reading the inbox.
         """
         signal = self._signals.get(run_id)
         if signal is None:
             signal = asyncio.Event()
             self._signals[run_id] = signal
+        if self._poller is None or self._poller.done():
+            self._poller = asyncio.get_running_loop().create_task(self._poll_inbox())
         return signal
+
+    async def _poll_inbox(self) -> None:
+        while not self._closed:
+            await asyncio.sleep(self.inbox_poll)
+            watched = list(self._signals.keys())
+            if not watched or self._closed:
+                continue
+            try:
+                rows = await self._read(
+                    "SELECT DISTINCT run_id FROM inbox WHERE consumed_seq IS NULL "
+                    "AND run_id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(watched),),
+                )
+            except Exception as exc:  # noqa: BLE001 - a failed poll is retried next time
+                log.debug("%s: inbox poll failed: %s", self.path, exc)
+                continue
+            for (run_id,) in rows:
+                signal = self._signals.get(run_id)
+                if signal is not None:
+                    signal.set()
 
     # -- reading -----------------------------------------------------------------
 
