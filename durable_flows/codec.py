@@ -9,6 +9,7 @@ both and still be read.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 from typing import Any
@@ -98,10 +99,15 @@ class Codec:
         return dumped
 
     def load_state(self, data: Any, state_type: type[BaseModel]) -> Any:
-        """Rebuild a state object written by :meth:`dump_state`."""
+        """Rebuild a state object written by :meth:`dump_state`.
+
+        The result never shares containers with ``data``: a dict-like state
+        keeps the dicts it is given, and ``data`` is often the folded state of
+        a run, which later edits of the live state must not change.
+        """
         if isinstance(data, str) and self.pickler is not None:
             return self.pickler.deserialize(data)
-        return state_type.model_validate(data)
+        return state_type.model_validate(copy.deepcopy(data))
 
     # -- records -------------------------------------------------------------------
 

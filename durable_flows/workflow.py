@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import logging
 import os
@@ -412,6 +413,9 @@ class Workflow(metaclass=WorkflowMeta):
                         state = replay(run_id, records, self._run_spec())
                     except Exception as exc:
                         await _mark_damaged(store, run_id, exc)
+                        if held is not None:  # let a process with compatible code take it
+                            with contextlib.suppress(Exception):
+                                await store.release_lease(held)
                         raise
                     loop.state = state
                     ctx._replace_state(state.state)

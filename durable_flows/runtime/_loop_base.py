@@ -61,6 +61,7 @@ class LoopBase:
         self.resources = ResourceManager(on_create=self._on_resource)
         self._loose_resources: list[tuple[str, bool]] = []
         self._reported_status = "running"
+        self._reported_waiting_for: list[str] = []
         self._went_idle = False
         self._timer: asyncio.TimerHandle | None = None
         self._final_exc: BaseException | None = None

@@ -221,14 +221,16 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
                 waiting_for=[],
             )
         status = "waiting" if st.idle() else "running"
-        if status == self._reported_status:
+        # What the run waits for: pending waiters' types at any time (an answer may
+        # come while other steps run), else, when idle, the types fed from outside.
+        waiting_for = sorted({w.event_type for w in st.waiters.values() if w.resolved is None and not w.timed_out})
+        if not waiting_for and status == "waiting":
+            waiting_for = self.spec.external_types()
+        if status == self._reported_status and waiting_for == self._reported_waiting_for:
             return None
+        self._went_idle = status == "waiting" and self._reported_status != "waiting"
         self._reported_status = status
-        self._went_idle = status == "waiting"
-        waiting_for: list[str] = []
-        if status == "waiting":
-            waiting_for = [w.event_type for w in st.waiters.values() if w.resolved is None and not w.timed_out]
-            waiting_for = waiting_for or self.spec.external_types()
+        self._reported_waiting_for = waiting_for
         return RunUpdate(status=status, waiting_for=waiting_for)
 
     def _settle(self) -> None:

@@ -21,7 +21,6 @@ real annotation objects.
 
 import asyncio
 import json
-from collections import Counter
 from typing import Any, Optional, Union
 
 from hypothesis import strategies as st
@@ -37,14 +36,8 @@ from durable_flows import (
     Workflow,
     step,
 )
-from durable_flows.codec import Codec
-from durable_flows.events import qualified_name
 from durable_flows.retry_policy import retry_policy, stop_after_attempt, wait_fixed
-from durable_flows.runtime import records as k
-from durable_flows.runtime.records import Record
-from durable_flows.runtime.replay import decode_journal
 from durable_flows.storage import JournalStore
-from durable_flows.storage.base import JournalEntry
 
 MOD = 10007  # keeps every flowing value small
 
@@ -136,7 +129,7 @@ class GenState(BaseModel):
 # --- plans --------------------------------------------------------------------------
 
 EFFECTS = ["none", "set", "edit", "stream"]
-MODES = ["async", "sleep", "sync", "free"]
+MODES = ["async", "sleep", "stagger", "sync", "free"]
 
 
 def _stage() -> st.SearchStrategy[dict[str, Any]]:
@@ -194,10 +187,6 @@ def plans(max_stages: int = 5) -> st.SearchStrategy[dict[str, Any]]:
     ).map(_cap_hitl)
 
 
-def uses_outside_input(plan: dict[str, Any]) -> bool:
-    return any(s["kind"] in ("hitl", "wait") for s in plan["stages"])
-
-
 # --- building ----------------------------------------------------------------------
 
 
@@ -244,37 +233,41 @@ class _Builder:
     ) -> None:
         """Add a step running ``body(ctx, ev)`` (a coroutine function, or a plain one for sync)."""
         free = mode == "free"
-        if mode == "sync":
+        sync = mode == "sync"
+        pause = mode in ("sleep", "stagger")
+        # "stagger" makes executions of one step finish in another order than
+        # they started (and commit in separate batches); the outcome must not care.
+        delay = 0.0 if mode == "sleep" else 0.002
 
-            def fn(*args: Any) -> Any:
-                return body(args[-2], args[-1])
+        async def call(ctx: Any, ev: Any) -> Any:
+            # The execution that starts its body first finishes last.
+            turn = (ev.v + ev.i) % 3 if pause else 0
+            if pause:
+                await asyncio.sleep(delay * turn)
+            out = await body(ctx, ev)
+            if pause:
+                await asyncio.sleep(delay * 2 * (2 - turn))
+            return out
 
-        elif mode == "sleep":
+        fn: Any
+        if free:
 
-            async def fn(*args: Any) -> Any:
-                await asyncio.sleep(0)
-                out = await body(args[-2], args[-1])
-                await asyncio.sleep(0)
-                return out
+            async def fn(ctx: Any, ev: Any) -> Any:
+                return await call(ctx, ev)
+
+        elif sync:
+
+            def fn(self: Any, ctx: Any, ev: Any) -> Any:
+                return body(ctx, ev)
 
         else:
 
-            async def fn(*args: Any) -> Any:
-                return await body(args[-2], args[-1])
+            async def fn(self: Any, ctx: Any, ev: Any) -> Any:  # type: ignore[misc]
+                return await call(ctx, ev)
 
-        # Give the wrapper the signature @step inspects: (self,) ctx, ev -> returns.
-        import inspect
-
-        params = [] if free else [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-        params += [
-            inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-            inspect.Parameter("ev", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-        ]
-        fn.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         fn.__annotations__ = {"ctx": self.ctx_type, "ev": accepts, "return": returns}
         fn.__name__ = name
         fn.__qualname__ = name if free else f"{self.name}.{name}"
-        fn.__module__ = __name__
         if free:
             self.free.append((fn, options))
         else:
@@ -351,7 +344,7 @@ class _Builder:
 
             self.add(f"{key}_scatter", scatter, cur, Optional[item])
             self.add(f"{key}_work", work, item, done, _async(spec["mode"]), num_workers=spec["workers"])
-            self.add(f"{key}_gather", gather, done, Optional[nxt])
+            self.add(f"{key}_gather", gather, done, Optional[nxt], _async(spec["mode"]))
         elif kind == "split":
             left, right, left_done, right_done = (self.fresh() for _ in range(4))
             effect = spec["effect"]
@@ -378,7 +371,7 @@ class _Builder:
             self.add(f"{key}_fork", fork, cur, Optional[Union[left, right]])
             self.add(f"{key}_left", do_left, left, left_done, _async(spec["mode"]))
             self.add(f"{key}_right", do_right, right, right_done, _async(spec["mode"]))
-            self.add(f"{key}_join", join, Union[left_done, right_done], Optional[nxt])
+            self.add(f"{key}_join", join, Union[left_done, right_done], Optional[nxt], _async(spec["mode"]))
         elif kind == "hitl":
             ask, reply = ASKS[self.hitl], REPLIES[self.hitl]
             self.hitl += 1
@@ -464,128 +457,6 @@ def build(plan: dict[str, Any]) -> type[Workflow]:
     return cls
 
 
-def make(plan: dict[str, Any], store: JournalStore, **kw: Any) -> Workflow:
+def make(plan: dict[str, Any], store: JournalStore | None, **kw: Any) -> Workflow:
     """A workflow object for ``plan`` journaling to ``store``."""
     return build(plan)(store=store, timeout=kw.pop("timeout", 60), **kw)
-
-
-# --- driving a run: answering its questions -------------------------------------------
-
-
-def answer_for(ev: Event) -> tuple[str, Event] | None:
-    """The deterministic answer to a question the run asks, keyed by the question."""
-    for k_, ask in enumerate(ASKS):
-        if type(ev) is ask:
-            v = int(str(ev.prefix).rsplit(":", 1)[1])
-            return f"hitl:{ev.prefix}", REPLIES[k_](response=str(v * 3 + 1))
-    if isinstance(ev, WaitAsk):
-        return f"wait:{ev.key}", WaitAnswer(key=ev.key, v=ev.v * 5 + 2)
-    return None
-
-
-def answer_key(ev: Event) -> str | None:
-    """The question an event answers (for answers found in the journal)."""
-    if isinstance(ev, HumanResponseEvent):
-        for k_, reply in enumerate(REPLIES):
-            if type(ev) is reply:
-                return f"hitl-answer:{k_}:{ev.response}"
-    if isinstance(ev, WaitAnswer):
-        return f"wait:{ev.key}"
-    return None
-
-
-async def drive(handler: Any, store: JournalStore, plan: dict[str, Any], resumed: bool) -> Any:
-    """Answer every question the run asks (once), then return the handler's result.
-
-    After a resume, questions asked before the restart are found in the journal;
-    answers already journaled or waiting in the inbox are not sent again.
-    """
-    answered: set[str] = set()
-    run_id = handler.run_id
-    via = plan.get("via", "handler")
-    pending: list[tuple[str, Event]] = []
-
-    async def send(key: str, answer: Event) -> None:
-        if key in answered:
-            return
-        answered.add(key)
-        if via == "inbox" or isinstance(answer, WaitAnswer) and via == "inbox":
-            await store.send_event(run_id, answer)
-        else:
-            await handler.send_event(answer)
-
-    if resumed:
-        codec = Codec()
-        asked, given = await questions_in_journal(store, run_id, codec)
-        for item in await store.read_inbox(run_id):
-            ev = codec.load_event(item.event_type, json.loads(item.payload), item.codec)
-            given.add(_given_key(ev))
-        for q in asked:
-            found = answer_for(q)
-            if found is not None and _answer_given_key(found) not in given:
-                pending.append(found)
-            elif found is not None:
-                answered.add(found[0])
-
-    stream = handler.stream_events()
-    for key, answer in pending:
-        await send(key, answer)
-    async for ev in stream:
-        found = answer_for(ev)
-        if found is not None:
-            await send(*found)
-    return await handler
-
-
-def _given_key(ev: Event) -> str:
-    if isinstance(ev, WaitAnswer):
-        return f"wait:{ev.key}"
-    return f"{qualified_name(type(ev))}:{ev.get('response')}"
-
-
-def _answer_given_key(found: tuple[str, Event]) -> str:
-    return _given_key(found[1])
-
-
-async def questions_in_journal(
-    store: JournalStore, run_id: str, codec: Codec
-) -> tuple[list[Event], set[str]]:
-    """Questions written to the run's stream, and answers delivered into it."""
-    asked: list[Event] = []
-    given: set[str] = set()
-    for entry in await store.read(run_id):
-        if entry.kind not in (k.STREAM, k.SENT) or entry.event_type is None:
-            continue
-        rec = codec.decode(entry)
-        if rec.event is None:
-            continue
-        if rec.kind == k.STREAM and answer_for(rec.event) is not None:
-            asked.append(rec.event)
-        elif rec.kind == k.SENT and isinstance(rec.event, (HumanResponseEvent, WaitAnswer)):
-            given.add(_given_key(rec.event))
-    return asked, given
-
-
-# --- what a run did, from its journal ------------------------------------------------
-
-
-def canon(value: Any) -> Any:
-    """A JSON round trip: a canonical form for comparisons (int keys become strings)."""
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
-
-
-def event_key(ev: Event) -> str:
-    return json.dumps([qualified_name(type(ev)), ev.model_dump(mode="json")], sort_keys=True)
-
-
-def journal_outcome(run_id: str, entries: list[JournalEntry]) -> dict[str, Any]:
-    """Produced events of completed executions and stream events, as multisets."""
-    records: list[Record] = decode_journal(run_id, entries, Codec())
-    completed = {r.get("exec") for r in records if r.kind == k.COMPLETED}
-    produced = Counter(
-        event_key(r.event)
-        for r in records
-        if r.kind == k.PRODUCED and r.event is not None and r.get("exec") in completed
-    )
-    stream = Counter(event_key(r.event) for r in records if r.kind == k.STREAM and r.event is not None)
-    return {"produced": dict(produced), "stream": dict(stream)}

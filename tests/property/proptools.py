@@ -1,0 +1,321 @@
+"""Harness for the property tests: live-state snapshots, a store that "crashes", run drivers."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import wfgen
+from driving import canon, drive, journal_outcome
+
+from durable_flows import MemoryStore, SqliteStore
+from durable_flows.codec import Codec
+from durable_flows.runtime.loop import RunLoop
+from durable_flows.runtime.reducer import reduce
+from durable_flows.runtime.replay import decode_journal, replay, replay_spec
+from durable_flows.runtime.spec import RunSpec
+from durable_flows.runtime.state import RunState
+from durable_flows.storage import JournalStore
+from durable_flows.storage.base import JournalEntry, Lease, NewRun, RunUpdate
+
+#: Seconds one generated run may take before the test fails instead of hanging.
+RUN_TIMEOUT = 20.0
+
+Snapshots = dict[str, dict[int, Any]]
+
+#: Parts of a finished run's replayed state that must not depend on crashes (executions may
+#: legitimately still be in flight when the run ends, so execs and busy are left out).
+LEFTOVERS = ("status", "queues", "ready", "buffers", "waiters", "resources", "stream_n")
+
+
+# --- live state after every append ---------------------------------------------------
+
+
+@contextmanager
+def live_snapshots() -> Iterator[Snapshots]:
+    """Record ``state.summary()`` of every live loop right after each record it appends.
+
+    Keyed by run id, then seq; a later process's append of the same seq (after
+    a crash threw the first one away uncommitted) replaces the earlier one.
+    """
+    snaps: Snapshots = defaultdict(dict)
+    own = "_append" in vars(RunLoop)  # it may live on a base class of RunLoop
+    original = RunLoop._append
+
+    def recording(self: Any, batch: Any, rec: Any) -> None:
+        original(self, batch, rec)
+        snaps[self.run_id][self.state.last_seq] = canon(self.state.summary())
+
+    RunLoop._append = recording  # type: ignore[method-assign]
+    try:
+        yield snaps
+    finally:
+        if own:
+            RunLoop._append = original  # type: ignore[method-assign]
+        else:
+            del RunLoop._append
+
+
+def first_difference(a: Any, b: Any, path: str = "") -> str:
+    """Where two JSON values first differ, for assertion messages."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                return f"{path}/{key}: only on the {'replay' if key in a else 'live'} side"
+            if a[key] != b[key]:
+                return first_difference(a[key], b[key], f"{path}/{key}")
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return first_difference(x, y, f"{path}[{i}]")
+    return f"{path}: replay={json.dumps(a)[:300]} live={json.dumps(b)[:300]}"
+
+
+def check_every_prefix(
+    run_id: str, entries: Sequence[JournalEntry], spec: RunSpec, snaps: dict[int, Any]
+) -> RunState:
+    """Fold the journal record by record; after each, the state must equal the live one.
+
+    Returns the state of the whole journal (also passed through ``replay``'s checks).
+    """
+    records = decode_journal(run_id, list(entries), Codec())
+    folding = replay_spec(records, spec)  # what replay() routes with
+    state = RunState(run_id=run_id)
+    for rec in records:
+        reduce(state, rec, folding)
+        live = snaps.get(rec.seq)
+        assert live is not None, f"run {run_id}: no live snapshot for seq={rec.seq} ({rec.kind})"
+        folded = canon(state.summary())
+        assert folded == live, (
+            f"run {run_id}: replay of seq 1..{rec.seq} ({rec.kind}, step={rec.step}) differs from "
+            f"the live state: {first_difference(folded, live)}"
+        )
+    full = replay(run_id, records, spec)
+    assert canon(full.summary()) == canon(state.summary())
+    return full
+
+
+# --- known engine bugs --------------------------------------------------------------
+
+#: Flip to True once tests/property/test_inflight_effects.py passes (its two tests
+#: are strict xfails pinning what the masks below hide from the generated tests).
+KNOWN_LEAKS_FIXED = False
+
+
+def concurrent_edits(plan: dict[str, Any]) -> bool:
+    """Whether two executions of a stage may ``edit_state`` at the same time."""
+    return any(
+        s.get("effect") == "edit"
+        and (s["kind"] == "split" or (s["kind"] == "fanout" and s["workers"] > 1 and s["width"] > 1))
+        for s in plan["stages"]
+    )
+
+
+def collects(plan: dict[str, Any]) -> bool:
+    """Whether the plan has a stage that collects events from several executions."""
+    return any(s["kind"] == "split" or (s["kind"] == "fanout" and s["width"] > 1) for s in plan["stages"])
+
+
+def mask_known_leaks(plan: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
+    """``seen`` without the parts the known in-flight-effect leaks can change after a crash.
+
+    A crash can double an in-flight execution's ``edit_state`` (state ``total``)
+    and leave a stale event in a collect buffer (``rest.buffers``).
+    """
+    if KNOWN_LEAKS_FIXED:
+        return seen
+    out = dict(seen)
+    if concurrent_edits(plan) and isinstance(out["state"], dict):
+        out["state"] = {k: v for k, v in out["state"].items() if k != "total"}
+    if collects(plan):
+        out["rest"] = {k: v for k, v in out["rest"].items() if k != "buffers"}
+    return out
+
+
+# --- a store that dies --------------------------------------------------------------
+
+
+class SimulatedCrash(Exception):
+    """The 'process' died: its store refuses everything from now on."""
+
+
+class CrashingSqliteStore(SqliteStore):
+    """A SqliteStore that dies at its ``crash_at``-th journal write.
+
+    ``when="before"``: that write is refused (the batch is lost, as if the
+    process died before the commit). ``when="after"``: the write commits, then
+    the caller sees the crash (as if the process died right after the commit).
+    Every write after that raises :class:`SimulatedCrash`.
+    """
+
+    def __init__(self, path: str, crash_at: int, when: str, **kw: Any) -> None:
+        super().__init__(path, **kw)
+        self.crash_at = crash_at
+        self.when = when
+        self.writes = 0
+        self.crashed = False
+
+    async def _journal_write(self, fn: Callable[..., Any], *args: Any) -> Any:
+        self._check_alive()
+        self.writes += 1
+        if self.writes == self.crash_at and self.when == "before":
+            self.crashed = True
+            raise SimulatedCrash(f"died before journal write {self.writes}")
+        out = await fn(*args)
+        if self.writes == self.crash_at:
+            self.crashed = True
+            raise SimulatedCrash(f"died after journal write {self.writes}")
+        return out
+
+    def _check_alive(self) -> None:
+        if self.crashed:
+            raise SimulatedCrash("the store's process is dead")
+
+    async def create_run(self, run: NewRun, entries: Sequence[JournalEntry]) -> Lease:
+        out: Lease = await self._journal_write(super().create_run, run, entries)
+        return out
+
+    async def append(
+        self,
+        lease: Lease,
+        entries: Sequence[JournalEntry],
+        update: RunUpdate | None = None,
+        consumed_inbox: Sequence[int] = (),
+    ) -> None:
+        await self._journal_write(super().append, lease, entries, update, consumed_inbox)
+
+    async def send_to_inbox(self, run_id: str, event_type: str, payload: str, codec: str = "json") -> int:
+        self._check_alive()
+        return await super().send_to_inbox(run_id, event_type, payload, codec)
+
+    async def claim_lease(self, run_id: str) -> Lease:
+        self._check_alive()
+        return await super().claim_lease(run_id)
+
+    async def release_lease(self, lease: Lease) -> None:
+        self._check_alive()
+        await super().release_lease(lease)
+
+    async def set_failed(self, run_id: str, reason: str) -> None:
+        self._check_alive()
+        await super().set_failed(run_id, reason)
+
+
+# --- running plans ---------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What a run of a plan ended with."""
+
+    result: Any
+    state: Any
+    produced: dict[str, int]
+    stream: dict[str, int]
+    #: What the replayed state holds at the end besides the state (leftovers would show here).
+    rest: dict[str, Any] = field(default_factory=dict)
+    entries: list[JournalEntry] = field(default_factory=list, repr=False)
+
+    def comparable(self) -> dict[str, Any]:
+        return {
+            "result": self.result,
+            "state": self.state,
+            "produced": self.produced,
+            "stream": self.stream,
+            "rest": self.rest,
+        }
+
+
+def state_json(state: Any) -> Any:
+    dumped = state.model_dump(mode="json")
+    if isinstance(dumped, dict) and set(dumped) == {"_data"}:  # DictState keeps its keys aside
+        dumped = dumped["_data"]
+    return canon(dumped)
+
+
+async def finish(plan: dict[str, Any], store: JournalStore, run_id: str, resumed: bool) -> Outcome:
+    """Run (or resume) ``run_id`` to its end on ``store``, answering questions."""
+    wf = wfgen.make(plan, store)
+    if resumed:
+        handler = wf.resume(run_id)
+    else:
+        handler = wf.run(run_id=run_id, v=plan["start"])
+    result = await asyncio.wait_for(drive(handler, store, plan, resumed), RUN_TIMEOUT)
+    entries = await store.read(run_id)
+    seen = journal_outcome(run_id, entries)
+    final = replay(run_id, decode_journal(run_id, entries, Codec()), wf._run_spec()).summary()
+    rest = canon({key: final[key] for key in LEFTOVERS})
+    state = state_json(await handler.ctx.store.get_state())
+    return Outcome(result, state, seen["produced"], seen["stream"], rest, entries)
+
+
+async def baseline(plan: dict[str, Any]) -> Outcome:
+    """The uninterrupted run of ``plan`` on a MemoryStore."""
+    store = MemoryStore()
+    try:
+        return await finish(plan, store, "baseline", resumed=False)
+    finally:
+        await store.close()
+
+
+def temp_db() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="df-prop-")
+
+
+def db_in(folder: str) -> str:
+    return str(Path(folder) / "journal.db")
+
+
+async def crash_and_resume(
+    plan: dict[str, Any], path: str, crashes: Sequence[tuple[int, str]], run_id: str = "r"
+) -> tuple[Outcome, int]:
+    """Run ``plan`` on ``path``, crashing at each ``(write number, before/after)`` in turn.
+
+    Each crash drops the store object; the next 'process' opens a new store on
+    the same file and resumes (or starts again when the run never got created).
+    Returns the final outcome and how many crashes really happened.
+    """
+    happened = 0
+    for crash_at, when in crashes:
+        store = CrashingSqliteStore(path, crash_at, when, synchronous="NORMAL")
+        try:
+            existing = await store.get_run(run_id)
+            try:
+                await finish(plan, store, run_id, resumed=existing is not None)
+            except SimulatedCrash:
+                happened += 1
+            else:
+                if not store.crashed:
+                    break  # finished before the crash point: nothing more to crash
+                happened += 1
+        finally:
+            await store.close()
+    store2 = SqliteStore(path, synchronous="NORMAL")
+    try:
+        existing = await store2.get_run(run_id)
+        outcome = await finish(plan, store2, run_id, resumed=existing is not None)
+    finally:
+        await store2.close()
+    return outcome, happened
+
+
+def count_journal_writes(plan: dict[str, Any]) -> int:
+    """How many create_run/append calls an uninterrupted SQLite run of ``plan`` makes."""
+
+    async def go() -> int:
+        with temp_db() as folder:
+            store = CrashingSqliteStore(db_in(folder), crash_at=-1, when="after", synchronous="NORMAL")
+            try:
+                await finish(plan, store, "count", resumed=False)
+                return store.writes
+            finally:
+                await store.close()
+
+    return asyncio.run(go())

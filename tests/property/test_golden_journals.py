@@ -1,0 +1,97 @@
+"""Journals written by an earlier durable_flows must still open, replay and resume.
+
+The files under ``tests/fixtures/golden/`` were written by
+``tests/fixtures/make_golden.py`` (workflows in ``golden_wf.py``) and are
+committed: a finished run, a run waiting for an outside event, and a run
+stopped with a retry pending. Every later schema or codec change must keep
+them working (through migrations if need be). Tests work on copies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import golden_wf as g
+import pytest
+
+from durable_flows import SqliteStore, Workflow
+from durable_flows.check import check_runs
+from durable_flows.codec import Codec
+from durable_flows.runtime.replay import decode_journal, replay
+from durable_flows.storage import JournalStore
+
+pytestmark = pytest.mark.timeout(30)
+
+GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "golden"
+RUNS = {
+    g.FINISHED: ("finished.db", g.Fanned, "golden.fanned"),
+    g.WAITING: ("waiting.db", g.Asks, "golden.asks"),
+    g.RETRYING: ("retry_pending.db", g.Flaky, "golden.flaky"),
+}
+
+
+def _copy(run_id: str, tmp_path: Path) -> Path:
+    source = GOLDEN / RUNS[run_id][0]
+    assert source.exists(), f"{source} is missing: run tests/fixtures/make_golden.py"
+    target = tmp_path / source.name
+    shutil.copyfile(source, target)
+    return target
+
+
+def _workflow(run_id: str, store: JournalStore) -> Workflow:
+    _, cls, name = RUNS[run_id]
+    return cls(store=store, workflow_name=name, timeout=None)
+
+
+@pytest.mark.parametrize("run_id", sorted(RUNS))
+async def test_golden_journal_opens_and_replays(run_id: str, tmp_path: Path) -> None:
+    path = _copy(run_id, tmp_path)
+    async with SqliteStore(path) as store:  # applies any newer migrations
+        entries = await store.read(run_id)
+        assert entries, "the golden run has no journal"
+        wf = _workflow(run_id, store)
+        state = replay(run_id, decode_journal(run_id, entries, Codec()), wf._run_spec())
+        assert state.last_seq == len(entries)
+        results = await check_runs(wf, store)
+        assert [(r.run_id, r.ok) for r in results] == [(run_id, True)], results
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        con.close()
+
+
+async def test_finished_golden_run_gives_its_recorded_result(tmp_path: Path) -> None:
+    async with SqliteStore(_copy(g.FINISHED, tmp_path)) as store:
+        handler = _workflow(g.FINISHED, store).resume(g.FINISHED)
+        assert await handler == g.EXPECTED[g.FINISHED]
+        state = await handler.ctx.store.get_state()
+        assert isinstance(state, g.Ledger)
+        assert state.total == 14 and state.seen == {"a": 2, "b": 3, "c": 4, "d": 5}
+
+
+async def test_waiting_golden_run_takes_the_awaited_event_and_finishes(tmp_path: Path) -> None:
+    async with SqliteStore(_copy(g.WAITING, tmp_path)) as store:
+        run = await store.get_run(g.WAITING)
+        assert run is not None and run.status == "waiting"
+        assert run.waiting_for == ["golden_wf.Approval"]
+        await store.send_event(g.WAITING, g.Approval(who="bob", ok=False))  # fails the requirement
+        await store.send_event(g.WAITING, g.Approval(who="ann", ok=True))
+        handler = _workflow(g.WAITING, store).resume(g.WAITING)
+        assert await asyncio.wait_for(handler, 10) == g.EXPECTED[g.WAITING]
+        assert await handler.ctx.store.get("asked") is True
+
+
+async def test_golden_run_with_a_pending_retry_retries_and_finishes(tmp_path: Path) -> None:
+    async with SqliteStore(_copy(g.RETRYING, tmp_path)) as store:
+        before = [e.kind for e in await store.read(g.RETRYING)]
+        assert before[-1] == "failed"
+        handler = _workflow(g.RETRYING, store).resume(g.RETRYING)
+        assert await asyncio.wait_for(handler, 10) == g.EXPECTED[g.RETRYING]
+        history: list[dict[str, Any]] = await store.history(g.RETRYING)
+        attempts = [e["payload"]["attempt"] for e in history if e["kind"] == "accepted"]
+        assert attempts == [1, 2]  # the attempt number carried over the restart
