@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
 
 from ..errors import (
+    DurableFlowsError,
     ForkPointError,
     InboxConsumeError,
     JournalCorruptError,
@@ -125,71 +127,88 @@ class PgJobs(PgLeaseJobs):
         self._hold(run.run_id, 1, undo)
         return Lease(run.run_id, self.owner_id, 1, row[0])
 
-    async def append(
-        self,
-        conn: Any,
-        undo: UndoList,
-        lease: Lease,
-        entries: Sequence[JournalEntry],
-        update: RunUpdate | None,
-        inbox_ids: list[int],
-    ) -> None:
-        run_id = lease.run_id
-        row = await conn.fetchrow(
-            "SELECT lease_token, last_seq FROM runs WHERE run_id = $1 FOR NO KEY UPDATE", run_id
-        )
-        if row is None:
-            raise RunNotFoundError(run_id)
-        token, last_seq = row
-        if token != lease.token:
-            if self.held.get(run_id) == lease.token:
-                del self.held[run_id]  # lost for good: stop renewing it
-            raise StaleLeaseError(run_id, lease.token)
-        _check_entries(run_id, entries, last_seq + 1)
-        if inbox_ids:
-            # A statement of its own, after the lock: it sees every send that
-            # committed before we locked the row (senders lock it too).
+    async def append_many(self, conn: Any, undo: UndoList, items: list[Any]) -> list[Any]:
+        """Append for many leases at once (a group job, see ``_pg_writer.GroupFn``).
+
+        Locks the runs' rows (in run id order, so two stores never lock two
+        rows in opposite orders), checks every item in queue order as if the
+        earlier ones had been applied, then writes the journal rows, run rows
+        and inbox rows of the accepted items with one statement per table.
+
+        Args:
+            items: :class:`AppendItem` objects, in the order they were queued.
+
+        Returns:
+            One outcome per item: None, or the exception refusing it.
+        """
+        run_ids = sorted({item.lease.run_id for item in items})
+        runs = {
+            r[0]: _RunAppends(r[1], r[2])
+            for r in await conn.fetch(
+                "SELECT run_id, lease_token, last_seq FROM runs WHERE run_id = ANY($1::text[]) "
+                'ORDER BY run_id COLLATE "C" FOR NO KEY UPDATE',
+                run_ids,
+            )
+        }
+        pending: dict[int, str] = {}
+        wanted = [i for item in items for i in item.inbox_ids]
+        if wanted:
+            # A statement of its own, after the locks: it sees every send that
+            # committed before we locked the rows (senders lock them too).
             pending = {
-                r[0]
+                r[0]: r[1]
                 for r in await conn.fetch(
-                    "SELECT id FROM inbox WHERE run_id = $1 AND consumed_seq IS NULL "
-                    "AND id = ANY($2::bigint[])",
-                    run_id,
-                    inbox_ids,
+                    "SELECT id, run_id FROM inbox WHERE id = ANY($1::bigint[]) "
+                    "AND consumed_seq IS NULL",
+                    wanted,
                 )
             }
-            if len(pending) != len(inbox_ids):  # unknown, another run's, taken, or twice
-                bad = [i for i in inbox_ids if i not in pending or inbox_ids.count(i) > 1]
-                raise InboxConsumeError(run_id, bad)
-        if entries:
-            last_seq = entries[-1].seq
-        waiting = None
-        if update is not None and update.waiting_for is not None:
-            waiting = json.dumps(update.waiting_for)
-        u = update or RunUpdate()
-        sql = _entry_sql(
-            "WITH u AS ("
-            f"  UPDATE runs SET last_seq = $2, updated_at = n.now, lease_expires = n.now + $3, "
-            "  status = coalesce($4, status), waiting_for = coalesce($5, waiting_for), "
-            "  outcome = coalesce($6, outcome), error = coalesce($7, error) "
-            f"  FROM (SELECT {NOW} AS now) n WHERE run_id = $1"
-            "), i AS ("
-            "  UPDATE inbox SET consumed_seq = $2 WHERE id = ANY($8::bigint[])"
-            ") INSERT INTO journal (run_id, seq, kind, step, event_type, payload, ts, codec) "
-            f"SELECT $1, e.* FROM {_ENTRY_ROWS}",
-            9,
-        )
-        try:
-            await conn.execute(
-                sql,
-                run_id, last_seq, self.lease_ttl, u.status, waiting, u.outcome, u.error,
-                inbox_ids, *_entry_args(entries),
-            )  # fmt: skip
-        except asyncpg.UniqueViolationError as exc:
-            # The seq check passed, so runs.last_seq disagrees with the journal.
-            raise JournalCorruptError(
-                run_id, entries[0].seq, f"an entry at this seq already exists ({exc})"
-            ) from exc
+        outcomes: list[Exception | None] = []
+        for item in items:
+            try:
+                self._accept_append(item, runs, pending)
+            except (DurableFlowsError, ValueError) as exc:
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+        await _write_appends(conn, runs, self.lease_ttl)
+        return outcomes
+
+    def _accept_append(
+        self, item: AppendItem, runs: dict[str, _RunAppends], pending: dict[int, str]
+    ) -> None:
+        """Check one append against the runs as changed so far, then apply it to them."""
+        run_id = item.lease.run_id
+        run = runs.get(run_id)
+        if run is None:
+            raise RunNotFoundError(run_id)
+        if run.token != item.lease.token:
+            if self.held.get(run_id) == item.lease.token:
+                del self.held[run_id]  # lost for good: stop renewing it
+            raise StaleLeaseError(run_id, item.lease.token)
+        _check_entries(run_id, item.entries, run.last_seq + 1)
+        ids = item.inbox_ids
+        bad = [i for i in ids if pending.get(i) != run_id or ids.count(i) > 1]
+        if bad:  # unknown, another run's, taken (maybe earlier in this group), or twice
+            raise InboxConsumeError(run_id, bad)
+        if item.entries:
+            run.last_seq = item.entries[-1].seq
+        run.entries.extend(item.entries)
+        run.touched = True
+        update = item.update
+        if update is not None:
+            waiting = None if update.waiting_for is None else json.dumps(update.waiting_for)
+            for name, value in (
+                ("status", update.status),
+                ("waiting_for", waiting),
+                ("outcome", update.outcome),
+                ("error", update.error),
+            ):
+                if value is not None:
+                    run.changes[name] = value
+        for i in ids:
+            del pending[i]
+            run.consumed[i] = run.last_seq
 
     async def fork(self, conn: Any, undo: UndoList, run_id: str, at_seq: int, new_id: str) -> int:
         """Create ``new_id`` from ``run_id``'s journal up to ``at_seq``; returns the seq used."""
@@ -280,6 +299,74 @@ class PgJobs(PgLeaseJobs):
             run_id, event_type, payload, codec, self.inbox_channel,
         )  # fmt: skip
         return inbox_id
+
+
+@dataclass(frozen=True)
+class AppendItem:
+    """One :meth:`~.postgres.PostgresStore.append` call, queued for :meth:`PgJobs.append_many`."""
+
+    lease: Lease
+    entries: tuple[JournalEntry, ...]
+    update: RunUpdate | None
+    inbox_ids: list[int]
+
+
+@dataclass
+class _RunAppends:
+    """A locked run's row as a group's accepted appends leave it, and what they add."""
+
+    token: int
+    last_seq: int
+    touched: bool = False
+    entries: list[JournalEntry] = field(default_factory=list)
+    changes: dict[str, str] = field(default_factory=dict)
+    consumed: dict[int, int] = field(default_factory=dict)  # inbox id -> seq
+
+
+async def _write_appends(conn: Any, runs: dict[str, _RunAppends], lease_ttl: float) -> None:
+    """Write what a group's accepted appends add: one statement per table."""
+    touched = {run_id: run for run_id, run in runs.items() if run.touched}
+    if not touched:
+        return
+    entries = [e for run in touched.values() for e in run.entries]
+    if entries:
+        try:
+            await conn.execute(
+                "INSERT INTO journal (run_id, seq, kind, step, event_type, payload, ts, codec) "
+                "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
+                "$5::text[], $6::text[], $7::float8[], $8::text[])",
+                [e.run_id for e in entries],
+                *_entry_args(entries),
+            )
+        except asyncpg.UniqueViolationError as exc:
+            if len(touched) > 1:
+                raise  # the batch runs again job by job, and this fails alone
+            # The seq check passed, so runs.last_seq disagrees with the journal.
+            raise JournalCorruptError(
+                entries[0].run_id, entries[0].seq, f"an entry at this seq already exists ({exc})"
+            ) from exc
+    columns = ("status", "waiting_for", "outcome", "error")
+    await conn.execute(
+        "UPDATE runs SET last_seq = u.last_seq, updated_at = n.now, lease_expires = n.now + $1, "
+        "status = coalesce(u.status, runs.status), "
+        "waiting_for = coalesce(u.waiting_for, runs.waiting_for), "
+        "outcome = coalesce(u.outcome, runs.outcome), error = coalesce(u.error, runs.error) "
+        "FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[]) "
+        "AS u (run_id, last_seq, status, waiting_for, outcome, error), "
+        f"(SELECT {NOW} AS now) n WHERE runs.run_id = u.run_id",
+        lease_ttl,
+        list(touched),
+        [run.last_seq for run in touched.values()],
+        *([run.changes.get(c) for run in touched.values()] for c in columns),
+    )
+    consumed = [(i, seq) for run in touched.values() for i, seq in run.consumed.items()]
+    if consumed:
+        await conn.execute(
+            "UPDATE inbox SET consumed_seq = u.seq "
+            "FROM unnest($1::bigint[], $2::bigint[]) AS u (id, seq) WHERE inbox.id = u.id",
+            [i for i, _ in consumed],
+            [seq for _, seq in consumed],
+        )
 
 
 async def _fork_cut(conn: Any, run_id: str, at_seq: int) -> int:

@@ -13,14 +13,23 @@ NOTIFY is transactional (delivered only if the sending transaction commits)
 but not durable: a notification sent while the connection is down is lost.
 So after a reconnect every signal is set once, and waiters re-read the store.
 Signals are hints: a waiter always checks the store, never trusts the event.
+
+A send can also arrive just before anyone asks for its run's signal: the
+owner read the inbox, the send committed, and only then did the owner start
+waiting (resuming a run does exactly that). So a notification that finds no
+signal is remembered for a while, and a signal made for that run later
+starts out set: the waiter reads the inbox once more instead of sleeping
+through the send.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -28,6 +37,9 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 _MAX_CHANNEL = 63  # NAMEDATALEN - 1
+#: How long, and for how many runs, a send nobody waited for is remembered.
+_UNCLAIMED_SECONDS = 60.0
+_UNCLAIMED_MAX = 4096
 
 
 def channel_name(schema: str, topic: str) -> str:
@@ -69,16 +81,25 @@ class Notifier:
             weakref.WeakValueDictionary()
         )
         self._run_signal: asyncio.Event | None = None
+        # run_id -> when a send to it found no signal (monotonic seconds).
+        self._unclaimed: collections.OrderedDict[str, float] = collections.OrderedDict()
         self._reconnect: asyncio.Task[None] | None = None
         self._stopped = False
 
     # -- the events ---------------------------------------------------------------
 
     def inbox_signal(self, run_id: str) -> asyncio.Event:
-        """The event set when ``run_id`` is sent an event (by any process)."""
+        """The event set when ``run_id`` is sent an event (by any process).
+
+        A new event starts out set if a send to the run arrived recently
+        while nobody held its event.
+        """
         signal = self._signals.get(run_id)
         if signal is None:
             signal = asyncio.Event()
+            sent_at = self._unclaimed.pop(run_id, None)
+            if sent_at is not None and time.monotonic() - sent_at < _UNCLAIMED_SECONDS:
+                signal.set()
             self._signals[run_id] = signal
         return signal
 
@@ -93,6 +114,11 @@ class Notifier:
         signal = self._signals.get(run_id)
         if signal is not None:
             signal.set()
+        else:
+            self._unclaimed[run_id] = time.monotonic()
+            self._unclaimed.move_to_end(run_id)
+            while len(self._unclaimed) > _UNCLAIMED_MAX:
+                self._unclaimed.popitem(last=False)
         if self._run_signal is not None:
             self._run_signal.set()
 

@@ -9,6 +9,10 @@ learns of its write once it is durable, and many callers share one commit.
 Jobs refuse cleanly: a job checks (reading and locking rows) before its first
 write, and raises its refusal (stale token, duplicate run id, ...) before
 writing anything. The others of the batch then commit as if it had not run.
+Appends, the bulk of the traffic, go further: consecutive ones are handed to
+one *group* function that checks them all and then writes them all with one
+multi-row statement per table, so a batch costs a few round trips to the
+server, not a few per job.
 A *database* error (a constraint violated despite the checks, a deadlock, a
 lock wait past ``lock_timeout``) aborts the transaction instead; the batch is
 then rolled back and every job of it runs again, each in a transaction of its
@@ -41,6 +45,11 @@ log = logging.getLogger(__name__)
 #: refuses or its transaction does not commit).
 UndoList = list[Callable[[], None]]
 JobFn = Callable[[Any, UndoList], Awaitable[T]]
+#: A job that queued neighbours share: consecutive jobs submitted with the same
+#: function are handed to it together, as a list of their items, and it
+#: returns one outcome per item (its value, or the exception refusing it). It
+#: checks every item before it writes, and writes nothing for a refused one.
+GroupFn = Callable[[Any, UndoList, list[Any]], Awaitable[list[Any]]]
 
 #: SQLSTATEs worth one more try in a transaction of their own.
 _RETRYABLE = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
@@ -54,11 +63,29 @@ _PG_HINT = (
 
 
 class _Job(Generic[T]):
-    __slots__ = ("fn", "future")
+    __slots__ = ("fn", "future", "group", "item")
 
-    def __init__(self, fn: JobFn[T], future: asyncio.Future[T]) -> None:
+    def __init__(
+        self,
+        fn: JobFn[T] | None,
+        future: asyncio.Future[T],
+        group: GroupFn | None = None,
+        item: Any = None,
+    ) -> None:
         self.fn = fn
         self.future = future
+        self.group = group
+        self.item = item
+
+    async def run_alone(self, conn: Any, undo: UndoList) -> T:
+        """Run this job by itself (a group of one); raise its refusal."""
+        if self.group is None:
+            assert self.fn is not None
+            return await self.fn(conn, undo)
+        [outcome] = await self.group(conn, undo, [self.item])
+        if isinstance(outcome, BaseException):
+            raise outcome
+        return outcome  # type: ignore[no-any-return]
 
 
 class _Abort(Exception):
@@ -121,6 +148,17 @@ class PgWriter:
         Raises:
             StoreClosedError: the writer is stopping.
         """
+        return self._enqueue(fn, None, None)
+
+    def submit_grouped(self, group: GroupFn, item: Any) -> asyncio.Future[Any]:
+        """Queue ``item`` for ``group``, together with its queued neighbours (see :data:`GroupFn`).
+
+        Raises:
+            StoreClosedError: the writer is stopping.
+        """
+        return self._enqueue(None, group, item)
+
+    def _enqueue(self, fn: JobFn[T] | None, group: GroupFn | None, item: Any) -> asyncio.Future[T]:
         if self._stopping or self._loop is None:
             raise StoreClosedError(self.label)
         if asyncio.get_running_loop() is not self._loop:
@@ -129,7 +167,7 @@ class PgWriter:
                 "a store is bound to the loop that opened it"
             )
         future: asyncio.Future[T] = self._loop.create_future()
-        self._queue.append(_Job(fn, future))
+        self._queue.append(_Job(fn, future, group, item))
         self._ready.set()
         return future
 
@@ -182,9 +220,29 @@ class PgWriter:
         undos: list[UndoList] = []
         try:
             await conn.execute("BEGIN")
-            for job in batch:
+            index = 0
+            while index < len(batch):
+                job = batch[index]
                 undo: UndoList = []
+                if job.group is not None:
+                    end = index + 1
+                    while end < len(batch) and batch[end].group == job.group:
+                        end += 1
+                    members = batch[index:end]
+                    try:
+                        results = await job.group(conn, undo, [m.item for m in members])
+                    except Exception as exc:  # it may have written: the batch is lost
+                        _run_undo(undo)
+                        raise _Abort() from exc
+                    for member, result in zip(members, results, strict=True):
+                        failed = isinstance(result, BaseException)
+                        outcomes.append((member.future, not failed, result))
+                    undos.append(undo)
+                    index = end
+                    continue
+                index += 1
                 try:
+                    assert job.fn is not None
                     value = await job.fn(conn, undo)
                 except Exception as exc:
                     _run_undo(undo)
@@ -222,7 +280,7 @@ class PgWriter:
                 undo: UndoList = []
                 try:
                     await conn.execute("BEGIN")
-                    value = await job.fn(conn, undo)
+                    value = await job.run_alone(conn, undo)
                     tag = await conn.execute("COMMIT")
                     if tag != "COMMIT":
                         raise StoreWriteError(self.label, f"the server answered {tag!r} to COMMIT")

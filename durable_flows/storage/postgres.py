@@ -32,7 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised through open_store
     ) from exc
 
 from ..errors import StoreClosedError, StoreError, StoreOpenError
-from ._pg_jobs import PgJobs
+from ._pg_jobs import AppendItem, PgJobs
 from ._pg_migrate import apply_pg_migrations, quote_ident
 from ._pg_notify import Notifier, channel_name
 from ._pg_reads import PgReads
@@ -311,14 +311,11 @@ class PostgresStore(PgReads, JournalStore):
             (In every case nothing at all is written.)
         """
         _check_update(update)
-        job = partial(
-            self._jobs.append,
-            lease=lease,
-            entries=tuple(entries),
-            update=update,
-            inbox_ids=list(consumed_inbox),
-        )
-        await self._write(job)
+        item = AppendItem(lease, tuple(entries), update, list(consumed_inbox))
+        if self._writer is None or self._closed:
+            await self.open()
+        assert self._writer is not None
+        await self._writer.submit_grouped(self._jobs.append_many, item)
 
     async def claim_lease(self, run_id: str) -> Lease:
         """Take over a run: its token grows by one and this store becomes the owner.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -41,11 +42,61 @@ def test_memory_url() -> None:
     assert isinstance(open_store("memory://"), MemoryStore)
 
 
-def test_postgresql_is_not_available_yet() -> None:
-    with pytest.raises(StoreOpenError, match="PostgreSQL support is not available yet"):
-        open_store("postgresql://user@host/db")
+@pytest.mark.parametrize(
+    ("url", "dsn", "schema"),
+    [
+        ("postgresql://user@host/db", "postgresql://user@host/db", None),
+        ("postgres://user@host:5433/db", "postgres://user@host:5433/db", None),
+        (
+            "postgresql://u:secret@host/db?schema=jobs&sslmode=require",
+            "postgresql://u:secret@host/db?sslmode=require",
+            "jobs",
+        ),
+    ],
+)
+def test_postgresql_urls(url: str, dsn: str, schema: str | None) -> None:
+    pytest.importorskip("asyncpg")
+    from durable_flows.storage.postgres import PostgresStore
+
+    store = open_store(url)  # nothing is contacted before first use
+    assert isinstance(store, PostgresStore)
+    assert (store.dsn, store.schema) == (dsn, schema)
+    assert "secret" not in store.path and "secret" not in repr(store)
+
+
+def test_postgresql_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("asyncpg")
+    from durable_flows.storage.postgres import PostgresStore
+
+    monkeypatch.setenv("DURABLE_FLOWS_DB", "postgresql://user@host/db?schema=s1")
+    store = open_store()
+    assert isinstance(store, PostgresStore) and store.schema == "s1"
+
+
+def test_postgresql_without_asyncpg_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "asyncpg", None)  # import asyncpg -> ImportError
+    monkeypatch.delitem(sys.modules, "durable_flows.storage.postgres", raising=False)
+    with pytest.raises(StoreOpenError, match=r"pip install durable_flows\[postgres\]") as caught:
+        open_store("postgresql://user:secret@host/db")
+    assert caught.value.path == "postgresql://user:***@host/db"
 
 
 def test_unknown_scheme_is_refused() -> None:
     with pytest.raises(StoreOpenError, match="unknown scheme 'mysql://'"):
         open_store("mysql://host/db")
+
+
+@pytest.mark.parametrize(
+    ("search_path", "schema"),
+    [
+        ('"$user", public', "public"),
+        ("jobs", "jobs"),
+        (' "My ""odd"", schema" , public', 'My "odd", schema'),
+        ('"$user"', None),
+        ("", None),
+    ],
+)
+def test_first_schema_of_a_search_path(search_path: str, schema: str | None) -> None:
+    from durable_flows.storage._pg_url import first_schema
+
+    assert first_schema(search_path) == schema
