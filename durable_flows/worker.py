@@ -135,7 +135,10 @@ async def _claim_by_scan(store: JournalStore, workflows: list[str], limit: int) 
             owned = info.owner is not None and (info.lease_expires or 0) > now
             if owned and not owner_is_dead(info.owner or ""):
                 continue
-            if info.status == WAITING and not await store.read_inbox(info.run_id):
+            # A parked waiting run (no owner) is worth claiming only with input to
+            # take in; one whose owner died may have had a step in flight.
+            orphaned = info.owner is not None
+            if info.status == WAITING and not orphaned and not await store.read_inbox(info.run_id):
                 continue
             try:
                 leases.append((await store.claim_lease(info.run_id), name))

@@ -418,6 +418,7 @@ class Workflow(metaclass=WorkflowMeta):
                                 await store.release_lease(held)
                         raise
                     loop.state = state
+                    loop._reported_status = "resuming"  # the first batch reports the status afresh
                     ctx._replace_state(state.state)
                     if info.status in FINISHED_STATUSES or state.finished:
                         await loop.finish_from_journal()

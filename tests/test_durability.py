@@ -223,3 +223,41 @@ async def test_bad_database_paths_give_clear_errors(tmp_path: Path) -> None:
     with pytest.raises(StoreOpenError):
         await Hello(store=SqliteStore(str(garbage))).run()
     assert garbage.read_bytes() == before  # nothing was changed
+
+
+async def test_resumed_waiting_run_reports_running_then_completed(db_path: Path) -> None:
+    """Regression: the runs row stayed 'waiting' after a resumed run took in its answer."""
+    store = SqliteStore(str(db_path))
+    run_id = await park(TwoPhase(store=store))
+    await store.close()
+    store2 = SqliteStore(str(db_path))
+    handler = TwoPhase(store=store2).resume(run_id)
+    async for ev in handler.stream_events(expose_internal=True):
+        if isinstance(ev, WorkflowIdleEvent):
+            break  # resumed, nothing to do yet: idle again, and says so
+    await store2.send_event(run_id, HumanResponseEvent(response="go"))
+    assert await handler == "go"
+    info = await store2.get_run(run_id)
+    assert info is not None and info.status == "completed" and info.waiting_for == []
+    await store2.close()
+
+
+def test_a_zombie_owner_is_dead() -> None:
+    """Regression: a SIGKILLed process not yet reaped still answered kill(pid, 0)."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    from durable_flows.storage.base import owner_is_dead
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    owner = f"{socket.gethostname()}:{proc.pid}:abc"
+    assert not owner_is_dead(owner)
+    os.kill(proc.pid, signal.SIGKILL)
+    time.sleep(0.3)  # killed, not reaped: a zombie
+    assert owner_is_dead(owner)
+    proc.wait()
+    assert owner_is_dead(owner)

@@ -57,7 +57,7 @@ def json_option(fn: F) -> F:
 
 def db_file(db: str) -> str | None:
     """The file behind a ``--db`` value, or None for ``memory://``."""
-    if db == "memory://":
+    if db == "memory://" or db.startswith(("postgresql://", "postgres://")):
         return None
     return db[len("sqlite:///") :] if db.startswith("sqlite:///") else db
 

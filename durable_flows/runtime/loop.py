@@ -98,6 +98,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
                 ex = state.execs[exec_id]
                 self._accept(batch, ex.step, ex.id, ex.event_seq, ex.attempt, ex.worker, now)
             await self._recreate_resources(batch)
+            self._watch_inbox()  # take the signal first: a send after the read still wakes us
             await self._ingest_inbox(batch)
         batch.timers = True
         await self._finish_batch(batch)
