@@ -71,6 +71,17 @@ def measure(url: str, workers: int, runs: int, concurrency: int) -> float:
     return runs / elapsed
 
 
+async def drop_schemas(dsn: str, schemas: list[str]) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        for schema in schemas:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=300)
@@ -86,7 +97,12 @@ def main() -> None:
     print("| store | 1 worker | 2 workers | 4 workers |")
     print("|---|---|---|---|")
     for name, url_for in stores.items():
-        figures = [measure(url_for(), k, args.runs, args.concurrency) for k in (1, 2, 4)]
+        urls = [url_for() for _ in (1, 2, 4)]
+        try:
+            figures = [measure(url, k, args.runs, args.concurrency) for url, k in zip(urls, (1, 2, 4), strict=True)]
+        finally:
+            if name == "PostgreSQL":
+                asyncio.run(drop_schemas(args.pg, [u.rsplit("schema=", 1)[1] for u in urls]))
         print(f"| {name} | " + " | ".join(f"{f:,.0f} runs/s" for f in figures) + " |", flush=True)
 
 
