@@ -6,22 +6,18 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import os
-import time
 import uuid
-import weakref
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from ._drivers import claim_orphans, default_store, drive_new_run, drive_resume
 from .codec import Codec
 from .context.context import Context
 from .context.serializers import BaseSerializer
 from .context.state_store import DictState
 from .decorators import StepConfig
 from .errors import (
-    LeaseHeldError,
-    RunNotFoundError,
     WorkflowRuntimeError,
     WorkflowValidationError,
 )
@@ -29,10 +25,8 @@ from .events import Event, StartEvent, StopEvent
 from .handler import WorkflowHandler
 from .remote import RemoteHandler
 from .runtime.loop import RunLoop
-from .runtime.replay import decode_journal, replay
 from .runtime.spec import RunSpec, StepSpec, accepts
-from .storage import JournalStore, open_store
-from .storage.base import ACTIVE_STATUSES, FINISHED_STATUSES, owner_is_dead
+from .storage import JournalStore
 from .validation import infer_start_event_class, infer_stop_event_class, validate_workflow
 
 logger = logging.getLogger(__name__)
@@ -155,7 +149,7 @@ class Workflow(metaclass=WorkflowMeta):
         """The journal store runs of this workflow are written to."""
         if self._store is not None:
             return self._store
-        return _default_store()
+        return default_store()
 
     @classmethod
     def add_step(cls, func: Any) -> None:
@@ -336,15 +330,8 @@ class Workflow(metaclass=WorkflowMeta):
         ctx._bind(loop)
         seed = self._codec().dump_state(ctx.store._state)
 
-        async def drive() -> None:
-            async with self._limit():
-                try:
-                    await self.store.open()
-                    await loop.start(start, seed)
-                except Exception as exc:  # noqa: BLE001 - reaches the handler
-                    loop._abort(exc)
-
-        return WorkflowHandler(self, ctx, loop, asyncio.get_running_loop().create_task(drive()))
+        task = asyncio.get_running_loop().create_task(drive_new_run(self, loop, start, seed))
+        return WorkflowHandler(self, ctx, loop, task)
 
     def submit(
         self,
@@ -396,109 +383,21 @@ class Workflow(metaclass=WorkflowMeta):
         loop = RunLoop(self, self.store, ctx, run_id)
         loop.park_when_idle = park
         ctx._bind(loop)
-        store = self.store
-
-        async def drive() -> None:
-            async with self._limit():
-                try:
-                    await store.open()
-                    info = await store.get_run(run_id)
-                    if info is None:
-                        raise RunNotFoundError(run_id)
-                    held = lease
-                    if info.status not in FINISHED_STATUSES and held is None:
-                        held = await store.claim_lease(run_id)
-                    try:
-                        records = decode_journal(run_id, await store.read(run_id), self._codec())
-                        state = replay(run_id, records, self._run_spec())
-                    except Exception as exc:
-                        await _mark_damaged(store, run_id, exc)
-                        if held is not None:  # let a process with compatible code take it
-                            with contextlib.suppress(Exception):
-                                await store.release_lease(held)
-                        raise
-                    loop.state = state
-                    loop._reported_status = "resuming"  # the first batch reports the status afresh
-                    ctx._replace_state(state.state)
-                    if info.status in FINISHED_STATUSES or state.finished:
-                        await loop.finish_from_journal()
-                        if held is not None:
-                            await store.release_lease(held)
-                        return
-                    await loop.resume(held, state)
-                except Exception as exc:  # noqa: BLE001 - reaches the handler
-                    loop._abort(exc)
-
-        return WorkflowHandler(self, ctx, loop, asyncio.get_running_loop().create_task(drive()))
+        task = asyncio.get_running_loop().create_task(drive_resume(self, loop, lease))
+        return WorkflowHandler(self, ctx, loop, task)
 
     async def recover(self) -> list[WorkflowHandler]:
         """Resume every unfinished run of this workflow whose owner is gone.
 
         Safe to call at every start-up: runs a live process owns are skipped.
         """
-        store = self.store
-        await store.open()
-        now = time.time()
-        candidates = []
-        for info in await store.list_runs(workflow=self.workflow_name):
-            if info.status not in ACTIVE_STATUSES:
-                continue
-            live_owner = bool(info.owner) and (info.lease_expires or 0) > now and not owner_is_dead(info.owner or "")
-            if live_owner and info.owner != store.owner_id:
-                continue
-            candidates.append(info.run_id)
-
-        async def claim(run_id: str) -> Any:
-            try:
-                return await store.claim_lease(run_id)
-            except (LeaseHeldError, RunNotFoundError):
-                return None
-
-        # Claimed together, the claims share the store's group commits.
-        leases = await asyncio.gather(*(claim(r) for r in candidates))
-        return [self._resume(lease.run_id, lease=lease) for lease in leases if lease is not None]
+        return [self._resume(lease.run_id, lease=lease) for lease in await claim_orphans(self)]
 
     def _limit(self) -> Any:
         if self._num_concurrent_runs is None:
-            return _NoLimit()
+            return contextlib.nullcontext()
         key = id(asyncio.get_running_loop())
         sem = self._semaphores.get(key)
         if sem is None:
             sem = self._semaphores[key] = asyncio.Semaphore(self._num_concurrent_runs)
         return sem
-
-
-_DEFAULT_STORES: weakref.WeakKeyDictionary[Any, dict[str, JournalStore]] = weakref.WeakKeyDictionary()
-
-
-def _default_store() -> JournalStore:
-    """The store named by DURABLE_FLOWS_DB (else ./durable_flows.db), one per event loop.
-
-    Sharing one store per loop lets every run in the process share one writer
-    and so one commit per batch.
-    """
-    target = os.environ.get("DURABLE_FLOWS_DB") or "./durable_flows.db"
-    try:
-        loop: Any = asyncio.get_running_loop()
-    except RuntimeError:
-        return open_store(target)
-    stores = _DEFAULT_STORES.setdefault(loop, {})
-    if target not in stores:
-        stores[target] = open_store(target)
-    return stores[target]
-
-
-class _NoLimit:
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
-async def _mark_damaged(store: JournalStore, run_id: str, exc: BaseException) -> None:
-    """A journal that can't be read is marked failed with the reason; nothing is deleted."""
-    from .errors import JournalCorruptError, JournalDecodeError
-
-    if isinstance(exc, (JournalCorruptError, JournalDecodeError)):
-        await store.set_failed(run_id, str(exc))

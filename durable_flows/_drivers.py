@@ -1,0 +1,118 @@
+"""Driving runs: the tasks behind run() and resume(), recovery claims, the default store.
+
+Kept apart from ``workflow.py`` (the user-facing class) so each reads on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import time
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from .errors import JournalCorruptError, JournalDecodeError, LeaseHeldError, RunNotFoundError
+from .events import Event
+from .runtime.replay import decode_journal, replay
+from .storage import JournalStore, open_store
+from .storage.base import ACTIVE_STATUSES, FINISHED_STATUSES, Lease, owner_is_dead
+
+if TYPE_CHECKING:
+    from .runtime.loop import RunLoop
+    from .workflow import Workflow
+
+_DEFAULT_STORES: weakref.WeakKeyDictionary[Any, dict[str, JournalStore]] = weakref.WeakKeyDictionary()
+
+
+def default_store() -> JournalStore:
+    """The store named by DURABLE_FLOWS_DB (else ./durable_flows.db), one per event loop.
+
+    Sharing one store per loop lets every run in the process share one writer
+    and so one commit per batch.
+    """
+    target = os.environ.get("DURABLE_FLOWS_DB") or "./durable_flows.db"
+    try:
+        loop: Any = asyncio.get_running_loop()
+    except RuntimeError:
+        return open_store(target)
+    stores = _DEFAULT_STORES.setdefault(loop, {})
+    if target not in stores:
+        stores[target] = open_store(target)
+    return stores[target]
+
+
+async def drive_new_run(wf: Workflow, loop: RunLoop, start: Event, seed: Any) -> None:
+    """Journal and execute a new run; any failure reaches the handler."""
+    async with wf._limit():
+        try:
+            await wf.store.open()
+            await loop.start(start, seed)
+        except Exception as exc:  # noqa: BLE001 - reaches the handler
+            loop._abort(exc)
+
+
+async def drive_resume(wf: Workflow, loop: RunLoop, lease: Lease | None) -> None:
+    """Rebuild a run from its journal and continue it (or settle a finished one)."""
+    store, run_id, ctx = wf.store, loop.run_id, loop.ctx
+    async with wf._limit():
+        try:
+            await store.open()
+            info = await store.get_run(run_id)
+            if info is None:
+                raise RunNotFoundError(run_id)
+            held = lease
+            if info.status not in FINISHED_STATUSES and held is None:
+                held = await store.claim_lease(run_id)
+            try:
+                records = decode_journal(run_id, await store.read(run_id), wf._codec())
+                state = replay(run_id, records, wf._run_spec())
+            except Exception as exc:
+                await _mark_damaged(store, run_id, exc)
+                if held is not None:  # let a process with compatible code take it
+                    with contextlib.suppress(Exception):
+                        await store.release_lease(held)
+                raise
+            loop.state = state
+            loop._reported_status = "resuming"  # the first batch reports the status afresh
+            ctx._replace_state(state.state)
+            if info.status in FINISHED_STATUSES or state.finished:
+                await loop.finish_from_journal()
+                if held is not None:
+                    await store.release_lease(held)
+                return
+            assert held is not None  # unfinished runs were claimed above
+            await loop.resume(held, state)
+        except Exception as exc:  # noqa: BLE001 - reaches the handler
+            loop._abort(exc)
+
+
+async def claim_orphans(wf: Workflow) -> list[Lease]:
+    """Claim every unfinished run of ``wf`` that no live process owns."""
+    store = wf.store
+    await store.open()
+    now = time.time()
+    candidates = []
+    for info in await store.list_runs(workflow=wf.workflow_name):
+        if info.status not in ACTIVE_STATUSES:
+            continue
+        live_owner = bool(info.owner) and (info.lease_expires or 0) > now and not owner_is_dead(info.owner or "")
+        if live_owner and info.owner != store.owner_id:
+            continue
+        candidates.append(info.run_id)
+
+    async def claim(run_id: str) -> Lease | None:
+        try:
+            return await store.claim_lease(run_id)
+        except (LeaseHeldError, RunNotFoundError):
+            return None
+
+    # Claimed together, the claims share the store's group commits.
+    leases = await asyncio.gather(*(claim(r) for r in candidates))
+    return [lease for lease in leases if lease is not None]
+
+
+async def _mark_damaged(store: JournalStore, run_id: str, exc: BaseException) -> None:
+    """A journal that can't be read is marked failed with the reason; nothing is deleted."""
+    if isinstance(exc, (JournalCorruptError, JournalDecodeError)):
+        await store.set_failed(run_id, str(exc))
