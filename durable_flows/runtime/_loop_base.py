@@ -70,7 +70,7 @@ class LoopBase:
         #: Worker mode: when the run goes idle, release it instead of waiting in memory.
         self.park_when_idle = False
         #: Encoded events of the completion being journaled, by id(event).
-        self._dumps: dict[int, Any] = {}
+        self._dumps: dict[int, tuple[Event, Any]] = {}
         self.parked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
     # -- messages from outside the loop ------------------------------------------------
@@ -89,7 +89,10 @@ class LoopBase:
     def _append(self, batch: _Batch, rec: Record) -> None:
         seq = self.state.last_seq + 1
         rec = Record(rec.kind, rec.ts, rec.step, rec.event, rec.data, seq)
-        dumped = self._dumps.get(id(rec.event)) if rec.event is not None and self._dumps else None
+        dumped = None
+        if rec.event is not None and self._dumps:
+            hit = self._dumps.get(id(rec.event))
+            dumped = hit[1] if hit is not None and hit[0] is rec.event else None
         entry = self.codec.encode(self.run_id, seq, rec, dumped)
         reduce(self.state, rec, self.spec)
         batch.records.append(rec)

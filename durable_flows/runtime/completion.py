@@ -39,18 +39,20 @@ class CompletionMixin(LoopBase):
                 outcome, value = "error", exc
         step = ex.step
         if outcome == "ok":
-            self._effects(batch, scope, now, with_collect=True)
-            if value is not None:
-                self._append(batch, Record(k.PRODUCED, now, step=step, event=value, data={"exec": ex.id}))
-                if isinstance(value, InputRequiredEvent):
-                    self._stream_write(batch, scope, value, now)
-            if ex.id in self.state.execs:
-                duration = round(time.monotonic() - scope.started, 6)
-                self._append(
-                    batch,
-                    Record(k.COMPLETED, now, step=step, data={"exec": ex.id, "attempt": ex.attempt, "duration": duration}),
-                )
-            self._dumps = {}
+            try:
+                self._effects(batch, scope, now, with_collect=True)
+                if value is not None:
+                    self._append(batch, Record(k.PRODUCED, now, step=step, event=value, data={"exec": ex.id}))
+                    if isinstance(value, InputRequiredEvent):
+                        self._stream_write(batch, scope, value, now)
+                if ex.id in self.state.execs:
+                    duration = round(time.monotonic() - scope.started, 6)
+                    self._append(
+                        batch,
+                        Record(k.COMPLETED, now, step=step, data={"exec": ex.id, "attempt": ex.attempt, "duration": duration}),
+                    )
+            finally:
+                self._dumps = {}  # only this completion's encodings may be reused
         elif outcome == "wait":
             self._effects(batch, scope, now, with_collect=False)
             self._on_wait(batch, scope, value, now)
@@ -58,14 +60,14 @@ class CompletionMixin(LoopBase):
             self._effects(batch, scope, now, with_collect=False)
             self._on_error(batch, scope, value, now)
 
-    def _encode_events(self, scope: ExecScope, value: Any) -> dict[int, Any]:
+    def _encode_events(self, scope: ExecScope, value: Any) -> dict[int, tuple[Event, Any]]:
         """Encode every event the attempt emits, before anything is journaled.
 
         An event that can't be encoded fails the step instead of the run; the
         encodings are reused by ``_append`` (by object identity).
         """
         return {
-            id(ev): self.codec.dump_event(ev)
+            id(ev): (ev, self.codec.dump_event(ev))
             for ev in (value, *(e for e, _ in scope.sent), *scope.stream)
             if ev is not None
         }
