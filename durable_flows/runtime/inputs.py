@@ -28,7 +28,7 @@ class InputsMixin(LoopBase):
             )
             return
         for ex in sorted(st.execs.values(), key=lambda e: e.id):
-            if ex.status == EXEC_RETRY and ex.retry_at is not None and ex.retry_at <= clock:
+            if ex.status == EXEC_RETRY and ex.retry_at is not None and ex.retry_at <= now + 1e-6:
                 self._accept(batch, ex.step, ex.id, ex.event_seq, ex.attempt + 1, ex.worker, now)
         for w in list(st.waiters.values()):
             if w.resolved is None and not w.timed_out and w.deadline is not None and w.deadline <= clock:
@@ -40,16 +40,19 @@ class InputsMixin(LoopBase):
             self._timer.cancel()
             self._timer = None
         st = self.state
-        due = [st.timeout] if st.timeout is not None else []
-        due += [e.retry_at for e in st.execs.values() if e.status == EXEC_RETRY and e.retry_at is not None]
-        due += [
+        # Run-clock deadlines (timeout, waits) become wall times in this segment;
+        # retry times are wall times already.
+        clock_due = [st.timeout] if st.timeout is not None else []
+        clock_due += [
             w.deadline
             for w in st.waiters.values()
             if w.resolved is None and not w.timed_out and w.deadline is not None
         ]
+        due = [st.wall(d) for d in clock_due]
+        due += [e.retry_at for e in st.execs.values() if e.status == EXEC_RETRY and e.retry_at is not None]
         if not due:
             return
-        delay = max(0.0, st.wall(min(due)) - time.time())
+        delay = max(0.0, min(due) - time.time())
         self._timer = asyncio.get_running_loop().call_later(delay, self.post, "timer")
 
     # -- inbox -----------------------------------------------------------------------------

@@ -267,7 +267,9 @@ def _failed(st: RunState, rec: Record, spec: RunSpec) -> None:
     retry_in = rec.get("retry_in")
     if retry_in is not None:
         ex.status = EXEC_RETRY
-        ex.retry_at = st.clock(rec.ts) + float(retry_in)
+        # Wall clock: a backoff is about the outside world (rate limits, outages),
+        # so time while no process hosted the run counts towards it.
+        ex.retry_at = rec.ts + float(retry_in)
         return
     st.execs.pop(ex.id)
     if ex.status in _HOLDING:

@@ -31,7 +31,7 @@ class Exec:
     attempt: int = 1
     worker: int = 0
     status: str = EXEC_RUNNING
-    retry_at: float | None = None  # run clock
+    retry_at: float | None = None  # wall time of the next attempt
     restarts: int = 0  # times it was in flight when a process died
     last_error: dict[str, Any] | None = None
 

@@ -36,7 +36,7 @@ class SlowChain(Workflow):
 
 
 class AlwaysFailing(Workflow):
-    @step(retry_policy=retry_policy(wait=wait_fixed(1.0), stop=stop_after_attempt(3)))
+    @step(retry_policy=retry_policy(wait=wait_fixed(2.0), stop=stop_after_attempt(3)))
     async def flaky(self, ev: StartEvent) -> StopEvent:
         raise RuntimeError("always")
 
