@@ -134,9 +134,7 @@ class wait_exponential(_ComposableWait):
         self.min = _seconds(min)
 
     def __call__(self, attempts: int, *, seed: int | None = None) -> float:
-        grown = _scaled_power(self.multiplier, self.exp_base, attempts)
-        floor = self.min if self.min > 0.0 else 0.0
-        return max(floor, min(grown, self.max))
+        return _exponential_bound(self, attempts)
 
 
 class wait_incrementing(_ComposableWait):
@@ -266,9 +264,7 @@ class wait_random_exponential(_ComposableWait):
         self.min = _seconds(min)
 
     def __call__(self, attempts: int, *, seed: int | None = None) -> float:
-        grown = _scaled_power(self.multiplier, self.exp_base, attempts)
-        floor = self.min if self.min > 0.0 else 0.0
-        return _uniform(self.min, max(floor, min(grown, self.max)), seed)
+        return _uniform(self.min, _exponential_bound(self, attempts), seed)
 
 
 def wait_full_jitter(
@@ -339,3 +335,9 @@ class wait_combine(_ComposableWait):
 
     def __repr__(self) -> str:
         return f"wait_combine{self.strategies!r}"
+
+
+def _exponential_bound(wait: wait_exponential | wait_random_exponential, attempts: int) -> float:
+    """``multiplier * exp_base ** attempts`` kept within ``[max(min, 0), max]``."""
+    grown = _scaled_power(wait.multiplier, wait.exp_base, attempts)
+    return max(wait.min if wait.min > 0.0 else 0.0, min(grown, wait.max))
