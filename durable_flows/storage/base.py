@@ -18,7 +18,7 @@ import os
 import socket
 import uuid
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -476,6 +476,27 @@ def workflow_matches(stored: str, wanted: str) -> bool:
 
 
 # -- private helpers shared by the stores ------------------------------------------
+
+
+async def delete_in_batches(
+    candidates: list[str],
+    batch_size: int,
+    delete: Callable[[list[str]], Awaitable[list[str]]],
+    progress: Callable[[int, int], None] | None = None,
+) -> list[str]:
+    """Run ``delete`` on ``candidates`` in chunks of ``batch_size`` (one transaction each).
+
+    Raises:
+        ValueError: ``batch_size`` is below 1.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, not {batch_size!r}")
+    deleted: list[str] = []
+    for start in range(0, len(candidates), batch_size):
+        deleted.extend(await delete(candidates[start : start + batch_size]))
+        if progress is not None:
+            progress(min(start + batch_size, len(candidates)), len(candidates))
+    return deleted
 
 
 def _check_entries(run_id: str, entries: Sequence[JournalEntry], next_seq: int) -> None:

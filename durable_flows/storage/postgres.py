@@ -46,6 +46,7 @@ from .base import (
     NewRun,
     RunUpdate,
     _check_update,
+    delete_in_batches,
     make_owner_id,
 )
 
@@ -384,8 +385,6 @@ class PostgresStore(PgReads, JournalStore):
         progress: Callable[[int, int], None] | None = None,
     ) -> list[str]:
         """See :meth:`JournalStore.delete_runs`; one writer job per ``batch_size`` runs."""
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {batch_size!r}")
         rows = await self._fetch(
             "SELECT run_id FROM runs WHERE status = ANY($1::text[]) AND updated_at < $2 "
             'ORDER BY updated_at, run_id COLLATE "C"',
@@ -395,14 +394,13 @@ class PostgresStore(PgReads, JournalStore):
         candidates = [row[0] for row in rows]
         if dry_run:
             return candidates
-        deleted: list[str] = []
-        for start in range(0, len(candidates), batch_size):
-            chunk = candidates[start : start + batch_size]
-            job = partial(self._jobs.delete_runs, run_ids=chunk, finished_before=finished_before)
-            deleted.extend(await self._write(job))
-            if progress is not None:
-                progress(min(start + batch_size, len(candidates)), len(candidates))
-        return deleted
+
+        async def delete(chunk: list[str]) -> list[str]:
+            return await self._write(
+                partial(self._jobs.delete_runs, run_ids=chunk, finished_before=finished_before)
+            )
+
+        return await delete_in_batches(candidates, batch_size, delete, progress)
 
     async def send_to_inbox(
         self, run_id: str, event_type: str, payload: str, codec: str = "json"

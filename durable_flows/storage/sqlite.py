@@ -37,6 +37,7 @@ from .base import (
     RunSummary,
     RunUpdate,
     _check_update,
+    delete_in_batches,
     make_owner_id,
 )
 
@@ -296,8 +297,6 @@ class SqliteStore(JournalStore):
         progress: Callable[[int, int], None] | None = None,
     ) -> list[str]:
         """See :meth:`JournalStore.delete_runs`; one writer job per ``batch_size`` runs."""
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, not {batch_size!r}")
         rows = await self._read(
             "SELECT run_id FROM runs WHERE status IN (SELECT value FROM json_each(?)) "
             "AND updated_at < ? ORDER BY updated_at, run_id",
@@ -306,14 +305,13 @@ class SqliteStore(JournalStore):
         candidates = [row[0] for row in rows]
         if dry_run:
             return candidates
-        deleted: list[str] = []
-        for start in range(0, len(candidates), batch_size):
-            chunk = candidates[start : start + batch_size]
-            job = partial(self._jobs.delete_runs, run_ids=chunk, finished_before=finished_before)
-            deleted.extend(await self._write(job))
-            if progress is not None:
-                progress(min(start + batch_size, len(candidates)), len(candidates))
-        return deleted
+
+        async def delete(chunk: list[str]) -> list[str]:
+            return await self._write(
+                partial(self._jobs.delete_runs, run_ids=chunk, finished_before=finished_before)
+            )
+
+        return await delete_in_batches(candidates, batch_size, delete, progress)
 
     async def send_to_inbox(
         self, run_id: str, event_type: str, payload: str, codec: str = "json"
