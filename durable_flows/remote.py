@@ -48,8 +48,7 @@ async def submit_run(wf: Workflow, run_id: str, start_event: Event, seed_state: 
     entries = [codec.encode(run_id, r.seq, r) for r in first]
     store = wf.store
     await store.open()
-    fingerprint = json.dumps(spec.fingerprint(), sort_keys=True)
-    lease = await store.create_run(NewRun(run_id, wf.workflow_name, fingerprint), entries)
+    lease = await store.create_run(NewRun(run_id, wf.workflow_name, spec.fingerprint_json()), entries)
     await store.release_lease(lease)
 
 

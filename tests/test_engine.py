@@ -25,7 +25,7 @@ from durable_flows.errors import (
     WorkflowTimeoutError,
 )
 from durable_flows.retry_policy import retry_policy, stop_after_attempt, wait_fixed
-from durable_flows.storage import JournalStore
+from durable_flows.storage import JournalStore, SqliteStore
 
 
 class Hello(Workflow):
@@ -105,6 +105,27 @@ async def test_chain_journal(store: JournalStore) -> None:
     assert kinds.count("completed") == 3
     assert kinds.count("produced") == 3
     assert kinds[0] == "run_started" and kinds[1] == "sent"
+
+
+async def test_a_finished_run_is_released_by_its_final_commit(tmp_path: Path) -> None:
+    """The lease goes with the run's last append: no owner once the result is out,
+    and a chain of 3 steps costs 4 commits (start + one per step), not 5."""
+    store = SqliteStore(str(tmp_path / "c.db"))
+    await store.open()
+    try:
+        writer = store._writer
+        assert writer is not None
+        before = writer._commits
+        handler = Chain(store=store).run(n=1)
+        assert await handler == 20
+        assert writer._commits - before == 4
+        run = await store.get_run(handler.run_id)
+        assert run is not None and (run.status, run.owner, run.lease_expires) == (
+            "completed", None, None,
+        )  # fmt: skip
+        assert store._jobs.held == {}
+    finally:
+        await store.close()
 
 
 async def test_fan_out_collect(store: JournalStore) -> None:

@@ -53,7 +53,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
         self._new_run = NewRun(
             run_id=self.run_id,
             workflow=self.wf.workflow_name,
-            fingerprint=json.dumps(self.spec.fingerprint(), sort_keys=True),
+            fingerprint=self.spec.fingerprint_json(),
         )
         now = time.time()
         batch = _Batch()
@@ -177,6 +177,8 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
                 await self.store.append(self.lease, [], update)
         else:
             await self.store.append(self.lease, batch.entries, update, batch.consumed)
+        if update is not None and update.release_lease:
+            self.lease = None
         fault("after_append")
         self._after_commit(batch)
 
@@ -220,6 +222,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
                 outcome=outcome,
                 error=json.dumps(st.error) if st.error else None,
                 waiting_for=[],
+                release_lease=True,  # the run is over: no separate commit to let it go
             )
         status = "waiting" if st.idle() else "running"
         # What the run waits for: pending waiters' types at any time (an answer may

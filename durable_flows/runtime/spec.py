@@ -45,6 +45,7 @@ class RunSpec:
     recorded: dict[str, Any] | None = None
     _routes: dict[type, tuple[str, ...]] = field(default_factory=dict)
     _index: dict[str, int] = field(default_factory=dict)
+    _fingerprint: tuple[dict[str, Any], str] | None = None
 
     def position(self, name: str) -> int:
         """Declaration index of a step (unknown names sort last)."""
@@ -107,7 +108,22 @@ class RunSpec:
         return out
 
     def fingerprint(self) -> dict[str, Any]:
-        """Steps with the event types each accepts and returns, and the state type."""
+        """Steps with the event types each accepts and returns, and the state type.
+
+        Built once per spec (it is journaled with every run); callers must not change it.
+        """
+        if self._fingerprint is None:
+            built = self._build_fingerprint()
+            self._fingerprint = (built, json.dumps(built, sort_keys=True))
+        return self._fingerprint[0]
+
+    def fingerprint_json(self) -> str:
+        """:meth:`fingerprint` as JSON text with sorted keys (the runs table's column)."""
+        self.fingerprint()
+        assert self._fingerprint is not None
+        return self._fingerprint[1]
+
+    def _build_fingerprint(self) -> dict[str, Any]:
         return {
             "steps": {
                 s.name: {
@@ -128,8 +144,7 @@ class RunSpec:
 
     def fingerprint_hash(self) -> str:
         """A short stable hash of :meth:`fingerprint`."""
-        text = json.dumps(self.fingerprint(), sort_keys=True)
-        return hashlib.sha256(text.encode()).hexdigest()[:16]
+        return hashlib.sha256(self.fingerprint_json().encode()).hexdigest()[:16]
 
 
 def accepts(step: StepSpec, event_type: type) -> bool:

@@ -37,6 +37,7 @@ from ._fork import fork_cut
 from ._pg_leases import NOW, PgLeaseJobs
 from ._pg_writer import UndoList
 from .base import (
+    ACTIVE_STATUSES,
     FAILED,
     FINISHED_STATUSES,
     RUNNING,
@@ -166,16 +167,20 @@ class PgJobs(PgLeaseJobs):
         outcomes: list[Exception | None] = []
         for item in items:
             try:
-                self._accept_append(item, runs, pending)
+                self._accept_append(item, runs, pending, undo)
             except (DurableFlowsError, ValueError) as exc:
                 outcomes.append(exc)
             else:
                 outcomes.append(None)
-        await _write_appends(conn, runs, self.lease_ttl)
+        await _write_appends(conn, runs, self.lease_ttl, self.runs_channel)
         return outcomes
 
     def _accept_append(
-        self, item: AppendItem, runs: dict[str, _RunAppends], pending: dict[int, str]
+        self,
+        item: AppendItem,
+        runs: dict[str, _RunAppends],
+        pending: dict[int, str],
+        undo: UndoList,
     ) -> None:
         """Check one append against the runs as changed so far, then apply it to them."""
         run_id = item.lease.run_id
@@ -206,6 +211,9 @@ class PgJobs(PgLeaseJobs):
             ):
                 if value is not None:
                     run.changes[name] = value
+            if update.release_lease:
+                run.release = True
+                self._let_go(item.lease, undo)
         for i in ids:
             del pending[i]
             run.consumed[i] = run.last_seq
@@ -321,9 +329,12 @@ class _RunAppends:
     entries: list[JournalEntry] = field(default_factory=list)
     changes: dict[str, str] = field(default_factory=dict)
     consumed: dict[int, int] = field(default_factory=dict)  # inbox id -> seq
+    release: bool = False  # the lease is given up with the append
 
 
-async def _write_appends(conn: Any, runs: dict[str, _RunAppends], lease_ttl: float) -> None:
+async def _write_appends(
+    conn: Any, runs: dict[str, _RunAppends], lease_ttl: float, runs_channel: str
+) -> None:
     """Write what a group's accepted appends add: one statement per table."""
     touched = {run_id: run for run_id, run in runs.items() if run.touched}
     if not touched:
@@ -346,18 +357,26 @@ async def _write_appends(conn: Any, runs: dict[str, _RunAppends], lease_ttl: flo
                 entries[0].run_id, entries[0].seq, f"an entry at this seq already exists ({exc})"
             ) from exc
     columns = ("status", "waiting_for", "outcome", "error")
+    # A released run that is still active may be claimed now: tell the workers.
     await conn.execute(
-        "UPDATE runs SET last_seq = u.last_seq, updated_at = n.now, lease_expires = n.now + $1, "
+        "UPDATE runs SET last_seq = u.last_seq, updated_at = n.now, "
+        "lease_expires = CASE WHEN u.release THEN NULL ELSE n.now + $1 END, "
+        "owner = CASE WHEN u.release THEN NULL ELSE runs.owner END, "
         "status = coalesce(u.status, runs.status), "
         "waiting_for = coalesce(u.waiting_for, runs.waiting_for), "
         "outcome = coalesce(u.outcome, runs.outcome), error = coalesce(u.error, runs.error) "
-        "FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[]) "
-        "AS u (run_id, last_seq, status, waiting_for, outcome, error), "
-        f"(SELECT {NOW} AS now) n WHERE runs.run_id = u.run_id",
+        "FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], "
+        "$8::bool[]) AS u (run_id, last_seq, status, waiting_for, outcome, error, release), "
+        f"(SELECT {NOW} AS now) n WHERE runs.run_id = u.run_id "
+        "RETURNING CASE WHEN u.release AND runs.status = ANY($9::text[]) "
+        "THEN pg_notify($10, runs.run_id) END",
         lease_ttl,
         list(touched),
         [run.last_seq for run in touched.values()],
         *([run.changes.get(c) for run in touched.values()] for c in columns),
+        [run.release for run in touched.values()],
+        sorted(ACTIVE_STATUSES),
+        runs_channel,
     )
     consumed = [(i, seq) for run in touched.values() for i, seq in run.consumed.items()]
     if consumed:

@@ -142,6 +142,10 @@ class PgLeaseJobs:
             "RETURNING CASE WHEN status = ANY($4::text[]) THEN pg_notify($5, run_id) END",
             lease.run_id, lease.token, lease.owner, _ACTIVE, self.runs_channel,
         )  # fmt: skip
+        self._let_go(lease, undo)
+
+    def _let_go(self, lease: Lease, undo: UndoList) -> None:
+        """Stop holding (and renewing) ``lease``, unless its transaction rolls back."""
         if self.held.get(lease.run_id) == lease.token:
             del self.held[lease.run_id]
             undo.append(lambda: self._restore(lease.run_id, lease.token))

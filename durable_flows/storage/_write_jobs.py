@@ -90,8 +90,13 @@ class WriteJobs:
         now = time.time()
         # Happy path in one statement: the token and the seq continuity are the
         # WHERE clause; only when it matches no row do we look at why.
-        sets = "updated_at = ?, lease_expires = ?"
-        params: list[Any] = [now, now + self.lease_ttl]
+        release = update is not None and update.release_lease
+        if release:
+            sets = "updated_at = ?, owner = NULL, lease_expires = NULL"
+            params: list[Any] = [now]
+        else:
+            sets = "updated_at = ?, lease_expires = ?"
+            params = [now, now + self.lease_ttl]
         if last_seq is not None:
             sets += ", last_seq = ?"
             params.append(last_seq)
@@ -122,6 +127,8 @@ class WriteJobs:
         if inbox_ids:
             assert last_seq is not None
             _consume_inbox(conn, run_id, inbox_ids, last_seq)
+        if release:
+            self._let_go(lease, undo)
 
     def _refuse_append(
         self, conn: sqlite3.Connection, lease: Lease, entries: Sequence[JournalEntry]
@@ -271,9 +278,7 @@ class WriteJobs:
             "WHERE run_id = ? AND lease_token = ? AND owner = ?",
             (lease.run_id, lease.token, lease.owner),
         )
-        if self.held.get(lease.run_id) == lease.token:
-            del self.held[lease.run_id]
-            undo.append(lambda: self._restore(lease.run_id, lease.token))
+        self._let_go(lease, undo)
 
     def renew(self, conn: sqlite3.Connection, undo: UndoList) -> int:
         """Push every held lease's expiry to now + ttl in one UPDATE; returns rows renewed."""
@@ -293,6 +298,12 @@ class WriteJobs:
         before = dict(self.held)
         self.held.clear()
         undo.append(lambda: self.held.update(before))
+
+    def _let_go(self, lease: Lease, undo: UndoList) -> None:
+        """Stop holding (and renewing) ``lease``, unless its transaction rolls back."""
+        if self.held.get(lease.run_id) == lease.token:
+            del self.held[lease.run_id]
+            undo.append(lambda: self._restore(lease.run_id, lease.token))
 
     def _hold(self, run_id: str, token: int, undo: UndoList) -> None:
         before = self.held.get(run_id)

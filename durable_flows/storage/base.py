@@ -129,6 +129,9 @@ class RunUpdate:
     waiting_for: list[str] | None = None
     outcome: str | None = None
     error: str | None = None
+    #: Give the lease up in the same transaction, as :meth:`JournalStore.release_lease`
+    #: would (the run ended, or a worker parks it): saves a commit per run.
+    release_lease: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,7 +235,8 @@ class JournalStore(ABC):
         """Append entries to the lease's run; durable when this returns.
 
         ``update`` changes the run row and ``consumed_inbox`` marks inbox items
-        as taken, both in the same transaction as the entries.
+        as taken, both in the same transaction as the entries. With
+        ``update.release_lease`` the lease is given up in that transaction too.
 
         Raises:
             StaleLeaseError: the lease's token is no longer the run's (nothing

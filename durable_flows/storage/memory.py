@@ -152,14 +152,20 @@ class MemoryStore(JournalStore):
         last_seq = entries[-1].seq if entries else info.last_seq
         now = time.time()
         changes: dict[str, Any] = {}
+        expires: float | None = now + self.lease_ttl
         if update is not None:
             fields = dataclasses.asdict(update)
+            release = fields.pop("release_lease")
             changes = {k: v for k, v in fields.items() if v is not None}
+            if release:
+                changes["owner"], expires = None, None
+                if self._held.get(lease.run_id) == lease.token:
+                    del self._held[lease.run_id]
         self._journal[lease.run_id].extend(entries)
         for i in ids:
             self._consumed[i] = last_seq
         self._runs[lease.run_id] = dataclasses.replace(
-            info, last_seq=last_seq, updated_at=now, lease_expires=now + self.lease_ttl, **changes
+            info, last_seq=last_seq, updated_at=now, lease_expires=expires, **changes
         )
 
     async def claim_lease(self, run_id: str) -> Lease:

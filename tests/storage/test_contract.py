@@ -212,6 +212,34 @@ async def test_release_of_a_stale_lease_is_a_no_op(store: JournalStore) -> None:
     assert (await store.claim_lease("r1")).token == 3
 
 
+async def test_append_can_release_the_lease_in_its_transaction(store: JournalStore) -> None:
+    """The final append of a run gives its lease up without a commit of its own."""
+    lease = await store.create_run(new_run("r1"), [])
+    update = RunUpdate(status=COMPLETED, outcome='{"r": 1}', release_lease=True)
+    await store.append(lease, entries("r1", 1, 2), update)
+    info = await store.get_run("r1")
+    assert info is not None
+    assert (info.status, info.owner, info.lease_expires, info.lease_token, info.last_seq) == (
+        COMPLETED, None, None, 1, 2,
+    )  # fmt: skip
+    second = await store.claim_lease("r1")  # no longer held: claimable at once
+    assert second.token == 2
+    with pytest.raises(StaleLeaseError):
+        await store.append(lease, entries("r1", 3, 3))
+    assert [e.seq for e in await store.read("r1")] == [1, 2]
+
+
+async def test_a_refused_append_does_not_release_the_lease(store: JournalStore) -> None:
+    lease = await store.create_run(new_run("r1"), entries("r1", 1, 1))
+    with pytest.raises(JournalSeqError):
+        await store.append(lease, entries("r1", 5, 5), RunUpdate(release_lease=True))
+    info = await store.get_run("r1")
+    assert info is not None and info.owner == store.owner_id and info.lease_expires is not None
+    with pytest.raises(LeaseHeldError):
+        await store.claim_lease("r1")
+    await store.append(lease, entries("r1", 2, 2))  # the lease still works
+
+
 async def test_claim_unknown_run(store: JournalStore) -> None:
     with pytest.raises(RunNotFoundError) as caught:
         await store.claim_lease("nope")
