@@ -31,6 +31,26 @@ from .storage.base import JournalEntry
 
 JSON = "json"
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
+def _no_default(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# ``JSONEncoder.encode`` builds a new C encoder on every call; records are
+# encoded on the hot path, so build the same one (compact, no ASCII escaping,
+# no circular-reference check: payloads are trees made by our code) once.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+if _c_make_encoder is not None:
+    _C_ENCODE = _c_make_encoder(
+        None, _no_default, json.encoder.encode_basestring, None, ":", ",", False, False, True
+    )
+
+    def _to_json(value: Any) -> str:
+        return "".join(_C_ENCODE(value, 0))
+
+else:  # pragma: no cover - an interpreter without the C accelerator
+    _to_json = _ENCODER.encode
 JSONPICKLE = "jsonpickle"
 
 
@@ -124,7 +144,7 @@ class Codec:
             kind=record.kind,
             step=record.step,
             event_type=event_type,
-            payload=_ENCODER.encode(payload),
+            payload=_to_json(payload),
             ts=record.ts,
             codec=self.name,
         )

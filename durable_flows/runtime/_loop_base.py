@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..codec import Codec
@@ -21,15 +20,19 @@ if TYPE_CHECKING:
     from ..workflow import Workflow
 
 
-@dataclass
 class _Batch:
-    records: list[Record] = field(default_factory=list)
-    entries: list[JournalEntry] = field(default_factory=list)
-    consumed: list[int] = field(default_factory=list)
-    to_start: list[int] = field(default_factory=list)
-    stream: list[tuple[int, Event]] = field(default_factory=list)
-    timers: bool = False
-    went_idle: bool = False
+    """What one wake-up of the loop journals in one store call, and what to do after."""
+
+    __slots__ = ("records", "entries", "consumed", "to_start", "stream", "timers", "went_idle")
+
+    def __init__(self) -> None:
+        self.records: list[Record] = []
+        self.entries: list[JournalEntry] = []
+        self.consumed: list[int] = []  # inbox ids taken in
+        self.to_start: list[int] = []  # executions to start once committed
+        self.stream: list[tuple[int, Event]] = []
+        self.timers = False
+        self.went_idle = False
 
 
 

@@ -22,6 +22,8 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import JournalSeqError
+
 #: Run statuses. ``waiting`` means idle until input arrives from outside.
 RUNNING = "running"
 WAITING = "waiting"
@@ -510,8 +512,6 @@ def _check_entries(run_id: str, entries: Sequence[JournalEntry], next_seq: int) 
         ValueError: an entry names another run (a caller bug).
         JournalSeqError: an entry's seq is a duplicate or leaves a gap.
     """
-    from ..errors import JournalSeqError
-
     for offset, entry in enumerate(entries):
         if entry.run_id != run_id:
             raise ValueError(
