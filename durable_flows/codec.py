@@ -50,7 +50,9 @@ if _c_make_encoder is not None:
         return "".join(_C_ENCODE(value, 0))
 
 else:  # pragma: no cover - an interpreter without the C accelerator
-    _to_json = _ENCODER.encode
+
+    def _to_json(value: Any) -> str:
+        return _ENCODER.encode(value)
 JSONPICKLE = "jsonpickle"
 
 
