@@ -91,7 +91,7 @@ class LoopBase:
 
     def _append(self, batch: _Batch, rec: Record) -> None:
         seq = self.state.last_seq + 1
-        rec = Record(rec.kind, rec.ts, rec.step, rec.event, rec.data, seq)
+        rec = Record(rec[0], rec[1], rec[2], rec[3], rec[4], seq)
         dumped = None
         if rec.event is not None and self._dumps:
             hit = self._dumps.get(id(rec.event))

@@ -321,12 +321,9 @@ def _insert_entries(conn: sqlite3.Connection, run_id: str, entries: Sequence[Jou
     if not entries:
         return
     try:
+        # A JournalEntry is a tuple in ENTRY_COLUMNS order: it binds as it is.
         conn.executemany(
-            f"INSERT INTO journal ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (e.run_id, e.seq, e.kind, e.step, e.event_type, e.payload, e.ts, e.codec)
-                for e in entries
-            ],
+            f"INSERT INTO journal ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", entries
         )
     except sqlite3.IntegrityError as exc:
         # The seq check passed, so runs.last_seq disagrees with the journal.

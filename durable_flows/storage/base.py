@@ -20,7 +20,7 @@ import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import JournalSeqError
 
@@ -36,9 +36,8 @@ FINISHED_STATUSES = frozenset({COMPLETED, FAILED, CANCELLED, TIMED_OUT})
 ALL_STATUSES = ACTIVE_STATUSES | FINISHED_STATUSES
 
 
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    """One row of a run's append-only journal.
+class JournalEntry(NamedTuple):
+    """One row of a run's append-only journal (a named tuple in column order).
 
     Attributes:
         run_id: The run the entry belongs to.

@@ -237,7 +237,7 @@ class MemoryStore(JournalStore):
             parent_run_id=run_id,
             forked_at_seq=cut,
         )
-        self._journal[new_id] = [dataclasses.replace(e, run_id=new_id) for e in journal[:cut]]
+        self._journal[new_id] = [e._replace(run_id=new_id) for e in journal[:cut]]
         return new_id
 
     async def delete_runs(
