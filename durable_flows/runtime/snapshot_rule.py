@@ -1,0 +1,88 @@
+"""When the live loop journals a snapshot (what one holds: ``snapshot.py``).
+
+At the end of a batch, after dispatch and the status decision and before the
+commit, the loop appends a ``snapshot`` record when one is due, and the run's
+row is told its seq (``RunUpdate.snapshot_seq``) in the same transaction. One
+is due once both hold since the latest snapshot:
+
+- at least ``Workflow(snapshot_every=N)`` entries were journaled (default
+  :data:`~.snapshot.DEFAULT_EVERY`; 0 or None: never), and
+- their payloads add up to :data:`~.snapshot.SIZE_RATIO` times that
+  snapshot's size.
+
+The second rule keeps the cost linear: a run whose state is large (10,000
+events queued by a fan-out) snapshots less often, so that snapshots never
+outweigh a fixed fraction of the journal. A run's first batch (the one that
+creates it) never holds a snapshot, nor does a batch that ends the run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..storage.base import JournalEntry, RunUpdate
+from . import records as k
+from . import snapshot
+from ._loop_base import LoopBase, _Batch
+from .records import Record
+
+
+@dataclass
+class SnapshotCounter:
+    """What the rule needs to know of the journal so far.
+
+    Attributes:
+        entries: Entries journaled after the latest snapshot (all, if none).
+        chars: Their payloads' total length.
+        last_chars: Payload length of the latest snapshot (0: none yet).
+    """
+
+    entries: int = 0
+    chars: int = 0
+    last_chars: int = 0
+
+    @classmethod
+    def of(cls, entries: Sequence[JournalEntry]) -> SnapshotCounter:
+        """The counter after ``entries`` (a run's journal, or its tail from a snapshot on)."""
+        counter = cls()
+        counter.add(entries)
+        return counter
+
+    def add(self, entries: Sequence[JournalEntry]) -> None:
+        """Count newly journaled entries (a snapshot among them restarts the count)."""
+        for entry in entries:
+            if entry.kind == k.SNAPSHOT:
+                self.entries, self.chars, self.last_chars = 0, 0, len(entry.payload)
+            else:
+                self.entries += 1
+                self.chars += len(entry.payload)
+
+    def due(self, every: int) -> bool:
+        """Whether a snapshot is due under a floor of ``every`` entries (0: never)."""
+        return 0 < every <= self.entries and self.chars >= snapshot.SIZE_RATIO * self.last_chars
+
+
+class SnapshotMixin(LoopBase):
+    """Journals a snapshot of the run's state at the end of a batch when one is due."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Set from the journal by a resume (see ``rebuild.py``).
+        self.snapshots = SnapshotCounter()
+
+    def _snapshot_if_due(self, batch: _Batch, update: RunUpdate | None, now: float) -> RunUpdate | None:
+        """Append a snapshot to ``batch`` if one is due; returns ``update`` telling the row its seq."""
+        counter = self.snapshots
+        counter.add(batch.entries)
+        if self.lease is None or self.state.finished or not counter.due(self.wf._snapshot_every):
+            return update
+        # The record holds the state folded up to the record before it.
+        self._append(batch, Record(k.SNAPSHOT, now, data=snapshot.snapshot_data(self.state, self.codec)))
+        counter.add(batch.entries[-1:])
+        seq = self.state.last_seq
+        if update is None:
+            return RunUpdate(snapshot_seq=seq)
+        return dataclasses.replace(update, snapshot_seq=seq)
