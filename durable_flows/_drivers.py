@@ -73,7 +73,7 @@ async def drive_resume(wf: Workflow, loop: RunLoop, lease: Lease | None) -> None
                         await store.release_lease(held)
                 raise
             state = loop.state = rebuilt.state
-            loop.snapshots = rebuilt.counter
+            loop.snapshots = rebuilt.tally
             loop._reported_status = "resuming"  # the first batch reports the status afresh
             ctx._replace_state(state.state)
             if info.status in FINISHED_STATUSES or state.finished:

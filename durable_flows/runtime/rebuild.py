@@ -11,6 +11,12 @@ or unknown snapshot, a gap, code that cannot continue the run), the whole
 journal is replayed instead and its verdict stands: the same state, or the
 same error, naming the same entry, as before snapshots existed. A damaged
 snapshot is thus skipped (with a warning), not fatal.
+
+What the snapshot path does not look at: the entries before the snapshot. So
+damage there goes unnoticed (the snapshot already holds what they fold to),
+and so does an event type of finished work whose class still imports but no
+longer loads the stored fields (one that no longer imports is caught: the
+snapshot names every type the journal before it carries).
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from ..storage.base import JournalEntry, JournalStore, RunInfo
 from . import records as k
 from .replay import decode_journal, replay
 from .snapshot import load_entry
-from .snapshot_rule import SnapshotCounter
+from .snapshot_rule import SnapshotTally
 from .spec import RunSpec
 from .state import RunState
 
@@ -40,13 +46,13 @@ class Rebuilt:
         read: How many journal entries were read (the tail from the snapshot on,
             or the whole journal).
         snapshot_seq: The snapshot replay started from; None for a full replay.
-        counter: The snapshot rule's counters at the journal's end.
+        tally: What the snapshot rule knows of the journal, at its end.
     """
 
     state: RunState
     read: int
     snapshot_seq: int | None
-    counter: SnapshotCounter
+    tally: SnapshotTally
 
 
 async def rebuild(store: JournalStore, info: RunInfo, codec: Codec, spec: RunSpec) -> Rebuilt:
@@ -69,7 +75,9 @@ async def rebuild(store: JournalStore, info: RunInfo, codec: Codec, spec: RunSpe
             )  # fmt: skip
     entries = await store.read(run_id)
     state = replay(run_id, decode_journal(run_id, entries, codec), spec)
-    return Rebuilt(state, len(entries), None, SnapshotCounter.of(entries))
+    tally = SnapshotTally()
+    tally.add(entries)
+    return Rebuilt(state, len(entries), None, tally)
 
 
 def _from_snapshot(
@@ -78,6 +86,8 @@ def _from_snapshot(
     if not entries or entries[0].seq != seq or entries[0].kind != k.SNAPSHOT:
         found = f"a {entries[0].kind!r} entry" if entries and entries[0].seq == seq else "no entry"
         raise JournalCorruptError(run_id, seq, f"the run's snapshot_seq names {found}, not a snapshot")
-    base = load_entry(entries[0], codec)
+    base, event_types = load_entry(entries[0], codec)
     state = replay(run_id, decode_journal(run_id, entries, codec, first_seq=seq), spec, base=base)
-    return Rebuilt(state, len(entries), seq, SnapshotCounter.of(entries))
+    tally = SnapshotTally(event_types=event_types)
+    tally.add(entries)
+    return Rebuilt(state, len(entries), seq, tally)

@@ -7,6 +7,11 @@ it); ``load(dump(state))`` gives a state equal to ``state`` (the tests check
 it), so folding the records after a snapshot on top of it equals folding the
 whole journal.
 
+A snapshot also names every event type the journal before it carries, with
+the seq of its first entry: a resume decodes only the entries after the
+snapshot, yet must still refuse code that lost one of those types, as a full
+replay would (``rebuild.py`` then replays in full, for the same error).
+
 The run id is not part of a snapshot: a forked run's journal holds copies of
 its parent's snapshots, which must load as the fork's state.
 """
@@ -15,8 +20,10 @@ from __future__ import annotations
 
 import json
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
+from .._imports import import_qualified
 from ..codec import Codec
 from ..errors import JournalDecodeError, WorkflowValidationError
 from ..events import Event, qualified_name
@@ -48,8 +55,8 @@ def check_every(value: Any) -> int:
     return value
 
 
-def snapshot_data(state: RunState, codec: Codec) -> dict[str, Any]:
-    """The state as a JSON-compatible dict: the payload of a ``snapshot`` record."""
+def snapshot_data(state: RunState, codec: Codec, event_types: Mapping[str, int]) -> dict[str, Any]:
+    """The payload of a ``snapshot`` record: the state, and ``event_types`` (name -> first seq)."""
 
     def ev(e: Event | None) -> Any:
         return None if e is None else [qualified_name(type(e)), codec.name, codec.dump_event(e)]
@@ -89,6 +96,7 @@ def snapshot_data(state: RunState, codec: Codec) -> dict[str, Any]:
         "stream_n": state.stream_n,
         "inbox_seen": state.inbox_seen,
         "recoveries": state.recoveries,
+        "event_types": dict(event_types),
     }
 
 
@@ -143,9 +151,27 @@ def state_from_data(data: Any, codec: Codec, run_id: str) -> RunState:
     return st
 
 
-def dump(state: RunState, codec: Codec) -> str:
+def event_types_from_data(data: dict[str, Any]) -> dict[str, int]:
+    """The event types a snapshot names (name -> seq of its first entry), each checked.
+
+    Raises:
+        ValueError: a type that no longer imports as an Event class.
+    """
+    found = {str(name): int(seq) for name, seq in data["event_types"].items()}
+    for name, seq in found.items():
+        try:
+            cls = import_qualified(name)
+        except (ImportError, AttributeError) as exc:
+            raise ValueError(f"event type {name} (first at seq={seq}) does not import: {exc}") from exc
+        if not (isinstance(cls, type) and issubclass(cls, Event)):
+            raise ValueError(f"event type {name} (first at seq={seq}) is no Event class")
+    return found
+
+
+def dump(state: RunState, codec: Codec, event_types: Mapping[str, int] | None = None) -> str:
     """The state as JSON text (the payload :func:`snapshot_data` gives, encoded)."""
-    return json.dumps(snapshot_data(state, codec), separators=(",", ":"), ensure_ascii=False)
+    data = snapshot_data(state, codec, event_types or {})
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
 
 
 def load(text: str, codec: Codec, run_id: str = "") -> RunState:
@@ -157,16 +183,19 @@ def load(text: str, codec: Codec, run_id: str = "") -> RunState:
     return state_from_data(json.loads(text), codec, run_id)
 
 
-def load_entry(entry: JournalEntry, codec: Codec) -> RunState:
-    """The state a ``snapshot`` journal entry holds: folded up to ``entry.seq - 1``.
+def load_entry(entry: JournalEntry, codec: Codec) -> tuple[RunState, dict[str, int]]:
+    """What a ``snapshot`` journal entry holds: the state folded up to ``entry.seq - 1``,
+    and the event types of the entries before it (name -> seq of the first).
 
     Raises:
         JournalDecodeError: naming the run and the entry, whatever is wrong
             with it (not JSON, an unknown format, a damaged field, an event
-            that no longer loads).
+            or event type that no longer loads).
     """
     try:
-        state = load(entry.payload, codec, entry.run_id)
+        data = json.loads(entry.payload)
+        state = state_from_data(data, codec, entry.run_id)
+        event_types = event_types_from_data(data)
     except Exception as exc:  # noqa: BLE001 - every way a snapshot can be unusable
         raise JournalDecodeError(
             entry.run_id, entry.seq, f"snapshot cannot be loaded ({type(exc).__name__}: {exc})"
@@ -175,4 +204,4 @@ def load_entry(entry: JournalEntry, codec: Codec) -> RunState:
         raise JournalDecodeError(
             entry.run_id, entry.seq, f"snapshot holds the state at seq={state.last_seq}, not {entry.seq - 1}"
         )
-    return state
+    return state, event_types

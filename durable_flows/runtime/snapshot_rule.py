@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..storage.base import JournalEntry, RunUpdate
@@ -31,34 +31,32 @@ from .records import Record
 
 
 @dataclass
-class SnapshotCounter:
-    """What the rule needs to know of the journal so far.
+class SnapshotTally:
+    """What the rule (and the next snapshot) needs to know of the journal so far.
 
     Attributes:
         entries: Entries journaled after the latest snapshot (all, if none).
         chars: Their payloads' total length.
         last_chars: Payload length of the latest snapshot (0: none yet).
+        event_types: Every event type the journal carries -> seq of its first entry.
     """
 
     entries: int = 0
     chars: int = 0
     last_chars: int = 0
-
-    @classmethod
-    def of(cls, entries: Sequence[JournalEntry]) -> SnapshotCounter:
-        """The counter after ``entries`` (a run's journal, or its tail from a snapshot on)."""
-        counter = cls()
-        counter.add(entries)
-        return counter
+    event_types: dict[str, int] = field(default_factory=dict)
 
     def add(self, entries: Sequence[JournalEntry]) -> None:
         """Count newly journaled entries (a snapshot among them restarts the count)."""
+        types = self.event_types
         for entry in entries:
             if entry.kind == k.SNAPSHOT:
                 self.entries, self.chars, self.last_chars = 0, 0, len(entry.payload)
-            else:
-                self.entries += 1
-                self.chars += len(entry.payload)
+                continue
+            self.entries += 1
+            self.chars += len(entry.payload)
+            if entry.event_type is not None and entry.event_type not in types:
+                types[entry.event_type] = entry.seq
 
     def due(self, every: int) -> bool:
         """Whether a snapshot is due under a floor of ``every`` entries (0: never)."""
@@ -71,17 +69,21 @@ class SnapshotMixin(LoopBase):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         #: Set from the journal by a resume (see ``rebuild.py``).
-        self.snapshots = SnapshotCounter()
+        self.snapshots = SnapshotTally()
 
     def _snapshot_if_due(self, batch: _Batch, update: RunUpdate | None, now: float) -> RunUpdate | None:
         """Append a snapshot to ``batch`` if one is due; returns ``update`` telling the row its seq."""
-        counter = self.snapshots
-        counter.add(batch.entries)
-        if self.lease is None or self.state.finished or not counter.due(self.wf._snapshot_every):
+        every = self.wf._snapshot_every
+        if not every:
+            return update
+        tally = self.snapshots
+        tally.add(batch.entries)
+        if self.lease is None or self.state.finished or not tally.due(every):
             return update
         # The record holds the state folded up to the record before it.
-        self._append(batch, Record(k.SNAPSHOT, now, data=snapshot.snapshot_data(self.state, self.codec)))
-        counter.add(batch.entries[-1:])
+        data = snapshot.snapshot_data(self.state, self.codec, tally.event_types)
+        self._append(batch, Record(k.SNAPSHOT, now, data=data))
+        tally.add(batch.entries[-1:])
         seq = self.state.last_seq
         if update is None:
             return RunUpdate(snapshot_seq=seq)
