@@ -222,6 +222,26 @@ async def test_snapshots_end_batches_but_never_the_first_or_the_last(tmp_path: P
         }
 
 
+async def test_a_snapshot_that_cannot_be_made_never_fails_the_run(
+    tmp_path: Path, often: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls: list[int] = []
+
+    def broken(state: RunState, codec: Codec, event_types: Any) -> Any:
+        calls.append(state.last_seq)
+        raise TypeError("cannot dump that")
+
+    monkeypatch.setattr(snapshot, "snapshot_data", broken)
+    async with SqliteStore(tmp_path / "j.db") as store:
+        handler = Counter(store=store, snapshot_every=8).run(run_id="r", start_event=Go(n=12))
+        await _answer_when_waiting(store, handler, "anyway")
+        assert await asyncio.wait_for(handler, 10) == "11 then anyway"
+        entries = await store.read("r")
+    assert _snapshot_seqs(entries) == []
+    assert len(calls) >= 2 and all(b - a >= 8 for a, b in zip(calls, calls[1:], strict=False))
+    assert "no snapshot at seq=" in caplog.text and "cannot dump that" in caplog.text
+
+
 # -- what a snapshot holds ------------------------------------------------------------
 
 

@@ -59,7 +59,7 @@ def snapshot_data(state: RunState, codec: Codec, event_types: Mapping[str, int])
     """The payload of a ``snapshot`` record: the state, and ``event_types`` (name -> first seq)."""
 
     def ev(e: Event | None) -> Any:
-        return None if e is None else [qualified_name(type(e)), codec.name, codec.dump_event(e)]
+        return None if e is None else [qualified_name(type(e)), codec.name, codec.redump_event(e)]
 
     return {
         "format": FORMAT,

@@ -19,6 +19,7 @@ creates it) never holds a snapshot, nor does a batch that ends the run.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ from . import records as k
 from . import snapshot
 from ._loop_base import LoopBase, _Batch
 from .records import Record
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -81,7 +84,12 @@ class SnapshotMixin(LoopBase):
         if self.lease is None or self.state.finished or not tally.due(every):
             return update
         # The record holds the state folded up to the record before it.
-        data = snapshot.snapshot_data(self.state, self.codec, tally.event_types)
+        try:
+            data = snapshot.snapshot_data(self.state, self.codec, tally.event_types)
+        except Exception as exc:  # noqa: BLE001 - a snapshot is an optimisation: never fail the run for one
+            log.warning("run %r: no snapshot at seq=%s: %s", self.run_id, self.state.last_seq + 1, exc)
+            tally.entries = tally.chars = 0  # try again after as many entries
+            return update
         self._append(batch, Record(k.SNAPSHOT, now, data=data))
         tally.add(batch.entries[-1:])
         seq = self.state.last_seq
