@@ -43,6 +43,7 @@ class CheckResult:
             the journal, ``"damaged"`` when the journal itself is broken.
         seq: The journal entry of the first mismatch, if any.
         message: What was expected and found, and what to do.
+        snapshot_seq: The snapshot the replay started from, if it did.
     """
 
     run_id: str
@@ -52,6 +53,7 @@ class CheckResult:
     problem: str | None = None
     seq: int | None = None
     message: str = ""
+    snapshot_seq: int | None = None
 
 
 async def check_run(workflow: Workflow, store: JournalStore, run_id: str) -> CheckResult:
@@ -73,7 +75,7 @@ async def check_run(workflow: Workflow, store: JournalStore, run_id: str) -> Che
         return CheckResult(run_id, info.status, info.last_seq, False, DAMAGED, exc.seq, str(exc))
     except DurableFlowsError as exc:  # anything else the engine refuses is a mismatch too
         return CheckResult(run_id, info.status, info.last_seq, False, MISMATCH, None, str(exc))
-    return CheckResult(run_id, info.status, rebuilt.read, True)
+    return CheckResult(run_id, info.status, rebuilt.read, True, snapshot_seq=rebuilt.snapshot_seq)
 
 
 async def check_runs(

@@ -425,7 +425,7 @@ async def test_check_replays_from_the_snapshot_as_resume_does(tmp_path: Path, of
     async with SqliteStore(tmp_path / "j.db") as store:
         ok = await check_run(Gate(), store, "g")
         bad = await check_run(GateRenamed(), store, "g")
-    assert ok.ok and ok.entries == 1  # the snapshot is the last entry
+    assert ok.ok and ok.entries == 1 and ok.snapshot_seq == len(entries)  # the snapshot is the last entry
     _, full = await _refusal(GateRenamed(), tmp_path / "j.db")
     assert not bad.ok and (bad.seq, bad.message, bad.entries) == (full.seq, str(full), len(entries))
 
