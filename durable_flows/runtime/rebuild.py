@@ -2,8 +2,9 @@
 
 The run's row names its latest ``snapshot`` entry (``RunInfo.snapshot_seq``).
 :func:`rebuild` reads the journal from that entry on, loads the state it holds
-and folds the rest on top: a run of 10,000 entries replays only the few
-hundred after its last snapshot.
+and folds the rest on top: a run of 10,000 entries replays only the
+entries after its last snapshot (about ``snapshot_every`` of them at most,
+unless its state is large).
 
 A snapshot is a cache of what the entries before it fold to, never the only
 copy of anything. So when the snapshot path fails for any reason (a damaged
