@@ -5,6 +5,9 @@ the measurement, so the measuring process starts from nothing but the file, as
 a process started after a deploy or a crash would. Each repetition works on a
 fresh copy of that file.
 
+The parked run is written with the default ``snapshot_every``, so its resume
+replays from its latest snapshot (the report notes where that is).
+
 How "ready to continue" is observed: the store's ``append`` is wrapped
 (:class:`~.harness.CommitWatch`) and the clock stops when the run's first
 append after ``resume`` (the ``resumed`` record and the status update) has
@@ -77,6 +80,14 @@ async def resume(cfg: Config, res: Results) -> None:
     run_id, entries = made["run_ids"][0], made["entries"]
     name = f"resume ({entries} entries)"
     ns = define(DF)
+    info = await _run_info(ns, _copy(template, cfg.tmp / "resume-look.db"), run_id)
+    if info.snapshot_seq:  # written with the default snapshot_every
+        res.note(
+            f"{name}: replays from the snapshot at seq {info.snapshot_seq}, "
+            f"{info.last_seq - info.snapshot_seq + 1} entries"
+        )
+    else:
+        res.note(f"{name}: no snapshot in the journal, the resume replays all of it")
     for rep in range(cfg.reps + 1):  # the first one warms imports and caches
         path = _copy(template, cfg.tmp / f"resume-{rep}.db")
         store = ns.api.SqliteStore(str(path), synchronous=cfg.synchronous)
@@ -102,6 +113,14 @@ async def resume(cfg: Config, res: Results) -> None:
                 target="< 200 ms",
                 check=need(maximum=200),
             )
+
+
+async def _run_info(ns: Any, path: Path, run_id: str) -> Any:
+    store = ns.api.SqliteStore(str(path))
+    try:
+        return await store.get_run(run_id)
+    finally:
+        await store.close()
 
 
 async def recover(cfg: Config, res: Results) -> None:

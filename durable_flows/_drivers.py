@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import JournalCorruptError, JournalDecodeError, LeaseHeldError, RunNotFoundError
 from .events import Event
-from .runtime.replay import decode_journal, replay
+from .runtime.rebuild import rebuild
 from .storage import JournalStore, open_store
 from .storage.base import ACTIVE_STATUSES, FINISHED_STATUSES, Lease, owner_is_dead
 
@@ -65,15 +65,15 @@ async def drive_resume(wf: Workflow, loop: RunLoop, lease: Lease | None) -> None
             if info.status not in FINISHED_STATUSES and held is None:
                 held = await store.claim_lease(run_id)
             try:
-                records = decode_journal(run_id, await store.read(run_id), wf._codec())
-                state = replay(run_id, records, wf._run_spec())
+                rebuilt = await rebuild(store, info, wf._codec(), wf._run_spec())
             except Exception as exc:
                 await _mark_damaged(store, run_id, exc)
                 if held is not None:  # let a process with compatible code take it
                     with contextlib.suppress(Exception):
                         await store.release_lease(held)
                 raise
-            loop.state = state
+            state = loop.state = rebuilt.state
+            loop.snapshots = rebuilt.tally
             loop._reported_status = "resuming"  # the first batch reports the status afresh
             ctx._replace_state(state.state)
             if info.status in FINISHED_STATUSES or state.finished:

@@ -1,7 +1,8 @@
 """Can the current code continue the stored runs? Replay them all and say.
 
 :func:`check_runs` reads every run of a workflow from a store, decodes its
-journal and replays it against the workflow's current steps and event types,
+journal and replays it against the workflow's current steps and event types
+(from its latest snapshot, as a resume does: see ``runtime/rebuild.py``),
 without executing any step and without writing anything. Each run gets a
 :class:`CheckResult`: ok, or the first mismatch (a step or event type the
 journal needs that the code lacks, an undecodable entry, a gap). The
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from .errors import DurableFlowsError, JournalCorruptError, JournalDecodeError, NonDeterminismError
-from .runtime.replay import decode_journal, replay
+from .runtime.rebuild import rebuild
 from .storage.base import FINISHED_STATUSES, JournalStore
 
 if TYPE_CHECKING:
@@ -33,13 +34,16 @@ class CheckResult:
     Attributes:
         run_id: The run.
         status: Its status in the store.
-        entries: How many journal entries were replayed.
+        entries: How many journal entries were replayed: those from the
+            latest snapshot on, as a resume would (all of them when the run
+            has no snapshot, or when the replay failed).
         ok: Whether the current code can replay (and, for an unfinished run,
             continue) it.
         problem: None when ok; ``"nondeterminism"`` when the code cannot honour
             the journal, ``"damaged"`` when the journal itself is broken.
         seq: The journal entry of the first mismatch, if any.
         message: What was expected and found, and what to do.
+        snapshot_seq: The snapshot the replay started from, if it did.
     """
 
     run_id: str
@@ -49,6 +53,7 @@ class CheckResult:
     problem: str | None = None
     seq: int | None = None
     message: str = ""
+    snapshot_seq: int | None = None
 
 
 async def check_run(workflow: Workflow, store: JournalStore, run_id: str) -> CheckResult:
@@ -62,17 +67,15 @@ async def check_run(workflow: Workflow, store: JournalStore, run_id: str) -> Che
     info = await store.get_run(run_id)
     if info is None:
         raise RunNotFoundError(run_id)
-    entries = await store.read(run_id)
     try:
-        records = decode_journal(run_id, entries, workflow._codec())
-        replay(run_id, records, workflow._run_spec())
+        rebuilt = await rebuild(store, info, workflow._codec(), workflow._run_spec())
     except NonDeterminismError as exc:
-        return CheckResult(run_id, info.status, len(entries), False, MISMATCH, exc.seq, str(exc))
+        return CheckResult(run_id, info.status, info.last_seq, False, MISMATCH, exc.seq, str(exc))
     except (JournalCorruptError, JournalDecodeError) as exc:
-        return CheckResult(run_id, info.status, len(entries), False, DAMAGED, exc.seq, str(exc))
+        return CheckResult(run_id, info.status, info.last_seq, False, DAMAGED, exc.seq, str(exc))
     except DurableFlowsError as exc:  # anything else the engine refuses is a mismatch too
-        return CheckResult(run_id, info.status, len(entries), False, MISMATCH, None, str(exc))
-    return CheckResult(run_id, info.status, len(entries), True)
+        return CheckResult(run_id, info.status, info.last_seq, False, MISMATCH, None, str(exc))
+    return CheckResult(run_id, info.status, rebuilt.read, True, snapshot_seq=rebuilt.snapshot_seq)
 
 
 async def check_runs(

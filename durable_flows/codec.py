@@ -80,6 +80,16 @@ class Codec:
             raise EventNotSerializableError(qualified_name(type(event)), bad, _NON_FINITE)
         return dumped
 
+    def redump_event(self, event: Event) -> Any:
+        """:meth:`dump_event` of an event this codec journaled before, without its checks.
+
+        For snapshots, which dump again the events a run holds: each of them
+        was checked when it was first journaled (or was read back from the journal).
+        """
+        if self.pickler is not None:
+            return self.pickler.serialize(event)
+        return event.model_dump(mode="json")
+
     def load_event(self, type_name: str, data: Any, codec: str) -> Event:
         """Rebuild an event written by :meth:`dump_event` under ``codec``."""
         if codec == JSONPICKLE:

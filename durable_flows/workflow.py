@@ -25,6 +25,7 @@ from .events import Event, StartEvent, StopEvent
 from .handler import WorkflowHandler
 from .remote import RemoteHandler
 from .runtime.loop import RunLoop
+from .runtime.snapshot import DEFAULT_EVERY, check_every
 from .runtime.spec import RunSpec, StepSpec, accepts
 from .storage import JournalStore
 from .validation import infer_start_event_class, infer_stop_event_class, validate_workflow
@@ -59,6 +60,10 @@ class Workflow(metaclass=WorkflowMeta):
         skip_graph_checks: Graph checks to skip (e.g. ``{"reachability"}``).
         serializer: ``JsonPickleSerializer(allowed=...)`` to journal values JSON can't hold.
         store: The journal store to use.
+        snapshot_every: Journal a snapshot of the run's state at most every
+            this many entries, so a resume replays only what came after the
+            latest one (large states snapshot less often; see
+            ``runtime/snapshot_rule.py``). ``0`` or ``None``: never.
     """
 
     _step_functions: dict[str, Any]
@@ -76,6 +81,7 @@ class Workflow(metaclass=WorkflowMeta):
         skip_graph_checks: set[str] | None = None,
         serializer: BaseSerializer | None = None,
         store: JournalStore | None = None,
+        snapshot_every: int | None = DEFAULT_EVERY,
     ) -> None:
         if num_concurrent_runs is not None and (
             isinstance(num_concurrent_runs, bool)
@@ -91,6 +97,7 @@ class Workflow(metaclass=WorkflowMeta):
         self._skip_graph_checks = set(skip_graph_checks or ())
         self._serializer = serializer
         self._store = store
+        self._snapshot_every = check_every(snapshot_every)
         self._semaphores: dict[int, asyncio.Semaphore] = {}
         self._validated_version = -1
         self._spec: RunSpec | None = None

@@ -209,3 +209,38 @@ async def test_views_show_the_same_rows_as_on_sqlite(
     finally:
         con.close()
         await db.close()
+
+
+# -- snapshots -------------------------------------------------------------------------
+
+
+async def test_resume_in_another_store_object_starts_from_the_snapshot(
+    stores: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_snapshots import Counter, Go
+
+    from durable_flows.runtime import snapshot
+
+    monkeypatch.setattr(snapshot, "SIZE_RATIO", 0)
+    first = stores()
+    handler = Counter(store=first, snapshot_every=10).run(run_id="count", start_event=Go(n=30))
+    for _ in range(500):
+        info = await first.get_run("count")
+        if info is not None and info.status == "waiting":
+            break
+        await asyncio.sleep(0.01)
+    assert info is not None and info.snapshot_seq is not None
+    await first.close()
+    second = stores()
+    reads: list[int] = []
+    read = second.read
+
+    async def counting(run_id: str, after_seq: int = 0) -> Any:
+        reads.append(after_seq)
+        return await read(run_id, after_seq)
+
+    second.read = counting  # type: ignore[method-assign]
+    await second.send_event("count", HumanResponseEvent(response="pg"))
+    handler = Counter(store=second).resume("count")
+    assert await handler == "29 then pg"
+    assert reads[0] == info.snapshot_seq - 1

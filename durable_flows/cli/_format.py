@@ -187,6 +187,7 @@ def run_dict(info: RunInfo, steps_run: int | None = None) -> dict[str, Any]:
         "error": parse_json_text(info.error),
         "parent_run_id": info.parent_run_id,
         "forked_at_seq": info.forked_at_seq,
+        "snapshot_seq": info.snapshot_seq,
     }
     if steps_run is not None:
         out["steps_run"] = steps_run
@@ -274,6 +275,29 @@ def entry_detail(entry: Mapping[str, Any], width: int = 70) -> str:
         text = f"{short_type(p.get('type'))}: {p.get('message', p.get('reason', ''))}"
     elif kind == "waiter_timeout":
         text = f"waiter {p.get('waiter_id')} timed out"
+    elif kind == "snapshot":
+        text = snapshot_detail(p)
     else:
         text = compact(p, width)
     return shorten(text, width)
+
+
+def snapshot_detail(p: Mapping[str, Any]) -> str:
+    """What a ``snapshot`` entry holds, in a few words (its payload is the whole run state)."""
+    queued = sum(len(q) for q in (p.get("queues") or {}).values() if isinstance(q, list))
+    buffered = sum(
+        len(evs)
+        for bufs in (p.get("buffers") or {}).values()
+        if isinstance(bufs, dict)
+        for evs in bufs.values()
+        if isinstance(evs, list)
+    )
+    parts = [
+        f"state up to #{p.get('last_seq')}",
+        f"{queued} queued",
+        f"{len(p.get('execs') or [])} executing",
+        f"{len(p.get('waiters') or [])} waiters",
+    ]
+    if buffered:
+        parts.append(f"{buffered} collected")
+    return " · ".join(parts)

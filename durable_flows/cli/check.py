@@ -38,7 +38,8 @@ def check_command(workflow_spec: str, active_only: bool, db: str, as_json: bool)
                 "mismatches": len(bad),
                 "runs": [
                     {"run_id": r.run_id, "status": r.status, "entries": r.entries, "ok": r.ok,
-                     "problem": r.problem, "seq": r.seq, "message": r.message or None}
+                     "problem": r.problem, "seq": r.seq, "message": r.message or None,
+                     "snapshot_seq": r.snapshot_seq}
                     for r in results
                 ],
             }
@@ -48,7 +49,8 @@ def check_command(workflow_spec: str, active_only: bool, db: str, as_json: bool)
             click.echo(f"no {'active ' if active_only else ''}runs of {name} in this journal")
         for r in results:
             if r.ok:
-                click.echo(f"ok        {r.run_id} ({r.status}, {r.entries} entries)")
+                since = f" from the snapshot at seq {r.snapshot_seq}" if r.snapshot_seq else ""
+                click.echo(f"ok        {r.run_id} ({r.status}, {r.entries} entries{since})")
             else:
                 where = f" at seq={r.seq}" if r.seq is not None else ""
                 click.echo(f"MISMATCH  {r.run_id} ({r.status}){where}: {one_line(r.message)}")

@@ -14,15 +14,22 @@ from ._format import run_dict
 
 
 def _stable(entry: dict[str, Any]) -> dict[str, Any]:
-    """An entry without what differs between two runs of the same story."""
-    return {k: v for k, v in entry.items() if k not in ("run_id", "ts")}
+    """An entry without what differs between two runs of the same story.
+
+    A snapshot's payload goes too: it repeats what the entries before it say
+    (with times in it), and where snapshots fall depends on payload sizes.
+    """
+    out = {k: v for k, v in entry.items() if k not in ("run_id", "ts")}
+    if entry.get("kind") == "snapshot":
+        out["payload"] = None
+    return out
 
 
 @click.command("export")
 @click.argument("run_ids", metavar="RUN_ID...", nargs=-1, required=True)
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl", show_default=True,
               help="jsonl: one entry per line; json: one document {run, journal} per run (a list for several).")
-@click.option("--stable", is_flag=True, help="Leave out run ids and times, so exports of two runs diff cleanly.")
+@click.option("--stable", is_flag=True, help="Leave out run ids, times and snapshot payloads, so exports of two runs diff cleanly.")
 @click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE instead of stdout.")
 @db_option
 def export_command(run_ids: tuple[str, ...], fmt: str, stable: bool, output: IO[str], db: str) -> None:

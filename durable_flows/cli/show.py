@@ -89,6 +89,8 @@ def header(info: RunInfo, tl: RunTimeline) -> str:
     ]
     if info.parent_run_id:
         lines.append(f"forked from run {info.parent_run_id} at seq {info.forked_at_seq}")
+    if info.snapshot_seq:
+        lines.append(f"latest snapshot at seq {info.snapshot_seq} (a resume replays from there)")
     if info.owner:
         lines.append(f"owner {info.owner}")
     return "\n".join(lines)

@@ -33,6 +33,7 @@ from .inputs import InputsMixin
 from .outcome import final_outcome
 from .records import Record
 from .reducer import next_dispatch
+from .snapshot_rule import SnapshotMixin
 from .state import EXEC_RUNNING, RunState
 from .steps import StepsMixin
 from .streaming import StreamMixin
@@ -43,7 +44,7 @@ MAX_RESTARTS = 3
 POLL_INTERVAL = 0.25
 
 
-class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
+class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMixin):
     """Executes one run in this process while holding its lease."""
 
     # -- entry points ----------------------------------------------------------------
@@ -166,6 +167,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin):
             self._append(batch, Record(k.RESOURCE, now, data={"exec": None, "key": key, "cache": cache}))
         self._loose_resources.clear()
         update = self._status_update()
+        update = self._snapshot_if_due(batch, update, now)
         batch.went_idle, self._went_idle = self._went_idle, False
         if not batch.entries and update is None:
             return

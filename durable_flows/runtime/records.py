@@ -27,6 +27,9 @@ counter; ``step`` is on the record itself):
 ``timed_out``      timeout, active_steps
 ``cancelled``      reason
 ``run_failed``     reason — a failure not tied to one step attempt
+``snapshot``       the run's whole folded state just before this record
+                   (see ``snapshot.py``): replay may start from it instead
+                   of seq 1; it changes nothing when folded
 =================  ==========================================================
 
 Records are frozen; the one ``Record`` class with a ``kind`` keeps the hot
@@ -58,6 +61,7 @@ RESUMED = "resumed"
 TIMED_OUT = "timed_out"
 CANCELLED = "cancelled"
 RUN_FAILED = "run_failed"
+SNAPSHOT = "snapshot"
 
 ALL_KINDS = frozenset(
     {
@@ -77,6 +81,7 @@ ALL_KINDS = frozenset(
         TIMED_OUT,
         CANCELLED,
         RUN_FAILED,
+        SNAPSHOT,
     }
 )
 #: Kinds after which the run is over.

@@ -316,6 +316,7 @@ def _run_failed(st: RunState, rec: Record, spec: RunSpec) -> None:
         st.error = dict(rec.data)
 
 
+# A ``snapshot`` record has no handler: folding it moves only last_seq and last_ts.
 _HANDLERS = {
     k.RUN_STARTED: _run_started,
     k.SENT: _deliver,

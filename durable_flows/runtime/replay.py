@@ -13,6 +13,11 @@ type replay fine (the new routing applies to events delivered from now on);
 a step renamed or removed while work for it is pending, an event type renamed
 or made unable to load its stored fields, or a state type that cannot load the
 stored state, is refused before anything runs.
+
+Replay may start from a ``snapshot`` record (``snapshot.py``) instead of seq 1:
+the snapshot's state then holds the fingerprint to route with and what the
+checks look at. Full replays treat snapshot records as opaque (their payload
+is not even parsed): they only derive from the records before them.
 """
 
 from __future__ import annotations
@@ -31,8 +36,13 @@ from .spec import RunSpec, accepts
 from .state import EXEC_READY, EXEC_RETRY, EXEC_RUNNING, EXEC_WAITING, RunState
 
 
-def decode_journal(run_id: str, entries: list[JournalEntry], codec: Codec) -> list[Record]:
-    """Decode a run's rows, refusing gaps and unknown kinds.
+def decode_journal(
+    run_id: str, entries: list[JournalEntry], codec: Codec, first_seq: int = 1
+) -> list[Record]:
+    """Decode a run's rows from ``first_seq`` on, refusing gaps and unknown kinds.
+
+    A ``snapshot`` row becomes a record without data: what it holds is read by
+    :func:`~.snapshot.load_entry`, only when replay starts from it.
 
     Raises:
         JournalCorruptError: a gap in ``seq`` or an unknown record kind.
@@ -41,15 +51,18 @@ def decode_journal(run_id: str, entries: list[JournalEntry], codec: Codec) -> li
             whose class rejects the stored fields.
     """
     records = []
-    expected = 1
+    expected = first_seq
     for entry in entries:
         if entry.seq != expected:
             raise JournalCorruptError(
                 run_id, entry.seq, f"gap in the journal: expected seq={expected}, found seq={entry.seq}"
             )
-        if entry.kind not in ALL_KINDS:
+        if entry.kind == k.SNAPSHOT:
+            records.append(Record(k.SNAPSHOT, entry.ts, seq=entry.seq))
+        elif entry.kind not in ALL_KINDS:
             raise JournalCorruptError(run_id, entry.seq, f"unknown record kind {entry.kind!r}")
-        records.append(codec.decode(entry))
+        else:
+            records.append(codec.decode(entry))
         expected += 1
     return records
 
@@ -61,16 +74,28 @@ def replay_spec(records: list[Record], spec: RunSpec) -> RunSpec:
     return spec
 
 
-def replay(run_id: str, records: list[Record], spec: RunSpec) -> RunState:
+def replay(run_id: str, records: list[Record], spec: RunSpec, base: RunState | None = None) -> RunState:
     """Fold ``records`` into a fresh state and check that ``spec`` can continue it.
+
+    Args:
+        base: A snapshot's state (see :func:`~.snapshot.load_entry`);
+            ``records`` then start with that snapshot's record and are folded
+            on top of it (``base`` is changed in place).
 
     Raises:
         NonDeterminismError: pending work needs a step, event type or state
             type the code lacks (or that no longer accepts it).
     """
-    folding = replay_spec(records, spec)
-    state = RunState(run_id=run_id)
-    state_seq = 0
+    if base is None:
+        folding = replay_spec(records, spec)
+        state = RunState(run_id=run_id)
+        recorded = records[0].get("fingerprint") if records and records[0].kind == k.RUN_STARTED else None
+        state_seq = 0
+    else:
+        folding = spec.as_recorded(base.fingerprint)
+        state = base
+        recorded = base.fingerprint
+        state_seq = records[0].seq if records else base.last_seq  # the snapshot holds the state
     where: dict[str, int] = {}  # "collect/<step>" and "waiter/<id>" -> seq of their latest record
     for rec in records:
         try:
@@ -87,7 +112,7 @@ def replay(run_id: str, records: list[Record], spec: RunSpec) -> RunState:
             where[f"waiter/{rec.get('waiter_id')}"] = rec.seq
     if not state.finished:
         check_pending(state, spec, where)
-        _check_state_type(state, records, spec, state_seq)
+        _check_state_type(state, recorded, spec, state_seq)
     return state
 
 
@@ -169,9 +194,12 @@ def _no_step(step: str, spec: RunSpec) -> str:
     return f"no step {step!r} (its steps are: {', '.join(spec.steps) or 'none'})"
 
 
-def _check_state_type(state: RunState, records: list[Record], spec: RunSpec, seq: int) -> None:
-    """When the state type changed, the new one must load the stored state without losing fields."""
-    recorded = (records[0].get("fingerprint") or {}).get("state_type") if records else None
+def _check_state_type(state: RunState, fingerprint: Any, spec: RunSpec, seq: int) -> None:
+    """When the state type changed, the new one must load the stored state without losing fields.
+
+    ``fingerprint`` is the one the run started with (its ``state_type`` is the recorded type).
+    """
+    recorded = fingerprint.get("state_type") if isinstance(fingerprint, dict) else None
     if state.state is None or not recorded or not spec.state_type or recorded == spec.state_type:
         return
     try:

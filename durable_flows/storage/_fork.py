@@ -12,6 +12,11 @@ of fanned-out events, for example).
 
 Both stores call :func:`fork_cut` with the entries just below the requested
 seq, newest first, and read only as far back as the open group reaches.
+
+A ``snapshot`` entry is never inside such a group (the loop appends it at the
+end of a batch), and the fork's ``snapshot_seq`` is the latest one at or
+before the cut: the parent's own when it is (:func:`fork_snapshot_seq`), else
+the stores look for one below the cut.
 """
 
 from __future__ import annotations
@@ -19,6 +24,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from typing import Any
+
+#: The record kind of a snapshot (``durable_flows.runtime.records.SNAPSHOT``).
+SNAPSHOT_KIND = "snapshot"
 
 #: Kinds that are effects of the execution named by their ``exec`` field.
 _EFFECT_KINDS = frozenset({"resource", "state", "collect", "stream", "sent", "produced"})
@@ -67,3 +75,10 @@ def _open_group(kind: str, payload: str) -> Any:
     if kind == "sent" and data.get("source") == "catch":
         return None  # closes a failed record handed to a @catch_error handler
     return data["exec"]
+
+
+def fork_snapshot_seq(parent_snapshot_seq: int | None, cut: int) -> int | None:
+    """The parent's latest snapshot if the fork keeps it, else None (look below the cut)."""
+    if parent_snapshot_seq is not None and parent_snapshot_seq <= cut:
+        return parent_snapshot_seq
+    return None

@@ -33,7 +33,7 @@ from ..errors import (
     RunNotFoundError,
     StaleLeaseError,
 )
-from ._fork import fork_cut
+from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
 from ._pg_leases import NOW, PgLeaseJobs
 from ._pg_writer import UndoList
 from .base import (
@@ -208,6 +208,7 @@ class PgJobs(PgLeaseJobs):
                 ("waiting_for", waiting),
                 ("outcome", update.outcome),
                 ("error", update.error),
+                ("snapshot_seq", update.snapshot_seq),
             ):
                 if value is not None:
                     run.changes[name] = value
@@ -221,13 +222,13 @@ class PgJobs(PgLeaseJobs):
     async def fork(self, conn: Any, undo: UndoList, run_id: str, at_seq: int, new_id: str) -> int:
         """Create ``new_id`` from ``run_id``'s journal up to ``at_seq``; returns the seq used."""
         row = await conn.fetchrow(
-            "SELECT workflow, status, last_seq, fingerprint, outcome, error "
+            "SELECT workflow, status, last_seq, fingerprint, outcome, error, snapshot_seq "
             "FROM runs WHERE run_id = $1 FOR KEY SHARE",
             run_id,
         )
         if row is None:
             raise RunNotFoundError(run_id)
-        workflow, status, last_seq, fingerprint, outcome, error = row
+        workflow, status, last_seq, fingerprint, outcome, error, snapshot_seq = row
         if not 1 <= at_seq <= last_seq:
             raise ForkPointError(run_id, at_seq, last_seq)
         if await conn.fetchval("SELECT 1 FROM runs WHERE run_id = $1", new_id):
@@ -235,13 +236,19 @@ class PgJobs(PgLeaseJobs):
         cut = await _fork_cut(conn, run_id, at_seq)
         if not (cut == last_seq and status in FINISHED_STATUSES):
             status, outcome, error = RUNNING, None, None
+        snapshot_seq = fork_snapshot_seq(snapshot_seq, cut)
+        if snapshot_seq is None:
+            snapshot_seq = await conn.fetchval(
+                "SELECT max(seq) FROM journal WHERE run_id = $1 AND seq <= $2 AND kind = $3",
+                run_id, cut, SNAPSHOT_KIND,
+            )  # fmt: skip
         inserted = await conn.fetchval(
             "INSERT INTO runs (run_id, workflow, status, created_at, updated_at, last_seq, "
             "owner, lease_token, lease_expires, fingerprint, waiting_for, outcome, error, "
-            "parent_run_id, forked_at_seq) "
-            f"SELECT $1, $2, $3, n.now, n.now, $4, NULL, 0, NULL, $5, '[]', $6, $7, $8, $4 "
+            "parent_run_id, forked_at_seq, snapshot_seq) "
+            f"SELECT $1, $2, $3, n.now, n.now, $4, NULL, 0, NULL, $5, '[]', $6, $7, $8, $4, $9 "
             f"FROM (SELECT {NOW} AS now) n ON CONFLICT (run_id) DO NOTHING RETURNING 1",
-            new_id, workflow, status, cut, fingerprint, outcome, error, run_id,
+            new_id, workflow, status, cut, fingerprint, outcome, error, run_id, snapshot_seq,
         )  # fmt: skip
         if inserted is None:  # created by another process since our check
             raise RunExistsError(new_id)
@@ -327,7 +334,7 @@ class _RunAppends:
     last_seq: int
     touched: bool = False
     entries: list[JournalEntry] = field(default_factory=list)
-    changes: dict[str, str] = field(default_factory=dict)
+    changes: dict[str, Any] = field(default_factory=dict)
     consumed: dict[int, int] = field(default_factory=dict)  # inbox id -> seq
     release: bool = False  # the lease is given up with the append
 
@@ -356,7 +363,7 @@ async def _write_appends(
             raise JournalCorruptError(
                 entries[0].run_id, entries[0].seq, f"an entry at this seq already exists ({exc})"
             ) from exc
-    columns = ("status", "waiting_for", "outcome", "error")
+    columns = ("status", "waiting_for", "outcome", "error", "snapshot_seq")
     # A released run that is still active may be claimed now: tell the workers.
     await conn.execute(
         "UPDATE runs SET last_seq = u.last_seq, updated_at = n.now, "
@@ -364,12 +371,14 @@ async def _write_appends(
         "owner = CASE WHEN u.release THEN NULL ELSE runs.owner END, "
         "status = coalesce(u.status, runs.status), "
         "waiting_for = coalesce(u.waiting_for, runs.waiting_for), "
-        "outcome = coalesce(u.outcome, runs.outcome), error = coalesce(u.error, runs.error) "
+        "outcome = coalesce(u.outcome, runs.outcome), error = coalesce(u.error, runs.error), "
+        "snapshot_seq = coalesce(u.snapshot_seq, runs.snapshot_seq) "
         "FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], "
-        "$8::bool[]) AS u (run_id, last_seq, status, waiting_for, outcome, error, release), "
+        "$8::bigint[], $9::bool[]) "
+        "AS u (run_id, last_seq, status, waiting_for, outcome, error, snapshot_seq, release), "
         f"(SELECT {NOW} AS now) n WHERE runs.run_id = u.run_id "
-        "RETURNING CASE WHEN u.release AND runs.status = ANY($9::text[]) "
-        "THEN pg_notify($10, runs.run_id) END",
+        "RETURNING CASE WHEN u.release AND runs.status = ANY($10::text[]) "
+        "THEN pg_notify($11, runs.run_id) END",
         lease_ttl,
         list(touched),
         [run.last_seq for run in touched.values()],

@@ -16,7 +16,8 @@ from .base import InboxItem, JournalEntry, RunInfo, RunSummary
 
 _RUN_COLUMNS = (
     "run_id, workflow, status, created_at, updated_at, last_seq, owner, lease_token, "
-    "lease_expires, fingerprint, waiting_for, outcome, error, parent_run_id, forked_at_seq"
+    "lease_expires, fingerprint, waiting_for, outcome, error, parent_run_id, forked_at_seq, "
+    "snapshot_seq"
 )
 _ENTRY_COLUMNS = "run_id, seq, kind, step, event_type, payload, ts, codec"
 

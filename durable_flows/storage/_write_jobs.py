@@ -28,7 +28,7 @@ from ..errors import (
     RunNotFoundError,
     StaleLeaseError,
 )
-from ._fork import fork_cut
+from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
 from ._writer import UndoList
 from .base import (
     FAILED,
@@ -107,6 +107,7 @@ class WriteJobs:
                 ("waiting_for", waiting),
                 ("outcome", update.outcome),
                 ("error", update.error),
+                ("snapshot_seq", update.snapshot_seq),
             ):
                 if value is not None:
                     sets += f", {column} = ?"
@@ -153,13 +154,13 @@ class WriteJobs:
     ) -> int:
         """Create ``new_id`` from ``run_id``'s journal up to ``at_seq``; returns the seq used."""
         row = conn.execute(
-            "SELECT workflow, status, last_seq, fingerprint, outcome, error "
+            "SELECT workflow, status, last_seq, fingerprint, outcome, error, snapshot_seq "
             "FROM runs WHERE run_id = ?",
             (run_id,),
         ).fetchone()
         if row is None:
             raise RunNotFoundError(run_id)
-        workflow, status, last_seq, fingerprint, outcome, error = row
+        workflow, status, last_seq, fingerprint, outcome, error, snapshot_seq = row
         if not 1 <= at_seq <= last_seq:
             raise ForkPointError(run_id, at_seq, last_seq)
         if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (new_id,)).fetchone():
@@ -173,14 +174,21 @@ class WriteJobs:
         )
         if not (cut == last_seq and status in FINISHED_STATUSES):
             status, outcome, error = RUNNING, None, None
+        snapshot_seq = fork_snapshot_seq(snapshot_seq, cut)
+        if snapshot_seq is None:
+            snapshot_seq = conn.execute(
+                "SELECT max(seq) FROM journal WHERE run_id = ? AND seq <= ? AND kind = ?",
+                (run_id, cut, SNAPSHOT_KIND),
+            ).fetchone()[0]
         now = time.time()
         conn.execute(
             "INSERT INTO runs (run_id, workflow, status, created_at, updated_at, last_seq, "
             "owner, lease_token, lease_expires, fingerprint, waiting_for, outcome, error, "
-            "parent_run_id, forked_at_seq) "
-            "VALUES (?, ?, ?, ?, ?, ?, NULL, 0, NULL, ?, '[]', ?, ?, ?, ?)",
-            (new_id, workflow, status, now, now, cut, fingerprint, outcome, error, run_id, cut),
-        )
+            "parent_run_id, forked_at_seq, snapshot_seq) "
+            "VALUES (?, ?, ?, ?, ?, ?, NULL, 0, NULL, ?, '[]', ?, ?, ?, ?, ?)",
+            (new_id, workflow, status, now, now, cut, fingerprint, outcome, error, run_id, cut,
+             snapshot_seq),
+        )  # fmt: skip
         conn.execute(
             f"INSERT INTO journal ({ENTRY_COLUMNS}) SELECT ?, seq, kind, step, event_type, "
             "payload, ts, codec FROM journal WHERE run_id = ? AND seq <= ?",

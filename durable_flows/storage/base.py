@@ -84,6 +84,8 @@ class RunInfo:
     error: str | None = None  # message (and traceback) when failed / timed out
     parent_run_id: str | None = None
     forked_at_seq: int | None = None
+    #: seq of the run's latest ``snapshot`` entry (a resume replays from it); None: none.
+    snapshot_seq: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,12 +126,17 @@ class InboxItem:
 
 @dataclass(frozen=True, slots=True)
 class RunUpdate:
-    """Changes to a run's row that commit together with an append."""
+    """Changes to a run's row that commit together with an append.
+
+    ``snapshot_seq`` names the run's newest ``snapshot`` entry (usually one of
+    the entries of the same append); stores keep it as given.
+    """
 
     status: str | None = None
     waiting_for: list[str] | None = None
     outcome: str | None = None
     error: str | None = None
+    snapshot_seq: int | None = None
     #: Give the lease up in the same transaction, as :meth:`JournalStore.release_lease`
     #: would (the run ended, or a worker parks it): saves a commit per run.
     release_lease: bool = False
@@ -298,7 +305,8 @@ class JournalStore(ABC):
         """Copy a run's journal up to ``at_seq`` into a new run; returns the new id.
 
         The new run records ``parent_run_id`` and ``forked_at_seq``, has no
-        owner, and is ``running`` so that ``wf.resume(new_id)`` (or
+        owner, its ``snapshot_seq`` names the latest snapshot entry at or
+        before the cut (None when there is none), and it is ``running`` so that ``wf.resume(new_id)`` (or
         ``wf.recover()``) continues it from that point: steps that were in
         flight at the cut run again, the rest is replayed. The original run is
         not touched. A copy of a finished run's whole journal keeps its
@@ -522,8 +530,12 @@ def _check_entries(run_id: str, entries: Sequence[JournalEntry], next_seq: int) 
 
 
 def _check_update(update: RunUpdate | None) -> None:
-    """Raise ValueError when ``update`` names an unknown status."""
-    if update is not None and update.status is not None and update.status not in ALL_STATUSES:
+    """Raise ValueError when ``update`` names an unknown status or a snapshot_seq below 1."""
+    if update is None:
+        return
+    if update.status is not None and update.status not in ALL_STATUSES:
         raise ValueError(
             f"unknown run status {update.status!r}; expected one of {sorted(ALL_STATUSES)}"
         )
+    if update.snapshot_seq is not None and update.snapshot_seq < 1:
+        raise ValueError(f"snapshot_seq must be a journal seq (>= 1), not {update.snapshot_seq!r}")

@@ -27,7 +27,7 @@ from ..errors import (
     StaleLeaseError,
     StoreClosedError,
 )
-from ._fork import fork_cut
+from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
 from .base import (
     FAILED,
     FINISHED_STATUSES,
@@ -223,6 +223,9 @@ class MemoryStore(JournalStore):
         journal = self._journal[run_id]
         cut = fork_cut((e.seq, e.kind, e.payload) for e in reversed(journal[:at_seq]))
         keep_end = cut == info.last_seq and info.status in FINISHED_STATUSES
+        snapshot_seq = fork_snapshot_seq(info.snapshot_seq, cut)
+        if snapshot_seq is None:
+            snapshot_seq = next((e.seq for e in reversed(journal[:cut]) if e.kind == SNAPSHOT_KIND), None)
         now = time.time()
         self._runs[new_id] = RunInfo(
             run_id=new_id,
@@ -236,6 +239,7 @@ class MemoryStore(JournalStore):
             error=info.error if keep_end else None,
             parent_run_id=run_id,
             forked_at_seq=cut,
+            snapshot_seq=snapshot_seq,
         )
         self._journal[new_id] = [e._replace(run_id=new_id) for e in journal[:cut]]
         return new_id

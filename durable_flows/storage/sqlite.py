@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 
 _RUN_COLUMNS = (
     "run_id, workflow, status, created_at, updated_at, last_seq, owner, lease_token, "
-    "lease_expires, fingerprint, waiting_for, outcome, error, parent_run_id, forked_at_seq"
+    "lease_expires, fingerprint, waiting_for, outcome, error, parent_run_id, forked_at_seq, "
+    "snapshot_seq"
 )
 _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
 

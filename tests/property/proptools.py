@@ -17,6 +17,8 @@ from driving import canon, drive, journal_outcome
 
 from durable_flows import MemoryStore, SqliteStore
 from durable_flows.codec import Codec
+from durable_flows.runtime import records as k
+from durable_flows.runtime import snapshot
 from durable_flows.runtime.loop import RunLoop
 from durable_flows.runtime.reducer import reduce
 from durable_flows.runtime.replay import decode_journal, replay, replay_spec
@@ -100,6 +102,57 @@ def check_every_prefix(
     full = replay(run_id, records, spec)
     assert canon(full.summary()) == canon(state.summary())
     return full
+
+
+# --- snapshots ------------------------------------------------------------------------
+
+
+@contextmanager
+def frequent_snapshots(every: int = 1) -> Iterator[None]:
+    """Generated workflows snapshot every ``every`` entries, whatever the state's size.
+
+    (The size rule is switched off, so snapshots come at the end of nearly every batch.)
+    """
+    before = wfgen.SNAPSHOT_EVERY, snapshot.SIZE_RATIO
+    wfgen.SNAPSHOT_EVERY, snapshot.SIZE_RATIO = every, 0
+    try:
+        yield
+    finally:
+        wfgen.SNAPSHOT_EVERY, snapshot.SIZE_RATIO = before
+
+
+def check_every_snapshot(run_id: str, entries: Sequence[JournalEntry], spec: RunSpec) -> int:
+    """Replay from each snapshot entry plus its tail; it must equal the full replay.
+
+    Also, each snapshot must hold exactly (every field, see ``state_views``) the
+    state the journal folds to just before it. Returns how many snapshots there were.
+    """
+    from state_views import full_view
+
+    entries = list(entries)
+    records = decode_journal(run_id, entries, Codec())
+    full = full_view(replay(run_id, records, spec))
+    folding = replay_spec(records, spec)
+    folded = RunState(run_id=run_id)
+    seen = 0
+    for i, (entry, rec) in enumerate(zip(entries, records, strict=True)):
+        if entry.kind == k.SNAPSHOT:
+            seen += 1
+            base, event_types = snapshot.load_entry(entry, Codec())
+            named = {e.event_type for e in entries[: i] if e.event_type}
+            assert set(event_types) == named, f"run {run_id}: snapshot seq={entry.seq} names {sorted(event_types)}"
+            assert full_view(base) == full_view(folded), (
+                f"run {run_id}: snapshot seq={entry.seq} differs from the fold of seq 1..{entry.seq - 1}: "
+                f"{first_difference(full_view(base), full_view(folded))}"
+            )
+            tail = decode_journal(run_id, entries[i:], Codec(), first_seq=entry.seq)
+            resumed = full_view(replay(run_id, tail, spec, base=base))
+            assert resumed == full, (
+                f"run {run_id}: replay from the snapshot at seq={entry.seq} differs from the full "
+                f"replay: {first_difference(resumed, full)}"
+            )
+        reduce(folded, rec, folding)
+    return seen
 
 
 # --- known engine bugs --------------------------------------------------------------

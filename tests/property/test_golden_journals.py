@@ -95,3 +95,57 @@ async def test_golden_run_with_a_pending_retry_retries_and_finishes(tmp_path: Pa
         history: list[dict[str, Any]] = await store.history(g.RETRYING)
         attempts = [e["payload"]["attempt"] for e in history if e["kind"] == "accepted"]
         assert attempts == [1, 2]  # the attempt number carried over the restart
+
+
+@pytest.mark.parametrize("run_id", sorted(RUNS))
+async def test_snapshot_of_every_golden_state_loads_back_whole(run_id: str, tmp_path: Path) -> None:
+    """load(dump(state)) is the state, after every entry of the golden runs (states of real runs)."""
+    from state_views import full_view
+
+    from durable_flows.runtime import snapshot
+    from durable_flows.runtime.reducer import reduce
+    from durable_flows.runtime.replay import replay_spec
+    from durable_flows.runtime.state import RunState
+
+    async with SqliteStore(_copy(run_id, tmp_path)) as store:
+        entries = await store.read(run_id)
+        spec = _workflow(run_id, store)._run_spec()
+    records = decode_journal(run_id, entries, Codec())
+    folding = replay_spec(records, spec)
+    state = RunState(run_id=run_id)
+    for rec in records:
+        reduce(state, rec, folding)
+        loaded = snapshot.load(snapshot.dump(state, Codec()), Codec(), run_id)
+        assert full_view(loaded) == full_view(state), rec.seq
+
+
+async def test_golden_run_written_before_snapshots_snapshots_once_resumed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The migrated row has no snapshot (a full replay); the resumed run writes one, and the
+    next resume starts from it."""
+    from durable_flows.runtime import snapshot
+
+    monkeypatch.setattr(snapshot, "SIZE_RATIO", 0)
+    path = _copy(g.WAITING, tmp_path)
+    async with SqliteStore(path) as store:
+        run = await store.get_run(g.WAITING)
+        assert run is not None and run.snapshot_seq is None
+        before = run.last_seq
+        await store.send_event(g.WAITING, g.Approval(who="ann", ok=True))
+        wf = g.Asks(store=store, workflow_name="golden.asks", timeout=None, snapshot_every=1)
+        assert await asyncio.wait_for(wf.resume(g.WAITING), 10) == g.EXPECTED[g.WAITING]
+        run = await store.get_run(g.WAITING)
+        assert run is not None and run.snapshot_seq is not None and run.snapshot_seq > before
+    reads: list[int] = []
+
+    class Counting(SqliteStore):
+        async def read(self, run_id: str, after_seq: int = 0) -> Any:
+            reads.append(after_seq)
+            return await super().read(run_id, after_seq)
+
+    async with Counting(path) as store:
+        handler = _workflow(g.WAITING, store).resume(g.WAITING)
+        assert await asyncio.wait_for(handler, 10) == g.EXPECTED[g.WAITING]
+        assert await handler.ctx.store.get("asked") is True
+    assert reads == [run.snapshot_seq - 1]

@@ -457,6 +457,13 @@ def build(plan: dict[str, Any]) -> type[Workflow]:
     return cls
 
 
+#: When not None, every workflow :func:`make` builds gets ``snapshot_every=`` this
+#: (``proptools.frequent_snapshots`` sets it).
+SNAPSHOT_EVERY: Optional[int] = None
+
+
 def make(plan: dict[str, Any], store: JournalStore | None, **kw: Any) -> Workflow:
     """A workflow object for ``plan`` journaling to ``store``."""
+    if SNAPSHOT_EVERY is not None:
+        kw.setdefault("snapshot_every", SNAPSHOT_EVERY)
     return build(plan)(store=store, timeout=kw.pop("timeout", 60), **kw)

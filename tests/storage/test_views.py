@@ -15,6 +15,7 @@ import pytest
 
 from durable_flows import Context, Event, HumanResponseEvent, StartEvent, StopEvent, Workflow, step
 from durable_flows.retry_policy import retry_policy, stop_after_attempt, wait_fixed
+from durable_flows.runtime import snapshot
 from durable_flows.storage import NewRun, SqliteStore
 from durable_flows.timeline import build_timeline
 
@@ -55,10 +56,10 @@ class Mixed(Workflow):
         return StopEvent(result=answer.response)
 
 
-async def run_mixed(path: Path) -> str:
+async def run_mixed(path: Path, snapshot_every: int = 0) -> str:
     Mixed.tries = 0
     async with SqliteStore(path) as store:
-        handler = Mixed(store=store).run(run_id="mixed")
+        handler = Mixed(store=store, snapshot_every=snapshot_every).run(run_id="mixed")
         for _ in range(200):
             info = await store.get_run("mixed")
             if info is not None and info.status == "waiting":
@@ -78,11 +79,20 @@ def query(path: Path, sql: str, *params: object) -> list[sqlite3.Row]:
         conn.close()
 
 
-async def test_views_agree_with_the_python_timeline(tmp_path: Path) -> None:
+@pytest.fixture(params=[0, 1], ids=["no-snapshots", "snapshots"])
+def snapshot_every(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> int:
+    """Runs without snapshots, and with one at the end of nearly every batch (never an event or a step)."""
+    monkeypatch.setattr(snapshot, "SIZE_RATIO", 0)
+    return int(request.param)
+
+
+async def test_views_agree_with_the_python_timeline(tmp_path: Path, snapshot_every: int) -> None:
     path = tmp_path / "v.db"
-    run_id = await run_mixed(path)
+    run_id = await run_mixed(path, snapshot_every)
     async with SqliteStore(path) as store:
-        tl = build_timeline(await store.history(run_id))
+        history = await store.history(run_id)
+        tl = build_timeline(history)
+    assert any(e["kind"] == "snapshot" for e in history) == bool(snapshot_every)
     attempts = query(path, "SELECT * FROM step_attempts WHERE run_id = ? ORDER BY accepted_seq", run_id)
     assert [
         (r["exec"], r["step"], r["attempt"], r["accepted_seq"], r["ended_seq"], r["outcome"], r["event_type"])
@@ -109,9 +119,9 @@ async def test_views_agree_with_the_python_timeline(tmp_path: Path) -> None:
     assert [r["source"] for r in events if r["kind"] == "sent"] == ["start", "step", "step", "step", "inbox"]
 
 
-async def test_run_summary(tmp_path: Path) -> None:
+async def test_run_summary(tmp_path: Path, snapshot_every: int) -> None:
     path = tmp_path / "v.db"
-    run_id = await run_mixed(path)
+    run_id = await run_mixed(path, snapshot_every)
     async with SqliteStore(path) as store:
         await store.create_run(NewRun("damaged", "wf", "{}"), [])
         await store.set_failed("damaged", "journal entry seq=3 cannot be decoded")
@@ -123,6 +133,8 @@ async def test_run_summary(tmp_path: Path) -> None:
         9,  # + work's retry, + gather accepted again after the answer
         1,
     )
+    assert row["events"] == 9  # start, 3 parts, 3 dones, the answer, the stop: no snapshots
+    assert row["entries"] == len(query(path, "SELECT seq FROM journal WHERE run_id = ?", run_id))
     assert (row["outcome_type"], row["outcome"], row["error_type"]) == (
         "durable_flows.events.StopEvent",
         '{"result":"yes"}',
