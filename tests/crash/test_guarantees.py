@@ -45,10 +45,19 @@ def rows(db: Path, run_id: str) -> list[tuple[int, str, float, dict]]:
 
 
 def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    """Poll ``predicate`` (which reads the child's database) until it holds.
+
+    The child creates and migrates the file while we poll: a file that exists
+    but has no tables yet reads as "not yet".
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if predicate():
-            return
+        try:
+            if predicate():
+                return
+        except sqlite3.OperationalError as exc:
+            if "no such table" not in str(exc):
+                raise
         time.sleep(0.02)
     raise AssertionError("condition not reached")
 
