@@ -85,10 +85,11 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         now = time.time()
         batch = _Batch()
         rerun = [e.id for e in state.execs.values() if e.status == EXEC_RUNNING]
-        self._append(
-            batch,
-            Record(k.RESUMED, now, data={"owner": lease.owner, "token": lease.token, "rerun": rerun}),
-        )
+        data: dict[str, Any] = {"owner": lease.owner, "token": lease.token, "rerun": rerun}
+        if self.spec.fingerprint() != state.fingerprint:
+            # From here on this code routes new events: replay must route them so too.
+            data["fingerprint"] = self.spec.fingerprint()
+        self._append(batch, Record(k.RESUMED, now, data=data))
         crashed = [e for e in state.execs.values() if e.restarts > MAX_RESTARTS]
         if crashed:
             err = RecoveryLimitError(self.run_id, crashed[0].step, crashed[0].restarts)

@@ -23,7 +23,8 @@ counter; ``step`` is on the record itself):
 ``failed``         exec, attempt, error {type, message, traceback},
                    retry_in (seconds, or None when retries are spent)
 ``waiter_timeout`` waiter_id
-``resumed``        owner, token, rerun (exec ids that were in flight)
+``resumed``        owner, token, rerun (exec ids that were in flight), fingerprint
+                   (only when the resuming code differs: it routes from here on)
 ``timed_out``      timeout, active_steps
 ``cancelled``      reason
 ``run_failed``     reason — a failure not tied to one step attempt

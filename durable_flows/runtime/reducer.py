@@ -294,6 +294,8 @@ def _waiter_timeout(st: RunState, rec: Record, spec: RunSpec) -> None:
 def _resumed(st: RunState, rec: Record, spec: RunSpec) -> None:
     st.clock_base += max(0.0, st.last_ts - st.segment_start)
     st.segment_start = rec.ts
+    if rec.get("fingerprint"):  # resumed by changed code: it routes what comes next
+        st.fingerprint = rec.data["fingerprint"]
     for exec_id in rec.get("rerun") or ():
         ex = st.execs.get(int(exec_id))
         if ex is not None:

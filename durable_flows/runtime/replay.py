@@ -2,7 +2,9 @@
 
 Replay routes every journaled event to the steps that took it when it was
 delivered: the run's first record holds the fingerprint of the code it started
-with, so history folds the same whatever the code is now. The current code
+with, and a ``resumed`` record by code with other steps or event types holds
+that code's, which routed what came after it. So history folds the same
+whatever the code is now. The current code
 must then be able to carry on from there: every queued event, unfinished
 execution, half-filled collect buffer and pending waiter needs a step (and
 event type) that still takes it. When one does not, :class:`NonDeterminismError`
@@ -104,6 +106,10 @@ def replay(run_id: str, records: list[Record], spec: RunSpec, base: RunState | N
             raise NonDeterminismError(
                 run_id, rec.seq, f"step {rec.step!r} to have the event it accepted queued", str(exc)
             ) from exc
+        if rec.kind == k.RESUMED and rec.get("fingerprint"):
+            # Resumed by changed code: events from here on were routed by it.
+            recorded = rec.data["fingerprint"]
+            folding = spec.as_recorded(recorded)
         if rec.kind == k.STATE or (rec.kind == k.RUN_STARTED and "state" in rec.data):
             state_seq = rec.seq
         elif rec.kind == k.COLLECT and rec.step:

@@ -389,3 +389,39 @@ async def test_awaited_event_type_gone_while_a_waiter_is_pending_is_refused(
     assert (err.run_id, err.seq) == (golden_wf.WAITING, waiter_seq)
     assert "golden_wf.Approval" in err.expected and "'approve' waits" in err.expected
     assert "no importable class" in err.found
+
+
+class AddedAnswerNote(Orders):
+    """A new step that also takes Answer, which arrives only after the resume."""
+
+    noted: list[str] = []
+
+    @step
+    async def note(self, ev: Answer) -> None:
+        AddedAnswerNote.noted.append(ev.response)
+        return None
+
+
+async def test_routing_of_new_code_after_a_resume_replays_as_it_ran(tmp_path: Path) -> None:
+    """Regression: replay used the run's first fingerprint for every event, but after a
+    resume under changed code the live loop routes new events with the new code. An
+    event delivered after the resume to a new step then made the next replay fail
+    (the ``accepted`` record found no event queued for that step). The ``resumed``
+    record now carries the routing the loop uses from there on."""
+    path = tmp_path / "j.db"
+    await _pending_run(path)
+    AddedAnswerNote.noted = []
+    assert await _finish(AddedAnswerNote, path) == "shipped: yes"
+    assert AddedAnswerNote.noted == ["yes"]  # the new step took the answer live
+    store = SqliteStore(path)
+    try:
+        entries = await store.read("r1")
+        accepted = [e.step for e in entries if e.kind == "accepted" and e.event_type is None]
+        assert "note" in accepted
+        # Reading the finished run back replays the whole journal with its routing.
+        assert await AddedAnswerNote(store=store).resume("r1") == "shipped: yes"
+        info = await store.get_run("r1")
+        assert info is not None and info.status == "completed"
+    finally:
+        await store.close()
+    assert AddedAnswerNote.noted == ["yes"]  # nothing ran again
