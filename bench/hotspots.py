@@ -102,7 +102,7 @@ def instrument(c: Counters, store: Any) -> None:
         c.wrap(writer, "submit", "writer jobs")
         c.wrap(WriteJobs, "append", "writer append jobs (SQL)", timed=True)
     c.wrap(aiosqlite.Connection, "execute_fetchall", "aiosqlite reads")
-    c.wrap(Codec, "encode", "records encoded")
+    c.wrap(Codec, "encode", "records encoded", timed=True)
     c.wrap(pydantic.BaseModel, "model_dump", "pydantic model_dump")
     c.wrap(asyncio.events.Handle, "_run", "asyncio callbacks")
     loop = asyncio.get_running_loop()
