@@ -333,3 +333,59 @@ def test_workflow_events_and_validate() -> None:
     wf = Chain()
     assert {StartEvent, A, B, StopEvent} <= set(wf.events)
     assert wf.validate() is False
+
+
+class Note(Event):
+    words: list[str]
+
+
+class Shared(Workflow):
+    """Two steps take the same Note; ``scribble`` changes its copy and fails once."""
+
+    attempts: list[list[str]] = []
+
+    @step
+    async def begin(self, ctx: Context, ev: StartEvent) -> Note:
+        return Note(words=["a"])
+
+    @step(retry_policy=retry_policy(stop=stop_after_attempt(2), wait=wait_fixed(0)))
+    async def scribble(self, ctx: Context, ev: Note) -> None:
+        Shared.attempts.append(list(ev.words))
+        ev.words.append("scribbled")
+        if len(Shared.attempts) == 1:
+            raise RuntimeError("once")
+        await ctx.store.set("scribbled", ev.words)
+        return None
+
+    @step
+    async def read(self, ctx: Context, ev: Note) -> StopEvent:
+        await asyncio.sleep(0.05)  # after scribble changed (its copy of) the event
+        return StopEvent(result=ev.words)
+
+
+async def test_steps_are_given_their_own_copy_of_an_event(store: JournalStore) -> None:
+    """Regression: steps got the run state's own event objects, so a step changing its
+    input changed it for another step given the same event and for its own retry,
+    which a replay of the journal (holding the event as sent) would not see."""
+    Shared.attempts = []
+    handler = Shared(store=store, skip_graph_checks={"dead_end"}).run()
+    assert await handler == ["a"]
+    assert Shared.attempts == [["a"], ["a"]]  # the retry starts from the event as journaled
+    assert await handler.ctx.store.get("scribbled") == ["a", "scribbled"]
+
+
+class OddRequirements(Workflow):
+    @step
+    async def wait(self, ctx: Context, ev: StartEvent) -> StopEvent:
+        await ctx.wait_for_event(HumanResponseEvent, requirements={"at": object()})
+        return StopEvent(result="?")
+
+
+async def test_wait_for_event_requirements_must_be_json(store: JournalStore) -> None:
+    """They are journaled with the waiter: anything else fails the step with a clear
+    error (it used to abort the run loop and leave the run 'running')."""
+    handler = OddRequirements(store=store).run()
+    with pytest.raises(WorkflowRuntimeError, match="requirements must be JSON values"):
+        await asyncio.wait_for(handler, 10)
+    run = await store.get_run(handler.run_id)
+    assert run is not None and run.status == "failed"

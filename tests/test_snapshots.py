@@ -242,6 +242,72 @@ async def test_a_snapshot_that_cannot_be_made_never_fails_the_run(
     assert "no snapshot at seq=" in caplog.text and "cannot dump that" in caplog.text
 
 
+async def test_a_snapshot_that_cannot_be_encoded_never_fails_the_run(
+    tmp_path: Path, often: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression: only making the snapshot's data was guarded; encoding it (a value
+    JSON has no form for, e.g. a date in a waiter's requirements) aborted the run."""
+    monkeypatch.setattr(snapshot, "snapshot_data", lambda state, codec, types: {"x": object()})
+    async with SqliteStore(tmp_path / "j.db") as store:
+        handler = Counter(store=store, snapshot_every=8).run(run_id="r", start_event=Go(n=12))
+        await _answer_when_waiting(store, handler, "anyway")
+        assert await asyncio.wait_for(handler, 10) == "11 then anyway"
+        entries = await store.read("r")
+        info = await store.get_run("r")
+    assert _snapshot_seqs(entries) == [] and info is not None and info.snapshot_seq is None
+    assert "is not JSON serializable" in caplog.text
+
+
+class ChangesItsInput(Workflow):
+    """``gate`` changes the event it was given, then waits for an Approval."""
+
+    @step
+    async def begin(self, ctx: Context, ev: Go) -> Tick:
+        return Tick(i=ev.n)
+
+    @step
+    async def count(self, ctx: Context, ev: Tick) -> Tick | Open:
+        if ev.i > 0:
+            return Tick(i=ev.i - 1)
+        return Open(after=1)
+
+    @step
+    async def gate(self, ctx: Context, ev: Open) -> StopEvent:
+        ev.after += 1000
+        approval = await ctx.wait_for_event(Approval, waiter_id="approval", timeout=None)
+        return StopEvent(result=f"after={ev.after} ok={approval.ok}")
+
+
+async def test_a_step_changing_its_input_event_changes_no_snapshot(tmp_path: Path, often: None) -> None:
+    """Regression: steps were given the very event objects the run's state holds, so a
+    snapshot taken while a step that changed its input was parked (or in flight) saved
+    the changed event; a resume from it then differed from a full replay."""
+    db = tmp_path / "j.db"
+    store = SqliteStore(db)
+    await _park(ChangesItsInput(store=store, snapshot_every=1), store, "r", 3)
+    async with SqliteStore(db) as reader:
+        info = await reader.get_run("r")
+        assert info is not None and info.snapshot_seq is not None
+        entries = await reader.read("r")
+    spec = ChangesItsInput()._run_spec()
+    full = replay("r", decode_journal("r", entries, Codec()), spec)
+    base, _ = snapshot.load_entry(entries[info.snapshot_seq - 1], Codec())
+    assert [ex.event for ex in base.execs.values()] == [Open(after=1)]
+    assert full_view(base) == full_view(
+        replay("r", decode_journal("r", entries[: info.snapshot_seq - 1], Codec()), spec)
+    )
+    assert [ex.event for ex in full.execs.values()] == [Open(after=1)]
+    async with SqliteStore(db) as store:
+        handler = ChangesItsInput(store=store, snapshot_every=1).resume("r")
+        for _ in range(500):
+            run = await store.get_run("r")
+            if run is not None and run.owner == store.owner_id and run.status == "waiting":
+                break
+            await asyncio.sleep(0.01)
+        await handler.send_event(Approval(ok=True))
+        assert await asyncio.wait_for(handler, 10) == "after=1001 ok=True"
+
+
 # -- what a snapshot holds ------------------------------------------------------------
 
 

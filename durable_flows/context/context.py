@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from ..errors import ContextSerdeError, ContextStateError, WorkflowRuntimeError
 from ..events import Event, qualified_name
 from ..runtime.collect import LiveBuffer, collect
-from ..runtime.scope import WaitingForEvent, current_scope
+from ..runtime.scope import WaitingForEvent, current_scope, handed_out
 from .state_store import DictState, StateStore
 
 if TYPE_CHECKING:
@@ -152,6 +152,7 @@ class Context(Generic[MODEL_T]):
             scope.collect.append(("add", buffer, ev, loop.next_op(), None))
         if total is not None:
             scope.collect.append(("clear", buffer, None, loop.next_op(), live.take_all()))
+            return [handed_out(e) for e in total]
         return total
 
     async def wait_for_event(
@@ -175,7 +176,13 @@ class Context(Generic[MODEL_T]):
         """
         scope = self._require_scope("wait_for_event")
         loop = self._require_loop("wait_for_event")
-        requirements = dict(requirements or {})
+        try:  # journaled with the waiter: JSON values only, and a copy the caller can't change
+            requirements = json.loads(json.dumps(dict(requirements or {})))
+        except (TypeError, ValueError) as exc:
+            raise WorkflowRuntimeError(
+                f"wait_for_event() requirements must be JSON values (str, number, bool, None, "
+                f"lists and dicts of them): {exc}"
+            ) from exc
         if waiter_id is None:
             reqs = json.dumps(requirements, sort_keys=True, default=str)
             waiter_id = f"waiter_{qualified_name(event_type)}_{reqs}_{scope.ex.id}"
@@ -184,7 +191,7 @@ class Context(Generic[MODEL_T]):
             if waiter.timed_out:
                 raise asyncio.TimeoutError(f"Timed out waiting for {event_type.__name__}")
             if waiter.resolved is not None:
-                return cast(T, waiter.resolved)
+                return cast(T, handed_out(waiter.resolved))
         raise WaitingForEvent(waiter_id, event_type, requirements, timeout, waiter_event)
 
     def write_event_to_stream(self, ev: Event | None) -> None:

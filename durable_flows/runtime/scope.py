@@ -13,10 +13,28 @@ from __future__ import annotations
 import contextvars
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..events import Event
 from .state import Exec
+
+E = TypeVar("E", bound=Event)
+
+
+def handed_out(event: E) -> E:
+    """A copy of a journaled event for step code to have.
+
+    The run's state keeps the events it holds (queued, in flight, buffered,
+    answering a waiter) as the journal has them; a step that changed the very
+    object it was given would change them too: other steps given the same
+    event, an in-process retry and a snapshot would then see what a replay of
+    the journal never shows. An event that cannot be deep-copied is handed out
+    as it is.
+    """
+    try:
+        return event.model_copy(deep=True)
+    except Exception:  # noqa: BLE001 - e.g. a jsonpickled event holding an uncopyable object
+        return event
 
 
 class WaitingForEvent(Exception):  # noqa: N818 - control flow, never reaches users

@@ -83,14 +83,16 @@ class SnapshotMixin(LoopBase):
         tally.add(batch.entries)
         if self.lease is None or self.state.finished or not tally.due(every):
             return update
-        # The record holds the state folded up to the record before it.
+        # The record holds the state folded up to the record before it. Encoding
+        # it (in _append) comes before anything changes, so a failure leaves the
+        # batch and the state as they were.
         try:
             data = snapshot.snapshot_data(self.state, self.codec, tally.event_types)
+            self._append(batch, Record(k.SNAPSHOT, now, data=data))
         except Exception as exc:  # noqa: BLE001 - a snapshot is an optimisation: never fail the run for one
             log.warning("run %r: no snapshot at seq=%s: %s", self.run_id, self.state.last_seq + 1, exc)
             tally.entries = tally.chars = 0  # try again after as many entries
             return update
-        self._append(batch, Record(k.SNAPSHOT, now, data=data))
         tally.add(batch.entries[-1:])
         seq = self.state.last_seq
         if update is None:

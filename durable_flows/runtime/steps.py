@@ -9,7 +9,7 @@ from typing import Any
 from ..resource import descriptors_by_key
 from ._loop_base import LoopBase, _Batch
 from .faults import fault
-from .scope import ExecScope, WaitingForEvent, current_scope
+from .scope import ExecScope, WaitingForEvent, current_scope, handed_out
 from .state import EXEC_RUNNING
 
 
@@ -65,7 +65,7 @@ class StepsMixin(LoopBase):
     async def _invoke(self, scope: ExecScope) -> Any:
         ex = scope.ex
         fn, cfg, is_coroutine = self.wf._step_call(ex.step)
-        kwargs: dict[str, Any] = {cfg.event_name: ex.event}
+        kwargs: dict[str, Any] = {cfg.event_name: handed_out(ex.event)}
         if cfg.context_parameter:
             kwargs[cfg.context_parameter] = self.ctx
         if cfg.resources:
