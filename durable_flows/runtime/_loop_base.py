@@ -70,6 +70,8 @@ class LoopBase:
         self._final_exc: BaseException | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._new_run: NewRun | None = None
+        #: Set by a resume by changed code: the run row's new fingerprint, sent with the next append.
+        self._fingerprint_change: str | None = None
         #: Worker mode: when the run goes idle, release it instead of waiting in memory.
         self.park_when_idle = False
         #: Encoded events of the completion being journaled, by id(event).

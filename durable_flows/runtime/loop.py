@@ -11,6 +11,7 @@ acts on a record before it is durable.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from typing import Any
@@ -87,8 +88,10 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         rerun = [e.id for e in state.execs.values() if e.status == EXEC_RUNNING]
         data: dict[str, Any] = {"owner": lease.owner, "token": lease.token, "rerun": rerun}
         if self.spec.fingerprint() != state.fingerprint:
-            # From here on this code routes new events: replay must route them so too.
+            # From here on this code routes new events: replay must route them so too,
+            # and send_event (any process) must check events against it.
             data["fingerprint"] = self.spec.fingerprint()
+            self._fingerprint_change = self.spec.fingerprint_json()
         self._append(batch, Record(k.RESUMED, now, data=data))
         crashed = [e for e in state.execs.values() if e.restarts > MAX_RESTARTS]
         if crashed:
@@ -168,6 +171,9 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
             self._append(batch, Record(k.RESOURCE, now, data={"exec": None, "key": key, "cache": cache}))
         self._loose_resources.clear()
         update = self._status_update()
+        if self._fingerprint_change is not None:
+            update = dataclasses.replace(update or RunUpdate(), fingerprint=self._fingerprint_change)
+            self._fingerprint_change = None
         update = self._snapshot_if_due(batch, update, now)
         batch.went_idle, self._went_idle = self._went_idle, False
         if not batch.entries and update is None:

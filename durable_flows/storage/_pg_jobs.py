@@ -209,6 +209,7 @@ class PgJobs(PgLeaseJobs):
                 ("outcome", update.outcome),
                 ("error", update.error),
                 ("snapshot_seq", update.snapshot_seq),
+                ("fingerprint", update.fingerprint),
             ):
                 if value is not None:
                     run.changes[name] = value
@@ -363,7 +364,7 @@ async def _write_appends(
             raise JournalCorruptError(
                 entries[0].run_id, entries[0].seq, f"an entry at this seq already exists ({exc})"
             ) from exc
-    columns = ("status", "waiting_for", "outcome", "error", "snapshot_seq")
+    columns = ("status", "waiting_for", "outcome", "error", "snapshot_seq", "fingerprint")
     # A released run that is still active may be claimed now: tell the workers.
     await conn.execute(
         "UPDATE runs SET last_seq = u.last_seq, updated_at = n.now, "
@@ -372,13 +373,14 @@ async def _write_appends(
         "status = coalesce(u.status, runs.status), "
         "waiting_for = coalesce(u.waiting_for, runs.waiting_for), "
         "outcome = coalesce(u.outcome, runs.outcome), error = coalesce(u.error, runs.error), "
-        "snapshot_seq = coalesce(u.snapshot_seq, runs.snapshot_seq) "
+        "snapshot_seq = coalesce(u.snapshot_seq, runs.snapshot_seq), "
+        "fingerprint = coalesce(u.fingerprint, runs.fingerprint) "
         "FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], "
-        "$8::bigint[], $9::bool[]) "
-        "AS u (run_id, last_seq, status, waiting_for, outcome, error, snapshot_seq, release), "
+        "$8::bigint[], $9::text[], $10::bool[]) AS u "
+        "(run_id, last_seq, status, waiting_for, outcome, error, snapshot_seq, fingerprint, release), "
         f"(SELECT {NOW} AS now) n WHERE runs.run_id = u.run_id "
-        "RETURNING CASE WHEN u.release AND runs.status = ANY($10::text[]) "
-        "THEN pg_notify($11, runs.run_id) END",
+        "RETURNING CASE WHEN u.release AND runs.status = ANY($11::text[]) "
+        "THEN pg_notify($12, runs.run_id) END",
         lease_ttl,
         list(touched),
         [run.last_seq for run in touched.values()],

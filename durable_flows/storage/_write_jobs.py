@@ -108,6 +108,7 @@ class WriteJobs:
                 ("outcome", update.outcome),
                 ("error", update.error),
                 ("snapshot_seq", update.snapshot_seq),
+                ("fingerprint", update.fingerprint),
             ):
                 if value is not None:
                     sets += f", {column} = ?"

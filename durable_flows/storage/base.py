@@ -137,6 +137,9 @@ class RunUpdate:
     outcome: str | None = None
     error: str | None = None
     snapshot_seq: int | None = None
+    #: The routing fingerprint (JSON text) of code that resumed the run with other
+    #: steps or event types: what ``send_event`` checks events against from now on.
+    fingerprint: str | None = None
     #: Give the lease up in the same transaction, as :meth:`JournalStore.release_lease`
     #: would (the run ended, or a worker parks it): saves a commit per run.
     release_lease: bool = False

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from durable_flows import (
     Workflow,
     step,
 )
-from durable_flows.errors import NonDeterminismError
+from durable_flows.errors import EventNotAcceptedError, NonDeterminismError
 from durable_flows.storage.base import JournalEntry
 
 pytestmark = pytest.mark.timeout(30)
@@ -391,6 +392,10 @@ async def test_awaited_event_type_gone_while_a_waiter_is_pending_is_refused(
     assert "no importable class" in err.found
 
 
+class Unknown(Event):
+    note: str
+
+
 class AddedAnswerNote(Orders):
     """A new step that also takes Answer, which arrives only after the resume."""
 
@@ -425,3 +430,34 @@ async def test_routing_of_new_code_after_a_resume_replays_as_it_ran(tmp_path: Pa
     finally:
         await store.close()
     assert AddedAnswerNote.noted == ["yes"]  # nothing ran again
+
+
+async def test_send_event_checks_against_the_code_that_resumed_the_run(tmp_path: Path) -> None:
+    """Regression (review): the run row kept the first code's fingerprint, so
+    ``store.send_event`` refused an event type that only the resuming code takes."""
+    path = tmp_path / "j.db"
+    await _pending_run(path)
+    store, other = SqliteStore(path), SqliteStore(path)
+    try:
+        handler = AddedUnrouted(store=store).resume("r1")
+        async for ev in handler.stream_events():
+            if isinstance(ev, Question):
+                assert await other.send_event("r1", Audit(note="from another process")) > 0
+                await handler.send_event(Answer(response="yes"))
+        assert await handler == "shipped: yes"
+        info = await other.get_run("r1")
+        assert info is not None
+        assert json.loads(info.fingerprint or "{}") == AddedUnrouted()._run_spec().fingerprint()
+    finally:
+        await other.close()
+        await store.close()
+    # While a run is running (waiting for nothing), the row's fingerprint is all
+    # send_event checks against: make the finished run look so and send again.
+    con = sqlite3.connect(path)
+    con.execute("UPDATE runs SET status = 'running', waiting_for = '[]' WHERE run_id = 'r1'")
+    con.commit()
+    con.close()
+    async with SqliteStore(path) as other:
+        assert await other.send_event("r1", Audit(note="only the new code takes it")) > 0
+        with pytest.raises(EventNotAcceptedError):
+            await other.send_event("r1", Unknown(note="no step takes it"))

@@ -229,6 +229,19 @@ async def test_append_can_release_the_lease_in_its_transaction(store: JournalSto
     assert [e.seq for e in await store.read("r1")] == [1, 2]
 
 
+async def test_append_can_change_the_run_fingerprint(store: JournalStore) -> None:
+    """A resume by changed code records its routing on the row (send_event checks it)."""
+    lease = await store.create_run(new_run("r1"), entries("r1", 1, 1))
+    before = await store.get_run("r1")
+    assert before is not None
+    await store.append(lease, entries("r1", 2, 2), RunUpdate(status="waiting"))
+    info = await store.get_run("r1")
+    assert info is not None and info.fingerprint == before.fingerprint
+    await store.append(lease, entries("r1", 3, 3), RunUpdate(fingerprint='{"steps": {}}'))
+    info = await store.get_run("r1")
+    assert info is not None and (info.fingerprint, info.status) == ('{"steps": {}}', "waiting")
+
+
 async def test_a_refused_append_does_not_release_the_lease(store: JournalStore) -> None:
     lease = await store.create_run(new_run("r1"), entries("r1", 1, 1))
     with pytest.raises(JournalSeqError):
