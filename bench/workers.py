@@ -54,9 +54,21 @@ def measure(url: str, workers: int, runs: int, concurrency: int) -> float:
     start = time.perf_counter()
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "durable_flows.cli", "worker", "--workflow",
-             "bench.worker_flows:IoChain", "--db", url, "--concurrency", str(concurrency)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "durable_flows.cli",
+                "worker",
+                "--workflow",
+                "bench.worker_flows:IoChain",
+                "--db",
+                url,
+                "--concurrency",
+                str(concurrency),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         for _ in range(workers)
     ]
@@ -83,7 +95,9 @@ async def drop_schemas(dsn: str, schemas: list[str]) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--pg", default=os.environ.get("DURABLE_FLOWS_TEST_PG"))
@@ -92,14 +106,19 @@ def main() -> None:
     if args.pg:
         sep = "&" if "?" in args.pg else "?"
         stores["PostgreSQL"] = lambda: f"{args.pg}{sep}schema=df_bench_{uuid.uuid4().hex[:8]}"
-    print(f"{args.runs} runs of 5 steps (10 ms simulated I/O each), --concurrency {args.concurrency} per worker")
+    print(
+        f"{args.runs} runs of 5 steps (10 ms simulated I/O each), --concurrency {args.concurrency} per worker"
+    )
     print("(worker start-up, about 0.5 s per process, is included in the time)\n")
     print("| store | 1 worker | 2 workers | 4 workers |")
     print("|---|---|---|---|")
     for name, url_for in stores.items():
         urls = [url_for() for _ in (1, 2, 4)]
         try:
-            figures = [measure(url, k, args.runs, args.concurrency) for url, k in zip(urls, (1, 2, 4), strict=True)]
+            figures = [
+                measure(url, k, args.runs, args.concurrency)
+                for url, k in zip(urls, (1, 2, 4), strict=True)
+            ]
         finally:
             if name == "PostgreSQL":
                 asyncio.run(drop_schemas(args.pg, [u.rsplit("schema=", 1)[1] for u in urls]))
