@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import weakref
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -63,6 +64,9 @@ class Codec:
         self.pickler = serializer if isinstance(serializer, JsonPickleSerializer) else None
         self.name = JSONPICKLE if self.pickler is not None else JSON
         self._types: dict[str, type[Event]] = {}
+        #: id -> weak reference of each event this JSON codec loaded from a
+        #: jsonpickle payload (a run journaled before its serializer changed).
+        self._pickled: dict[int, weakref.ref[Event]] = {}
 
     # -- events ------------------------------------------------------------------
 
@@ -85,10 +89,31 @@ class Codec:
 
         For snapshots, which dump again the events a run holds: each of them
         was checked when it was first journaled (or was read back from the journal).
+
+        Raises:
+            SerializationError: the codec is JSON and the event was read back
+                from a jsonpickle payload (the run's serializer changed):
+                JSON might not give it back as the journal does.
         """
         if self.pickler is not None:
             return self.pickler.serialize(event)
+        ref = self._pickled.get(id(event))
+        if ref is not None and ref() is event:
+            # JSON may not give it back as jsonpickle does (a set comes back a
+            # list), so a resume from this snapshot would differ from a full replay.
+            raise SerializationError(
+                f"{qualified_name(type(event))} was journaled by jsonpickle and the workflow's "
+                "serializer is JSON now: a snapshot cannot hold it as the journal does"
+            )
         return event.model_dump(mode="json")
+
+    def _remember_pickled(self, event: Event) -> None:
+        key = id(event)
+
+        def forget(_: object) -> None:
+            self._pickled.pop(key, None)
+
+        self._pickled[key] = weakref.ref(event, forget)
 
     def load_event(self, type_name: str, data: Any, codec: str) -> Event:
         """Rebuild an event written by :meth:`dump_event` under ``codec``."""
@@ -97,6 +122,8 @@ class Codec:
             value = pickler.deserialize(data)
             if not isinstance(value, Event):
                 raise SerializationError(f"jsonpickle payload is a {type(value)}, not an Event")
+            if self.pickler is None:
+                self._remember_pickled(value)
             return value
         cls = self._types.get(type_name)
         if cls is None:
@@ -137,8 +164,8 @@ class Codec:
         keeps the dicts it is given, and ``data`` is often the folded state of
         a run, which later edits of the live state must not change.
         """
-        if isinstance(data, str) and self.pickler is not None:
-            return self.pickler.deserialize(data)
+        if isinstance(data, str):  # jsonpickle wrote it (JSON dumps a state as an object)
+            return (self.pickler or JsonPickleSerializer()).deserialize(data)
         return state_type.model_validate(copy.deepcopy(data))
 
     # -- records -------------------------------------------------------------------

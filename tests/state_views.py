@@ -18,12 +18,28 @@ from durable_flows.events import Event, qualified_name
 from durable_flows.runtime.state import RunState
 
 
+def _exact(v: Any) -> Any:
+    """``v`` as JSON that still tells apart what JSON alone would merge: a set
+    from a list, a tuple from a list, 1 from 1.0 and True, an int key from a str key."""
+    if isinstance(v, dict):
+        return ["dict", [[_exact(k), _exact(x)] for k, x in v.items()]]
+    if isinstance(v, (list, tuple)):
+        return [type(v).__name__, [_exact(x) for x in v]]
+    if isinstance(v, (set, frozenset)):
+        return [type(v).__name__, sorted(json.dumps(_exact(x)) for x in v)]
+    return [type(v).__name__, repr(v)]
+
+
 def _ev(e: Event | None) -> Any:
-    return None if e is None else [qualified_name(type(e)), e.model_dump(mode="json")]
+    """An event by its type, its JSON form (readable in a diff) and its exact values."""
+    if e is None:
+        return None
+    return [qualified_name(type(e)), e.model_dump(mode="json"), _exact(e.model_dump())]
 
 
 def full_view(state: RunState) -> Any:
-    """Every field of ``state`` (but the caches above) as canonical JSON values."""
+    """Every field of ``state`` (but the caches above) as canonical JSON values;
+    events with their exact values, not only the JSON they dump to."""
     view = {
         **state.summary(),
         "run_id": state.run_id,
@@ -32,6 +48,15 @@ def full_view(state: RunState) -> Any:
         "clock_base": state.clock_base,
         "segment_start": state.segment_start,
         "last_ts": state.last_ts,
+        "result": _ev(state.result),
+        "queues": {k: [[s, _ev(e)] for s, e in q] for k, q in state.queues.items() if q},
+        "buffers": {
+            s: {b: [_ev(e) for e in evs] for b, evs in bufs.items()} for s, bufs in state.buffers.items() if bufs
+        },
+        "waiters": {
+            w.waiter_id: [w.step, w.exec_id, w.event_type, w.requirements, w.deadline, _ev(w.resolved), w.timed_out]
+            for w in state.waiters.values()
+        },
         "execs": {
             i: [x.step, x.event_seq, _ev(x.event), x.first_ts, x.attempt, x.worker, x.status,
                 x.retry_at, x.restarts, x.last_error]

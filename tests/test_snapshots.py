@@ -33,6 +33,7 @@ from durable_flows import (
 )
 from durable_flows.check import check_run
 from durable_flows.codec import Codec
+from durable_flows.context.serializers import JsonPickleSerializer
 from durable_flows.errors import NonDeterminismError, WorkflowValidationError
 from durable_flows.runtime import snapshot
 from durable_flows.runtime.reducer import reduce
@@ -296,6 +297,51 @@ async def test_a_step_changing_its_input_event_changes_no_snapshot(tmp_path: Pat
             await asyncio.sleep(0.01)
         await handler.send_event(Approval(ok=True))
         assert await asyncio.wait_for(handler, 10) == "after=1000 ok=True"
+
+
+class PickledGate(Workflow):
+    """Waits for an Approval while holding its start event, which carries a set."""
+
+    @step
+    async def gate(self, ctx: Context, ev: StartEvent) -> StopEvent:
+        approval = await ctx.wait_for_event(Approval, waiter_id="approval", timeout=None)
+        return StopEvent(result=f"{type(ev.tags).__name__} ok={approval.ok}")
+
+
+async def _owned_and_waiting(store: SqliteStore, run_id: str) -> None:
+    for _ in range(500):
+        run = await store.get_run(run_id)
+        if run is not None and run.owner == store.owner_id and run.status == "waiting":
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"{run_id} never waited")
+
+
+async def test_an_event_journaled_by_jsonpickle_is_not_snapshotted_as_json(
+    tmp_path: Path, often: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression: a snapshot dumps the events a run holds with the serializer the
+    workflow has now; one that jsonpickle journaled (a set) came back from the
+    snapshot as JSON wrote it (a list), while a full replay loads it as a set."""
+    db = tmp_path / "j.db"
+    async with SqliteStore(db) as store:
+        PickledGate(store=store, serializer=JsonPickleSerializer()).run(
+            run_id="r", start_event=StartEvent(tags={1, 2, 3})
+        )
+        await _owned_and_waiting(store, "r")
+    async with SqliteStore(db) as store:
+        handler = PickledGate(store=store, snapshot_every=1).resume("r")
+        await _owned_and_waiting(store, "r")
+        await handler.send_event(Approval(ok=True))
+        assert await asyncio.wait_for(handler, 10) == "set ok=True"
+        entries = await store.read("r")
+    assert {e.codec for e in entries if e.event_type is not None} == {"json", "jsonpickle"}
+    spec = PickledGate()._run_spec()
+    for seq in _snapshot_seqs(entries):  # any snapshot must load as a full replay folds
+        base, _ = snapshot.load_entry(entries[seq - 1], Codec())
+        upto = replay("r", decode_journal("r", entries[: seq - 1], Codec()), spec)
+        assert full_view(base) == full_view(upto)
+    assert "was journaled by jsonpickle" in caplog.text
 
 
 # -- what a snapshot holds ------------------------------------------------------------
