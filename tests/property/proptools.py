@@ -359,6 +359,23 @@ async def crash_and_resume(
     return outcome, happened
 
 
+def draw_crash_points(data: Any) -> list[tuple[int, str]]:
+    """One or two crash points (a number, "before" or "after" its write), drawn
+    before anything runs: the number of writes depends on how appends got
+    batched, so :func:`fold_crash_points` brings them into range afterwards."""
+    from hypothesis import strategies as st
+
+    return data.draw(  # type: ignore[no-any-return]
+        st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(["before", "after"])), min_size=1, max_size=2),
+        label="crash points",
+    )
+
+
+def fold_crash_points(points: list[tuple[int, str]], writes: int) -> list[tuple[int, str]]:
+    """``points`` as write numbers 1..``writes``."""
+    return [(1 + n % writes, when) for n, when in points]
+
+
 def count_journal_writes(plan: dict[str, Any]) -> int:
     """How many create_run/append calls an uninterrupted SQLite run of ``plan`` makes."""
 

@@ -21,6 +21,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,8 @@ from proptools import (
     count_journal_writes,
     crash_and_resume,
     db_in,
+    draw_crash_points,
+    fold_crash_points,
     live_snapshots,
     mask_known_leaks,
     temp_db,
@@ -53,15 +56,10 @@ HERE = Path(__file__).parent
 @settings(max_examples=examples(50))
 @given(plan=wfgen.plans(), data=st.data())
 def test_crash_anywhere_then_resume_in_process(plan: dict[str, Any], data: st.DataObject) -> None:
-    # The number of writes depends on how appends got batched, so draw points
-    # independent of it (before running anything) and fold them into range.
-    points = data.draw(
-        st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(["before", "after"])), min_size=1, max_size=2),
-        label="crash points",
-    )
+    points = draw_crash_points(data)
     expected = asyncio.run(baseline(plan))
     writes = count_journal_writes(plan)
-    crashes = [(1 + k % writes, when) for k, when in points]
+    crashes = fold_crash_points(points, writes)
 
     async def go() -> None:
         with temp_db() as folder:
@@ -118,31 +116,56 @@ def _journal(db: Path) -> list[JournalEntry]:
     return [JournalEntry(*row) for row in rows]
 
 
+@dataclass
+class KilledRun:
+    """A generated run killed by SIGKILL after one of its appends, then finished.
+
+    Attributes:
+        first: The driver process armed to be killed (it may have finished first).
+        unfinished: The kill left the run running or waiting, so a second
+            driver resumed it (otherwise it hit the last append, or none, and
+            the second driver only read the finished run back).
+        final: The process whose output is the run's outcome.
+        entries: The run's journal at the end.
+        got: The outcome, comparable with ``Outcome.comparable()``.
+    """
+
+    first: subprocess.CompletedProcess[str]
+    unfinished: bool
+    final: subprocess.CompletedProcess[str]
+    entries: list[JournalEntry]
+    got: dict[str, Any]
+
+
+def kill_then_finish(plan: dict[str, Any], folder: str, kill_at: int) -> KilledRun:
+    """Run ``plan`` in a subprocess killed after append ``kill_at``, then finish it in another."""
+    db, plan_file = Path(folder) / "j.db", Path(folder) / "plan.json"
+    plan_file.write_text(json.dumps(plan))
+    first = _driver(db, plan_file, f"after_append={kill_at}")
+    killed = first.returncode == -signal.SIGKILL
+    event(f"killed={killed}")
+    assert killed or first.returncode == 0, first.stderr
+    final, unfinished = first, False
+    if killed:
+        unfinished = _status(db) in ("running", "waiting")
+        final = _driver(db, plan_file, "")
+        assert final.returncode == 0, final.stderr
+    out = json.loads(final.stdout.strip().splitlines()[-1])
+    entries = _journal(db)
+    got = {"result": out["result"], "state": out["state"], **journal_outcome("r", entries), "rest": out["rest"]}
+    return KilledRun(first, unfinished, final, entries, got)
+
+
 @pytest.mark.timeout(time_budget(120))
 @settings(max_examples=examples(4))
 @given(plan=wfgen.plans(max_stages=4), data=st.data())
 def test_sigkill_then_resume_in_subprocesses(plan: dict[str, Any], data: st.DataObject) -> None:
     point = data.draw(st.integers(0, 10**6), label="after_append")
     expected = asyncio.run(baseline(plan))
-    writes = count_journal_writes(plan)
-    kill_at = 1 + point % writes
+    kill_at = 1 + point % count_journal_writes(plan)
     with temp_db() as folder:
-        db, plan_file = Path(folder) / "j.db", Path(folder) / "plan.json"
-        plan_file.write_text(json.dumps(plan))
-        first = _driver(db, plan_file, f"after_append={kill_at}")
-        killed = first.returncode == -signal.SIGKILL
-        event(f"killed={killed}")
-        assert killed or first.returncode == 0, first.stderr
-        final = first
-        unfinished = killed and _status(db) in ("running", "waiting")
-        if killed:
-            final = _driver(db, plan_file, "")
-            assert final.returncode == 0, final.stderr
-        out = json.loads(final.stdout.strip().splitlines()[-1])
-        entries = _journal(db)
-        seen = journal_outcome("r", entries)
-        got = {"result": out["result"], "state": out["state"], **seen, "rest": out["rest"]}
-        want = expected.comparable()
-        assert mask_known_leaks(plan, got) == mask_known_leaks(plan, want), (kill_at, first.stderr[-2000:])
-        if unfinished:  # (appends vary in number: the kill may have hit the last one)
-            assert any(e.kind == "resumed" for e in entries)
+        run = kill_then_finish(plan, folder, kill_at)
+    want = expected.comparable()
+    assert mask_known_leaks(plan, run.got) == mask_known_leaks(plan, want), (kill_at, run.first.stderr[-2000:])
+    if run.unfinished:  # (appends vary in number: the kill may have hit the last one)
+        assert any(e.kind == "resumed" for e in run.entries)

@@ -14,18 +14,14 @@ last ends with a snapshot. For generated plans (see ``wfgen.py``):
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 import wfgen
-from driving import journal_outcome
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from proptools import (
@@ -36,14 +32,16 @@ from proptools import (
     count_journal_writes,
     crash_and_resume,
     db_in,
+    draw_crash_points,
     finish,
+    fold_crash_points,
     frequent_snapshots,
     live_snapshots,
     mask_known_leaks,
     temp_db,
 )
 from soak import examples, time_budget
-from test_prop_crash import _driver, _journal, _status
+from test_prop_crash import kill_then_finish
 
 from durable_flows import MemoryStore, SqliteStore
 from durable_flows.storage import JournalStore
@@ -105,14 +103,11 @@ def test_replay_from_every_snapshot_equals_the_full_replay_and_the_live_state(
 @settings(max_examples=examples(40))
 @given(plan=wfgen.plans(), data=st.data())
 def test_crash_anywhere_then_resume_from_the_latest_snapshot(plan: dict[str, Any], data: st.DataObject) -> None:
-    points = data.draw(
-        st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(["before", "after"])), min_size=1, max_size=2),
-        label="crash points",
-    )
+    points = draw_crash_points(data)
     expected = asyncio.run(baseline(plan))
     with frequent_snapshots():
         writes = count_journal_writes(plan)
-    crashes = [(1 + k % writes, when) for k, when in points]
+    crashes = fold_crash_points(points, writes)
 
     async def go() -> None:
         warnings = _no_fallbacks()
@@ -143,28 +138,13 @@ def test_sigkill_then_resume_from_the_latest_snapshot_in_subprocesses(
     point = data.draw(st.integers(0, 10**6), label="after_append")
     expected = asyncio.run(baseline(plan))
     with frequent_snapshots():
-        writes = count_journal_writes(plan)
-    kill_at = 1 + point % writes
+        kill_at = 1 + point % count_journal_writes(plan)
     with temp_db() as folder, _frequent_snapshots_in_subprocesses():
-        db, plan_file = Path(folder) / "j.db", Path(folder) / "plan.json"
-        plan_file.write_text(json.dumps(plan))
-        first = _driver(db, plan_file, f"after_append={kill_at}")
-        killed = first.returncode == -signal.SIGKILL
-        event(f"killed={killed}")
-        assert killed or first.returncode == 0, first.stderr
-        final = first
-        if killed:  # (appends vary in number: the kill may have hit the last one, after which
-            # the driver only reads the finished run back)
-            unfinished = _status(db) in ("running", "waiting")
-            final = _driver(db, plan_file, "")
-            assert final.returncode == 0, final.stderr
-            if unfinished:
-                assert "replaying the whole journal" not in final.stderr
-        out = json.loads(final.stdout.strip().splitlines()[-1])
-        entries = _journal(db)
-        got = {"result": out["result"], "state": out["state"], **journal_outcome("r", entries), "rest": out["rest"]}
-        assert mask_known_leaks(plan, got) == mask_known_leaks(plan, expected.comparable()), kill_at
-        check_every_snapshot("r", entries, wfgen.make(plan, store=None)._run_spec())
+        run = kill_then_finish(plan, folder, kill_at)
+    if run.unfinished:
+        assert "replaying the whole journal" not in run.final.stderr
+    assert mask_known_leaks(plan, run.got) == mask_known_leaks(plan, expected.comparable()), kill_at
+    check_every_snapshot("r", run.entries, wfgen.make(plan, store=None)._run_spec())
 
 
 @contextmanager
