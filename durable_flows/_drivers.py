@@ -12,7 +12,13 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from .errors import JournalCorruptError, JournalDecodeError, LeaseHeldError, RunNotFoundError
+from .errors import (
+    JournalCorruptError,
+    JournalDecodeError,
+    LeaseHeldError,
+    RunNotFoundError,
+    WorkflowRuntimeError,
+)
 from .events import Event
 from .runtime.rebuild import rebuild
 from .storage import JournalStore, open_store
@@ -76,6 +82,12 @@ async def drive_resume(wf: Workflow, loop: RunLoop, lease: Lease | None) -> None
             loop.snapshots = rebuilt.tally
             loop._reported_status = "resuming"  # the first batch reports the status afresh
             ctx._replace_state(state.state)
+            if info.status in FINISHED_STATUSES and not state.finished:
+                # Ended outside the journal: a damaged journal marks only the row failed.
+                raise WorkflowRuntimeError(
+                    f"run {run_id!r} was marked {info.status} without finishing: "
+                    f"{info.error or 'no reason recorded'}"
+                )
             if info.status in FINISHED_STATUSES or state.finished:
                 await loop.finish_from_journal()
                 if held is not None:

@@ -25,6 +25,7 @@ from .errors import (
     JournalDecodeError,
     NonDeterminismError,
     SerializationError,
+    TypeNotAllowedError,
 )
 from .events import Event, qualified_name
 from .runtime.records import Record
@@ -226,6 +227,13 @@ class Codec:
             except _NotAnEvent as exc:
                 raise NonDeterminismError(
                     entry.run_id, entry.seq, f"event type {entry.event_type}", str(exc)
+                ) from exc
+            except TypeNotAllowedError as exc:  # the serializer's allowed list changed, not the journal
+                raise NonDeterminismError(
+                    entry.run_id,
+                    entry.seq,
+                    f"a serializer that decodes the {entry.codec} payload of {entry.event_type}",
+                    f"one that refuses it ({exc})",
                 ) from exc
             except Exception as exc:  # refused types, damaged jsonpickle payloads
                 raise JournalDecodeError(

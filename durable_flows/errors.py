@@ -176,9 +176,9 @@ class JournalDecodeError(DurableFlowsError):
         self.seq = seq
         self.detail = detail
         super().__init__(
-            f"run {run_id!r}, journal entry seq={seq}: {detail}. The entry was left in "
-            "place; make the type importable (same module path as when it was written) "
-            "or allow it in the serializer, then resume again."
+            f"run {run_id!r}, journal entry seq={seq}: {detail}. Nothing was deleted, but "
+            "the run cannot continue from this journal (a resume marks it failed): inspect "
+            f"it with `durable-flows show {run_id}`, or fork it from before that entry."
         )
 
 
