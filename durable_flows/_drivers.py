@@ -72,6 +72,7 @@ async def drive_resume(wf: Workflow, loop: RunLoop, lease: Lease | None) -> None
                 held = await store.claim_lease(run_id)
             try:
                 rebuilt = await rebuild(store, info, wf._codec(), wf._run_spec())
+                ctx._replace_state(rebuilt.state.state)
             except Exception as exc:
                 await _mark_damaged(store, run_id, exc)
                 if held is not None:  # let a process with compatible code take it
@@ -81,7 +82,6 @@ async def drive_resume(wf: Workflow, loop: RunLoop, lease: Lease | None) -> None
             state = loop.state = rebuilt.state
             loop.snapshots = rebuilt.tally
             loop._reported_status = "resuming"  # the first batch reports the status afresh
-            ctx._replace_state(state.state)
             if info.status in FINISHED_STATUSES and not state.finished:
                 # Ended outside the journal: a damaged journal marks only the row failed.
                 raise WorkflowRuntimeError(

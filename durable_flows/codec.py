@@ -56,6 +56,8 @@ else:  # pragma: no cover - an interpreter without the C accelerator
     def _to_json(value: Any) -> str:
         return _ENCODER.encode(value)
 JSONPICKLE = "jsonpickle"
+#: The key a JSON codec wraps a jsonpickle-written state in when it reads one.
+PICKLED_STATE = "py/jsonpickle-state"
 
 
 class Codec:
@@ -165,8 +167,15 @@ class Codec:
         keeps the dicts it is given, and ``data`` is often the folded state of
         a run, which later edits of the live state must not change.
         """
-        if isinstance(data, str):  # jsonpickle wrote it (JSON dumps a state as an object)
-            return (self.pickler or JsonPickleSerializer()).deserialize(data)
+        if isinstance(data, dict) and len(data) == 1 and PICKLED_STATE in data:
+            value = (self.pickler or JsonPickleSerializer()).deserialize(data[PICKLED_STATE])
+            if not isinstance(value, state_type):
+                raise SerializationError(
+                    f"the journaled state is a {type(value).__name__}, not a {state_type.__name__}"
+                )
+            return value
+        if isinstance(data, str) and self.pickler is not None:
+            return self.pickler.deserialize(data)
         return state_type.model_validate(copy.deepcopy(data))
 
     # -- records -------------------------------------------------------------------
@@ -204,6 +213,10 @@ class Codec:
             raise JournalDecodeError(entry.run_id, entry.seq, f"payload is not JSON ({exc})") from exc
         if not isinstance(data, dict):
             raise JournalDecodeError(entry.run_id, entry.seq, "payload is not a JSON object")
+        if entry.codec == JSONPICKLE and self.pickler is None and isinstance(data.get("state"), str):
+            # A state jsonpickle wrote, read by JSON code: marked, so that
+            # load_state knows it from a state JSON wrote as a string.
+            data["state"] = {PICKLED_STATE: data["state"]}
         event = None
         if "event" in data:
             raw = data.pop("event")

@@ -14,6 +14,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pydantic import BaseModel
+
 from durable_flows.events import Event, qualified_name
 from durable_flows.runtime.state import RunState
 
@@ -27,6 +29,8 @@ def _exact(v: Any) -> Any:
         return [type(v).__name__, [_exact(x) for x in v]]
     if isinstance(v, (set, frozenset)):
         return [type(v).__name__, sorted(json.dumps(_exact(x)) for x in v)]
+    if isinstance(v, BaseModel):  # e.g. held in an event's extra fields, which model_dump() keeps as is
+        return [qualified_name(type(v)), _exact(v.model_dump())]
     return [type(v).__name__, repr(v)]
 
 

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, RootModel
 
 from durable_flows import Context, Event, SqliteStore, StartEvent, StopEvent, Workflow, step
 from durable_flows.context.serializers import JsonPickleSerializer
-from durable_flows.errors import NonDeterminismError, WorkflowRuntimeError
+from durable_flows.errors import (
+    ContextSerdeError,
+    NonDeterminismError,
+    TypeNotAllowedError,
+    WorkflowRuntimeError,
+)
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -124,3 +131,70 @@ async def test_a_run_marked_failed_outside_its_journal_says_why_when_resumed(tmp
             await asyncio.wait_for(Bagging(store=store, serializer=ALLOWING).resume("r"), 10)
         info = await store.get_run("r")
     assert info is not None and info.status == "failed"
+
+
+class Counted(BaseModel):
+    n: int = 0
+
+
+class Note(RootModel[str]):
+    root: str = ""
+
+
+class Typed(Workflow):
+    """Edits a user state type, then waits for an Approval."""
+
+    @step
+    async def gate(self, ctx: Context[Counted], ev: StartEvent) -> StopEvent:
+        async with ctx.store.edit_state() as state:
+            state.n += 1
+        approval = await ctx.wait_for_event(Approval, waiter_id="approval", timeout=None)
+        return StopEvent(result=f"n={(await ctx.store.get_state()).n} ok={approval.ok}")
+
+
+class Noting(Workflow):
+    """Its state is a string: JSON journals it as one."""
+
+    @step
+    async def gate(self, ctx: Context[Note], ev: StartEvent) -> StopEvent:
+        async with ctx.store.edit_state() as state:
+            state.root = "[1, 2]"  # a string that is also JSON text
+        approval = await ctx.wait_for_event(Approval, waiter_id="approval", timeout=None)
+        return StopEvent(result=f"{(await ctx.store.get_state()).root!r} ok={approval.ok}")
+
+
+async def _resume_and_approve(db: Path, make: Callable[[SqliteStore], Workflow]) -> Any:
+    async with SqliteStore(db) as store:
+        handler = make(store).resume("r")
+        await _owned_and_waiting(store, "r")
+        await handler.send_event(Approval(ok=True))
+        return await asyncio.wait_for(handler, 10)
+
+
+async def test_a_user_state_jsonpickle_wrote_needs_a_serializer_that_allows_it(tmp_path: Path) -> None:
+    db = tmp_path / "j.db"
+    async with SqliteStore(db) as store:
+        Typed(store=store, serializer=JsonPickleSerializer(allowed=[Counted, Approval])).run(run_id="r")
+        await _owned_and_waiting(store, "r")
+    async with SqliteStore(db) as store:
+        with pytest.raises(TypeNotAllowedError, match="Counted"):
+            await asyncio.wait_for(Typed(store=store).resume("r"), 10)
+        info = await store.get_run("r")
+    assert info is not None and info.status == "waiting" and info.owner is None  # lease given back
+    allowing = JsonPickleSerializer(allowed=[Counted, Approval])
+    # n=2: the journaled n=1, plus the edit of gate's second run once the answer is there
+    assert await _resume_and_approve(db, lambda store: Typed(store=store, serializer=allowing)) == "n=2 ok=True"
+
+
+async def test_a_state_json_wrote_as_a_string_resumes_as_that_string(tmp_path: Path) -> None:
+    """Regression (review): reading every string state as jsonpickle broke RootModel[str] states."""
+    db = tmp_path / "j.db"
+    async with SqliteStore(db) as store:
+        Noting(store=store).run(run_id="r")
+        await _owned_and_waiting(store, "r")
+    assert await _resume_and_approve(db, lambda store: Noting(store=store)) == "'[1, 2]' ok=True"
+
+
+def test_context_from_dict_still_refuses_a_string_for_an_object_state() -> None:
+    with pytest.raises(ContextSerdeError):
+        Context.from_dict(Typed(), {"state": {"state_type": "x.Counted", "state_data": '{"n": 5}'}})

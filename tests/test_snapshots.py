@@ -300,12 +300,19 @@ async def test_a_step_changing_its_input_event_changes_no_snapshot(tmp_path: Pat
 
 
 class PickledGate(Workflow):
-    """Waits for an Approval while holding its start event, which carries a set."""
+    """Waits for an Approval while holding its start event, which carries a set; then counts down."""
 
     @step
-    async def gate(self, ctx: Context, ev: StartEvent) -> StopEvent:
+    async def gate(self, ctx: Context, ev: StartEvent) -> Tick:
         approval = await ctx.wait_for_event(Approval, waiter_id="approval", timeout=None)
-        return StopEvent(result=f"{type(ev.tags).__name__} ok={approval.ok}")
+        await ctx.store.set("seen", f"{type(ev.tags).__name__} ok={approval.ok}")
+        return Tick(i=3)
+
+    @step
+    async def count(self, ctx: Context, ev: Tick) -> Tick | StopEvent:
+        if ev.i > 0:
+            return Tick(i=ev.i - 1)
+        return StopEvent(result=await ctx.store.get("seen"))
 
 
 async def _owned_and_waiting(store: SqliteStore, run_id: str) -> None:
@@ -336,12 +343,15 @@ async def test_an_event_journaled_by_jsonpickle_is_not_snapshotted_as_json(
         assert await asyncio.wait_for(handler, 10) == "set ok=True"
         entries = await store.read("r")
     assert {e.codec for e in entries if e.event_type is not None} == {"json", "jsonpickle"}
+    approved = next(e.seq for e in entries if e.event_type == f"{__name__}.Approval")
+    seqs = _snapshot_seqs(entries)
+    assert seqs and min(seqs) > approved  # none while the start event was held, some after
+    assert "was journaled by jsonpickle" in caplog.text
     spec = PickledGate()._run_spec()
-    for seq in _snapshot_seqs(entries):  # any snapshot must load as a full replay folds
+    for seq in seqs:  # each loads as a full replay folds
         base, _ = snapshot.load_entry(entries[seq - 1], Codec())
         upto = replay("r", decode_journal("r", entries[: seq - 1], Codec()), spec)
         assert full_view(base) == full_view(upto)
-    assert "was journaled by jsonpickle" in caplog.text
 
 
 # -- what a snapshot holds ------------------------------------------------------------
