@@ -22,7 +22,8 @@ from .errors import (
 from .events import Event
 from .runtime.rebuild import rebuild
 from .storage import JournalStore, open_store
-from .storage.base import ACTIVE_STATUSES, FINISHED_STATUSES, Lease, owner_is_dead
+from .storage.owners import owner_is_dead
+from .storage.rows import ACTIVE_STATUSES, FINISHED_STATUSES, Lease
 
 if TYPE_CHECKING:
     from .runtime.loop import RunLoop

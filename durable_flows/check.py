@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 
 from .errors import DurableFlowsError, JournalCorruptError, JournalDecodeError, NonDeterminismError
 from .runtime.rebuild import rebuild
-from .storage.base import FINISHED_STATUSES, JournalStore
+from .storage.base import JournalStore
+from .storage.rows import FINISHED_STATUSES
 
 if TYPE_CHECKING:
     from .workflow import Workflow

@@ -29,7 +29,7 @@ from .errors import (
 )
 from .events import Event, qualified_name
 from .runtime.records import Record
-from .storage.base import JournalEntry
+from .storage.rows import JournalEntry
 
 JSON = "json"
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)

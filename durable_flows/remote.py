@@ -18,7 +18,7 @@ from .errors import RunNotFoundError, WorkflowRuntimeError
 from .events import Event, StopEvent
 from .runtime import records as k
 from .runtime.outcome import final_outcome
-from .storage.base import FINISHED_STATUSES, NewRun, RunInfo
+from .storage.rows import FINISHED_STATUSES, NewRun, RunInfo
 
 if TYPE_CHECKING:
     from .workflow import Workflow

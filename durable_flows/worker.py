@@ -16,7 +16,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .errors import LeaseHeldError, RunNotFoundError
-from .storage.base import RUNNING, WAITING, JournalStore, Lease, owner_is_dead
+from .storage.base import JournalStore
+from .storage.owners import owner_is_dead
+from .storage.rows import RUNNING, WAITING, Lease
 
 if TYPE_CHECKING:
     from .handler import WorkflowHandler

@@ -251,7 +251,7 @@ def test_a_zombie_owner_is_dead() -> None:
     import sys
     import time
 
-    from durable_flows.storage.base import owner_is_dead
+    from durable_flows.storage.owners import owner_is_dead
 
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     owner = f"{socket.gethostname()}:{proc.pid}:abc"

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 from ..codec import Codec
 from ..events import Event, StopEvent
 from ..resource import ResourceManager
-from ..storage.base import JournalEntry, JournalStore, Lease, NewRun
+from ..storage.base import JournalStore
+from ..storage.rows import JournalEntry, Lease, NewRun
 from . import records as k
 from .collect import LiveBuffer
 from .records import Record

@@ -24,7 +24,7 @@ from ..events import (
     Event,
     WorkflowIdleEvent,
 )
-from ..storage.base import Lease, NewRun, RunUpdate
+from ..storage.rows import Lease, NewRun, RunUpdate
 from . import records as k
 from ._loop_base import _Batch
 from .collect import LiveBuffer

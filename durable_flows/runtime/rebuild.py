@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 from ..codec import Codec
 from ..errors import JournalCorruptError
-from ..storage.base import JournalEntry, JournalStore, RunInfo
+from ..storage.base import JournalStore
+from ..storage.rows import JournalEntry, RunInfo
 from . import records as k
 from .replay import decode_journal, replay
 from .snapshot import load_entry

@@ -30,7 +30,7 @@ from .._imports import import_qualified
 from ..codec import Codec
 from ..errors import JournalCorruptError, NonDeterminismError
 from ..events import qualified_name
-from ..storage.base import JournalEntry
+from ..storage.rows import JournalEntry
 from . import records as k
 from .records import ALL_KINDS, Record
 from .reducer import reduce

@@ -27,7 +27,7 @@ from .._imports import import_qualified
 from ..codec import Codec
 from ..errors import JournalDecodeError, WorkflowValidationError
 from ..events import Event, qualified_name
-from ..storage.base import JournalEntry
+from ..storage.rows import JournalEntry
 from .state import Exec, RunState, Waiter
 
 FORMAT = 1

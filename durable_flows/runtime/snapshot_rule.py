@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..storage.base import JournalEntry, RunUpdate
+from ..storage.rows import JournalEntry, RunUpdate
 from . import records as k
 from . import snapshot
 from ._loop_base import LoopBase, _Batch

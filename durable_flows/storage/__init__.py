@@ -13,7 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreOpenError
 from ._cancel import CANCEL_REQUEST_TYPE, cancel_request_reason
-from .base import (
+from .base import JournalStore
+from .memory import MemoryStore
+from .owners import make_owner_id, owner_is_dead
+from .rows import (
     ACTIVE_STATUSES,
     ALL_STATUSES,
     CANCELLED,
@@ -25,16 +28,12 @@ from .base import (
     WAITING,
     InboxItem,
     JournalEntry,
-    JournalStore,
     Lease,
     NewRun,
     RunInfo,
     RunSummary,
     RunUpdate,
-    make_owner_id,
-    owner_is_dead,
 )
-from .memory import MemoryStore
 from .sqlite import SqliteStore
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ import json
 import time
 from typing import TYPE_CHECKING
 
-from .base import CANCELLED, FINISHED_STATUSES, InboxItem, JournalEntry, RunUpdate
+from .rows import CANCELLED, FINISHED_STATUSES, InboxItem, JournalEntry, RunUpdate
 
 if TYPE_CHECKING:
     from .base import JournalStore

@@ -36,7 +36,8 @@ from ..errors import (
 from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
 from ._pg_leases import NOW, PgLeaseJobs
 from ._pg_writer import UndoList
-from .base import (
+from .base import _check_entries
+from .rows import (
     ACTIVE_STATUSES,
     FAILED,
     FINISHED_STATUSES,
@@ -45,7 +46,6 @@ from .base import (
     Lease,
     NewRun,
     RunUpdate,
-    _check_entries,
 )
 
 _FINISHED = sorted(FINISHED_STATUSES)

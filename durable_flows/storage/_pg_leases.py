@@ -16,7 +16,8 @@ from typing import Any
 
 from ..errors import LeaseHeldError, RunNotFoundError
 from ._pg_writer import UndoList
-from .base import ACTIVE_STATUSES, RUNNING, Lease, owner_is_dead
+from .owners import owner_is_dead
+from .rows import ACTIVE_STATUSES, RUNNING, Lease
 
 #: The server's clock in epoch seconds.
 NOW = "extract(epoch FROM clock_timestamp())::float8"

@@ -30,17 +30,9 @@ from ..errors import (
 )
 from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
 from ._writer import UndoList
-from .base import (
-    FAILED,
-    FINISHED_STATUSES,
-    RUNNING,
-    JournalEntry,
-    Lease,
-    NewRun,
-    RunUpdate,
-    _check_entries,
-    owner_is_dead,
-)
+from .base import _check_entries
+from .owners import owner_is_dead
+from .rows import FAILED, FINISHED_STATUSES, RUNNING, JournalEntry, Lease, NewRun, RunUpdate
 
 ENTRY_COLUMNS = "run_id, seq, kind, step, event_type, payload, ts, codec"
 

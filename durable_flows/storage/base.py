@@ -1,7 +1,8 @@
 """The journal store protocol: the only thing the runtime knows about storage.
 
-A store moves plain data (strings, numbers, JSON text), never engine objects.
-Every concrete store (SQLite, in-memory, later a server database) implements
+A store moves plain data (strings, numbers, JSON text), never engine objects:
+the values of ``rows.py`` (journal entries, run rows, leases, updates). Owner
+names and dead-owner detection live in ``owners.py``. Every concrete store (SQLite, in-memory, later a server database) implements
 :class:`JournalStore` and passes the same contract tests in
 ``tests/storage/test_contract.py``.
 
@@ -14,184 +15,22 @@ an append whose token is not the run's current one (:class:`StaleLeaseError`).
 from __future__ import annotations
 
 import json
-import os
-import socket
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..errors import JournalSeqError
-
-#: Run statuses. ``waiting`` means idle until input arrives from outside.
-RUNNING = "running"
-WAITING = "waiting"
-COMPLETED = "completed"
-FAILED = "failed"
-CANCELLED = "cancelled"
-TIMED_OUT = "timed_out"
-ACTIVE_STATUSES = frozenset({RUNNING, WAITING})
-FINISHED_STATUSES = frozenset({COMPLETED, FAILED, CANCELLED, TIMED_OUT})
-ALL_STATUSES = ACTIVE_STATUSES | FINISHED_STATUSES
-
-
-class JournalEntry(NamedTuple):
-    """One row of a run's append-only journal (a named tuple in column order).
-
-    Attributes:
-        run_id: The run the entry belongs to.
-        seq: Position in the run's journal, 1-based and gap-free.
-        kind: Record kind (``sent``, ``accepted``, ``produced``, ``state``, ...);
-            see ``durable_flows.runtime.records``.
-        step: Step the entry concerns, if any.
-        event_type: Qualified type name of the event carried, if any.
-        payload: The record's fields as JSON text.
-        ts: Wall-clock time the record was written live (seconds since epoch).
-        codec: Which serializer wrote ``payload`` (``json`` or ``jsonpickle``).
-    """
-
-    run_id: str
-    seq: int
-    kind: str
-    step: str | None
-    event_type: str | None
-    payload: str
-    ts: float
-    codec: str = "json"
-
-    def decoded(self) -> dict[str, Any]:
-        """The payload parsed from JSON (events stay in their encoded form)."""
-        return json.loads(self.payload)  # type: ignore[no-any-return]
-
-
-@dataclass(frozen=True, slots=True)
-class RunInfo:
-    """A run's row: who it is, where it stands, how it ended."""
-
-    run_id: str
-    workflow: str
-    status: str
-    created_at: float
-    updated_at: float
-    last_seq: int = 0
-    owner: str | None = None
-    lease_token: int = 0
-    lease_expires: float | None = None
-    fingerprint: str | None = None
-    waiting_for: list[str] = field(default_factory=list)
-    outcome: str | None = None  # JSON text of the result event, when completed
-    error: str | None = None  # message (and traceback) when failed / timed out
-    parent_run_id: str | None = None
-    forked_at_seq: int | None = None
-    #: seq of the run's latest ``snapshot`` entry (a resume replays from it); None: none.
-    snapshot_seq: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class RunSummary:
-    """A run's row plus what a listing of runs shows about its journal.
-
-    Attributes:
-        info: The run's row.
-        steps_run: Step executions started so far (distinct ``exec`` ids of
-            its ``accepted`` entries; retries of one execution count once).
-    """
-
-    info: RunInfo
-    steps_run: int
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    """Proof of ownership of one run: append with it, renew it, release it."""
-
-    run_id: str
-    owner: str
-    token: int
-    expires_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class InboxItem:
-    """An event sent into a run from outside, not yet taken into its journal."""
-
-    id: int
-    run_id: str
-    event_type: str
-    payload: str
-    codec: str
-    created_at: float
-
-
-@dataclass(frozen=True, slots=True)
-class RunUpdate:
-    """Changes to a run's row that commit together with an append.
-
-    ``snapshot_seq`` names the run's newest ``snapshot`` entry (usually one of
-    the entries of the same append); stores keep it as given.
-    """
-
-    status: str | None = None
-    waiting_for: list[str] | None = None
-    outcome: str | None = None
-    error: str | None = None
-    snapshot_seq: int | None = None
-    #: The routing fingerprint (JSON text) of code that resumed the run with other
-    #: steps or event types: what ``send_event`` checks events against from now on.
-    fingerprint: str | None = None
-    #: Give the lease up in the same transaction, as :meth:`JournalStore.release_lease`
-    #: would (the run ended, or a worker parks it): saves a commit per run.
-    release_lease: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class NewRun:
-    """What :meth:`JournalStore.create_run` needs to start a run."""
-
-    run_id: str
-    workflow: str
-    fingerprint: str
-    parent_run_id: str | None = None
-    forked_at_seq: int | None = None
-
-
-def make_owner_id() -> str:
-    """A process-unique owner name: ``host:pid:random``.
-
-    The host and pid let a store on the same host see at once that an owner
-    process died (its lease can then be taken over without waiting for expiry).
-    """
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def owner_is_dead(owner: str) -> bool:
-    """True when ``owner`` names a process on this host that no longer exists."""
-    try:
-        host, pid_text, _ = owner.rsplit(":", 2)
-        pid = int(pid_text)
-    except ValueError:
-        return False
-    if host != socket.gethostname() or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False
-    return _is_zombie(pid)
-
-
-def _is_zombie(pid: int) -> bool:
-    """A killed process its parent has not reaped yet: it will never renew its lease."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return False
-    # "pid (comm) state ...": comm may hold spaces and parentheses, so split at the last ")".
-    return stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3] == b"Z"
+from .rows import (
+    ALL_STATUSES,
+    FINISHED_STATUSES,
+    InboxItem,
+    JournalEntry,
+    Lease,
+    NewRun,
+    RunInfo,
+    RunSummary,
+    RunUpdate,
+)
 
 
 class JournalStore(ABC):

@@ -28,20 +28,18 @@ from ..errors import (
     StoreClosedError,
 )
 from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
-from .base import (
+from .base import JournalStore, _check_entries, _check_update
+from .owners import make_owner_id
+from .rows import (
     FAILED,
     FINISHED_STATUSES,
     RUNNING,
     InboxItem,
     JournalEntry,
-    JournalStore,
     Lease,
     NewRun,
     RunInfo,
     RunUpdate,
-    _check_entries,
-    _check_update,
-    make_owner_id,
 )
 
 

@@ -38,17 +38,9 @@ from ._pg_notify import Notifier, channel_name
 from ._pg_reads import PgReads
 from ._pg_url import first_schema, redact, split_schema
 from ._pg_writer import JobFn, PgWriter
-from .base import (
-    FINISHED_STATUSES,
-    JournalEntry,
-    JournalStore,
-    Lease,
-    NewRun,
-    RunUpdate,
-    _check_update,
-    delete_in_batches,
-    make_owner_id,
-)
+from .base import JournalStore, _check_update, delete_in_batches
+from .owners import make_owner_id
+from .rows import FINISHED_STATUSES, JournalEntry, Lease, NewRun, RunUpdate
 
 log = logging.getLogger(__name__)
 

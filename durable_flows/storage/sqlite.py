@@ -26,19 +26,17 @@ import aiosqlite
 from ..errors import StoreClosedError, StoreError, StoreOpenError
 from ._write_jobs import ENTRY_COLUMNS, WriteJobs
 from ._writer import JobFn, Writer
-from .base import (
+from .base import JournalStore, _check_update, delete_in_batches
+from .owners import make_owner_id
+from .rows import (
     FINISHED_STATUSES,
     InboxItem,
     JournalEntry,
-    JournalStore,
     Lease,
     NewRun,
     RunInfo,
     RunSummary,
     RunUpdate,
-    _check_update,
-    delete_in_batches,
-    make_owner_id,
 )
 
 log = logging.getLogger(__name__)

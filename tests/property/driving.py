@@ -23,7 +23,7 @@ from durable_flows.runtime import records as k
 from durable_flows.runtime.records import Record
 from durable_flows.runtime.replay import decode_journal
 from durable_flows.storage import JournalStore
-from durable_flows.storage.base import JournalEntry
+from durable_flows.storage.rows import JournalEntry
 
 # --- answering questions ----------------------------------------------------------
 

@@ -25,7 +25,7 @@ from durable_flows.runtime.replay import decode_journal, replay, replay_spec
 from durable_flows.runtime.spec import RunSpec
 from durable_flows.runtime.state import RunState
 from durable_flows.storage import JournalStore
-from durable_flows.storage.base import JournalEntry, Lease, NewRun, RunUpdate
+from durable_flows.storage.rows import JournalEntry, Lease, NewRun, RunUpdate
 
 #: Seconds one generated run may take before the test fails instead of hanging.
 RUN_TIMEOUT = 20.0

@@ -40,7 +40,7 @@ from durable_flows import (
     step,
 )
 from durable_flows.errors import EventNotAcceptedError, NonDeterminismError
-from durable_flows.storage.base import JournalEntry
+from durable_flows.storage.rows import JournalEntry
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -21,7 +21,7 @@ import pytest
 from proptools import SimulatedCrash
 
 from durable_flows import Context, Event, SqliteStore, StartEvent, StopEvent, Workflow, step
-from durable_flows.storage.base import JournalEntry
+from durable_flows.storage.rows import JournalEntry
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -26,7 +26,7 @@ from durable_flows.context.state_store import DictState
 from durable_flows.errors import WorkflowRuntimeError
 from durable_flows.events import StepFailedEvent
 from durable_flows.runtime.records import Record
-from durable_flows.storage.base import JournalEntry, NewRun
+from durable_flows.storage.rows import JournalEntry, NewRun
 
 # --- values ---------------------------------------------------------------------------
 

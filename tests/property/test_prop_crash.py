@@ -47,7 +47,7 @@ from proptools import (
 )
 from soak import examples, time_budget
 
-from durable_flows.storage.base import JournalEntry
+from durable_flows.storage.rows import JournalEntry
 
 HERE = Path(__file__).parent
 

@@ -54,7 +54,8 @@ from durable_flows.errors import (
     StaleLeaseError,
 )
 from durable_flows.storage import ALL_STATUSES, FINISHED_STATUSES, SqliteStore
-from durable_flows.storage.base import JournalEntry, Lease, NewRun, RunUpdate, make_owner_id
+from durable_flows.storage.owners import make_owner_id
+from durable_flows.storage.rows import JournalEntry, Lease, NewRun, RunUpdate
 
 
 def _dead_pid() -> int:

@@ -1,0 +1,143 @@
+"""The plain values a journal store takes and returns: run statuses, journal and
+inbox rows, run rows and summaries, leases, run updates and new runs.
+
+They carry strings, numbers and JSON text only, never engine objects, so any
+store (SQLite, in memory, PostgreSQL) can hold them as they are.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+#: Run statuses. ``waiting`` means idle until input arrives from outside.
+RUNNING = "running"
+WAITING = "waiting"
+COMPLETED = "completed"
+FAILED = "failed"
+CANCELLED = "cancelled"
+TIMED_OUT = "timed_out"
+ACTIVE_STATUSES = frozenset({RUNNING, WAITING})
+FINISHED_STATUSES = frozenset({COMPLETED, FAILED, CANCELLED, TIMED_OUT})
+ALL_STATUSES = ACTIVE_STATUSES | FINISHED_STATUSES
+
+
+class JournalEntry(NamedTuple):
+    """One row of a run's append-only journal (a named tuple in column order).
+
+    Attributes:
+        run_id: The run the entry belongs to.
+        seq: Position in the run's journal, 1-based and gap-free.
+        kind: Record kind (``sent``, ``accepted``, ``produced``, ``state``, ...);
+            see ``durable_flows.runtime.records``.
+        step: Step the entry concerns, if any.
+        event_type: Qualified type name of the event carried, if any.
+        payload: The record's fields as JSON text.
+        ts: Wall-clock time the record was written live (seconds since epoch).
+        codec: Which serializer wrote ``payload`` (``json`` or ``jsonpickle``).
+    """
+
+    run_id: str
+    seq: int
+    kind: str
+    step: str | None
+    event_type: str | None
+    payload: str
+    ts: float
+    codec: str = "json"
+
+    def decoded(self) -> dict[str, Any]:
+        """The payload parsed from JSON (events stay in their encoded form)."""
+        return json.loads(self.payload)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """A run's row: who it is, where it stands, how it ended."""
+
+    run_id: str
+    workflow: str
+    status: str
+    created_at: float
+    updated_at: float
+    last_seq: int = 0
+    owner: str | None = None
+    lease_token: int = 0
+    lease_expires: float | None = None
+    fingerprint: str | None = None
+    waiting_for: list[str] = field(default_factory=list)
+    outcome: str | None = None  # JSON text of the result event, when completed
+    error: str | None = None  # message (and traceback) when failed / timed out
+    parent_run_id: str | None = None
+    forked_at_seq: int | None = None
+    #: seq of the run's latest ``snapshot`` entry (a resume replays from it); None: none.
+    snapshot_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """A run's row plus what a listing of runs shows about its journal.
+
+    Attributes:
+        info: The run's row.
+        steps_run: Step executions started so far (distinct ``exec`` ids of
+            its ``accepted`` entries; retries of one execution count once).
+    """
+
+    info: RunInfo
+    steps_run: int
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Proof of ownership of one run: append with it, renew it, release it."""
+
+    run_id: str
+    owner: str
+    token: int
+    expires_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """An event sent into a run from outside, not yet taken into its journal."""
+
+    id: int
+    run_id: str
+    event_type: str
+    payload: str
+    codec: str
+    created_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class RunUpdate:
+    """Changes to a run's row that commit together with an append.
+
+    ``snapshot_seq`` names the run's newest ``snapshot`` entry (usually one of
+    the entries of the same append); stores keep it as given.
+    """
+
+    status: str | None = None
+    waiting_for: list[str] | None = None
+    outcome: str | None = None
+    error: str | None = None
+    snapshot_seq: int | None = None
+    #: The routing fingerprint (JSON text) of code that resumed the run with other
+    #: steps or event types: what ``send_event`` checks events against from now on.
+    fingerprint: str | None = None
+    #: Give the lease up in the same transaction, as :meth:`JournalStore.release_lease`
+    #: would (the run ended, or a worker parks it): saves a commit per run.
+    release_lease: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NewRun:
+    """What :meth:`JournalStore.create_run` needs to start a run."""
+
+    run_id: str
+    workflow: str
+    fingerprint: str
+    parent_run_id: str | None = None
+    forked_at_seq: int | None = None
