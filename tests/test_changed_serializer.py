@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel, RootModel
+from run_waits import owned_and_waiting
 
 from durable_flows import Context, Event, SqliteStore, StartEvent, StopEvent, Workflow, step
 from durable_flows.context.serializers import JsonPickleSerializer
@@ -53,15 +54,6 @@ class Bagging(Workflow):
 ALLOWING = JsonPickleSerializer(allowed=[Bag, Approval])
 
 
-async def _owned_and_waiting(store: SqliteStore, run_id: str) -> None:
-    for _ in range(500):
-        run = await store.get_run(run_id)
-        if run is not None and run.owner == store.owner_id and run.status == "waiting":
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{run_id} never waited")
-
-
 def _rows(db: Path) -> tuple[list[Any], list[Any]]:
     con = sqlite3.connect(db)
     try:
@@ -75,7 +67,7 @@ def _rows(db: Path) -> tuple[list[Any], list[Any]]:
 async def _parked(db: Path) -> None:
     async with SqliteStore(db) as store:
         Bagging(store=store, serializer=ALLOWING).run(run_id="r")
-        await _owned_and_waiting(store, "r")
+        await owned_and_waiting(store, "r")
 
 
 @pytest.mark.parametrize("serializer", [None, JsonPickleSerializer()], ids=["json", "jsonpickle-not-allowing"])
@@ -95,7 +87,7 @@ async def test_a_serializer_refusing_the_journal_is_a_code_mismatch(serializer: 
 
     async with SqliteStore(db) as store:  # code with the serializer the run needs continues it
         handler = Bagging(store=store, serializer=ALLOWING).resume("r")
-        await _owned_and_waiting(store, "r")
+        await owned_and_waiting(store, "r")
         await handler.send_event(Approval(ok=True))
         assert await asyncio.wait_for(handler, 10) == "[1, 2] set ok=True"
 
@@ -113,10 +105,10 @@ async def test_json_code_continues_a_run_jsonpickle_journaled_with_builtin_event
     db = tmp_path / "j.db"
     async with SqliteStore(db) as store:
         Plain(store=store, serializer=JsonPickleSerializer()).run(run_id="r", start_event=StartEvent(tags={3, 4}))
-        await _owned_and_waiting(store, "r")
+        await owned_and_waiting(store, "r")
     async with SqliteStore(db) as store:
         handler = Plain(store=store).resume("r")
-        await _owned_and_waiting(store, "r")
+        await owned_and_waiting(store, "r")
         await handler.send_event(Approval(ok=True))
         assert await asyncio.wait_for(handler, 10) == "set [3, 4] True"
 
@@ -166,7 +158,7 @@ class Noting(Workflow):
 async def _resume_and_approve(db: Path, make: Callable[[SqliteStore], Workflow]) -> Any:
     async with SqliteStore(db) as store:
         handler = make(store).resume("r")
-        await _owned_and_waiting(store, "r")
+        await owned_and_waiting(store, "r")
         await handler.send_event(Approval(ok=True))
         return await asyncio.wait_for(handler, 10)
 
@@ -175,7 +167,7 @@ async def test_a_user_state_jsonpickle_wrote_needs_a_serializer_that_allows_it(t
     db = tmp_path / "j.db"
     async with SqliteStore(db) as store:
         Typed(store=store, serializer=JsonPickleSerializer(allowed=[Counted, Approval])).run(run_id="r")
-        await _owned_and_waiting(store, "r")
+        await owned_and_waiting(store, "r")
     async with SqliteStore(db) as store:
         with pytest.raises(TypeNotAllowedError, match="Counted"):
             await asyncio.wait_for(Typed(store=store).resume("r"), 10)
@@ -191,7 +183,7 @@ async def test_a_state_json_wrote_as_a_string_resumes_as_that_string(tmp_path: P
     db = tmp_path / "j.db"
     async with SqliteStore(db) as store:
         Noting(store=store).run(run_id="r")
-        await _owned_and_waiting(store, "r")
+        await owned_and_waiting(store, "r")
     assert await _resume_and_approve(db, lambda store: Noting(store=store)) == "'[1, 2]' ok=True"
 
 

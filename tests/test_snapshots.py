@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import test_snapshots as this
+from run_waits import owned_and_waiting
 from state_views import full_view
 
 from durable_flows import (
@@ -290,11 +291,7 @@ async def test_a_step_changing_its_input_event_changes_no_snapshot(tmp_path: Pat
     assert [ex.event for ex in full.execs.values()] == [Open(after=0)]
     async with SqliteStore(db) as store:
         handler = ChangesItsInput(store=store, snapshot_every=1).resume("r")
-        for _ in range(500):
-            run = await store.get_run("r")
-            if run is not None and run.owner == store.owner_id and run.status == "waiting":
-                break
-            await asyncio.sleep(0.01)
+        await owned_and_waiting(store, "r")
         await handler.send_event(Approval(ok=True))
         assert await asyncio.wait_for(handler, 10) == "after=1000 ok=True"
 
@@ -315,15 +312,6 @@ class PickledGate(Workflow):
         return StopEvent(result=await ctx.store.get("seen"))
 
 
-async def _owned_and_waiting(store: SqliteStore, run_id: str) -> None:
-    for _ in range(500):
-        run = await store.get_run(run_id)
-        if run is not None and run.owner == store.owner_id and run.status == "waiting":
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"{run_id} never waited")
-
-
 async def test_an_event_journaled_by_jsonpickle_is_not_snapshotted_as_json(
     tmp_path: Path, often: None, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -335,10 +323,10 @@ async def test_an_event_journaled_by_jsonpickle_is_not_snapshotted_as_json(
         PickledGate(store=store, serializer=JsonPickleSerializer()).run(
             run_id="r", start_event=StartEvent(tags={1, 2, 3})
         )
-        await _owned_and_waiting(store, "r")
+        await owned_and_waiting(store, "r")
     async with SqliteStore(db) as store:
         handler = PickledGate(store=store, snapshot_every=1).resume("r")
-        await _owned_and_waiting(store, "r")
+        await owned_and_waiting(store, "r")
         await handler.send_event(Approval(ok=True))
         assert await asyncio.wait_for(handler, 10) == "set ok=True"
         entries = await store.read("r")
