@@ -248,7 +248,7 @@ class Codec:
                     f"a serializer that decodes the {entry.codec} payload of {entry.event_type}",
                     f"one that refuses it ({exc})",
                 ) from exc
-            except Exception as exc:  # refused types, damaged jsonpickle payloads
+            except Exception as exc:  # damaged jsonpickle payloads, and whatever else a payload breaks
                 raise JournalDecodeError(
                     entry.run_id,
                     entry.seq,
