@@ -16,7 +16,6 @@ The lease jobs (claim, release, renew) and the set of leases held are in
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,6 +41,7 @@ from .rows import (
     FAILED,
     FINISHED_STATUSES,
     RUNNING,
+    UPDATE_COLUMNS,
     JournalEntry,
     Lease,
     NewRun,
@@ -202,17 +202,7 @@ class PgJobs(PgLeaseJobs):
         run.touched = True
         update = item.update
         if update is not None:
-            waiting = None if update.waiting_for is None else json.dumps(update.waiting_for)
-            for name, value in (
-                ("status", update.status),
-                ("waiting_for", waiting),
-                ("outcome", update.outcome),
-                ("error", update.error),
-                ("snapshot_seq", update.snapshot_seq),
-                ("fingerprint", update.fingerprint),
-            ):
-                if value is not None:
-                    run.changes[name] = value
+            run.changes.update(update.row_changes())
             if update.release_lease:
                 run.release = True
                 self._let_go(item.lease, undo)
@@ -364,7 +354,6 @@ async def _write_appends(
             raise JournalCorruptError(
                 entries[0].run_id, entries[0].seq, f"an entry at this seq already exists ({exc})"
             ) from exc
-    columns = ("status", "waiting_for", "outcome", "error", "snapshot_seq", "fingerprint")
     # A released run that is still active may be claimed now: tell the workers.
     await conn.execute(
         "UPDATE runs SET last_seq = u.last_seq, updated_at = n.now, "
@@ -384,7 +373,7 @@ async def _write_appends(
         lease_ttl,
         list(touched),
         [run.last_seq for run in touched.values()],
-        *([run.changes.get(c) for run in touched.values()] for c in columns),
+        *([run.changes.get(c) for run in touched.values()] for c in UPDATE_COLUMNS),
         [run.release for run in touched.values()],
         sorted(ACTIVE_STATUSES),
         runs_channel,

@@ -93,18 +93,9 @@ class WriteJobs:
             sets += ", last_seq = ?"
             params.append(last_seq)
         if update is not None:
-            waiting = None if update.waiting_for is None else json.dumps(update.waiting_for)
-            for column, value in (
-                ("status", update.status),
-                ("waiting_for", waiting),
-                ("outcome", update.outcome),
-                ("error", update.error),
-                ("snapshot_seq", update.snapshot_seq),
-                ("fingerprint", update.fingerprint),
-            ):
-                if value is not None:
-                    sets += f", {column} = ?"
-                    params.append(value)
+            for column, value in update.row_changes().items():
+                sets += f", {column} = ?"
+                params.append(value)
         where = "run_id = ? AND lease_token = ?"
         params += [run_id, lease.token]
         if first_seq is not None:

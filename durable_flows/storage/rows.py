@@ -111,6 +111,10 @@ class InboxItem:
     created_at: float
 
 
+#: The ``runs`` columns a :class:`RunUpdate` may set, named as its fields.
+UPDATE_COLUMNS = ("status", "waiting_for", "outcome", "error", "snapshot_seq", "fingerprint")
+
+
 @dataclass(frozen=True, slots=True)
 class RunUpdate:
     """Changes to a run's row that commit together with an append.
@@ -130,6 +134,16 @@ class RunUpdate:
     #: Give the lease up in the same transaction, as :meth:`JournalStore.release_lease`
     #: would (the run ended, or a worker parks it): saves a commit per run.
     release_lease: bool = False
+
+    def row_changes(self) -> dict[str, Any]:
+        """The :data:`UPDATE_COLUMNS` this update sets (not None), as stored:
+        ``waiting_for`` as JSON text."""
+        changes: dict[str, Any] = {}
+        for column in UPDATE_COLUMNS:
+            value = getattr(self, column)
+            if value is not None:
+                changes[column] = json.dumps(value) if column == "waiting_for" else value
+        return changes
 
 
 @dataclass(frozen=True, slots=True)
