@@ -6,8 +6,8 @@ import asyncio
 import json
 import tempfile
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -324,6 +324,17 @@ def temp_db() -> tempfile.TemporaryDirectory[str]:
 
 def db_in(folder: str) -> str:
     return str(Path(folder) / "journal.db")
+
+
+@asynccontextmanager
+async def fresh_store(kind: str) -> AsyncIterator[JournalStore]:
+    """A new store, closed afterwards: ``"memory"``, or SQLite in a temporary folder."""
+    with temp_db() as folder:
+        store: JournalStore = MemoryStore() if kind == "memory" else SqliteStore(db_in(folder), synchronous="NORMAL")
+        try:
+            yield store
+        finally:
+            await store.close()
 
 
 async def crash_and_resume(

@@ -22,14 +22,12 @@ from proptools import (
     RUN_TIMEOUT,
     baseline,
     check_every_prefix,
-    db_in,
     finish,
+    fresh_store,
     live_snapshots,
-    temp_db,
 )
 from soak import examples, time_budget
 
-from durable_flows import MemoryStore, SqliteStore
 from durable_flows.storage import JournalStore
 
 
@@ -60,19 +58,8 @@ async def _run_and_check(plan: dict[str, Any], store: JournalStore, runs: int) -
 @given(plan=wfgen.plans(), runs=st.integers(1, 3))
 def test_live_state_equals_replay_at_every_prefix(kind: str, plan: dict[str, Any], runs: int) -> None:
     async def go() -> None:
-        if kind == "memory":
-            store: JournalStore = MemoryStore()
-            try:
-                await _run_and_check(plan, store, runs)
-            finally:
-                await store.close()
-            return
-        with temp_db() as folder:
-            store = SqliteStore(db_in(folder), synchronous="NORMAL")
-            try:
-                await _run_and_check(plan, store, runs)
-            finally:
-                await store.close()
+        async with fresh_store(kind) as store:
+            await _run_and_check(plan, store, runs)
 
     asyncio.run(go())
 

@@ -36,6 +36,7 @@ from proptools import (
     finish,
     fold_crash_points,
     frequent_snapshots,
+    fresh_store,
     live_snapshots,
     mask_known_leaks,
     temp_db,
@@ -43,7 +44,6 @@ from proptools import (
 from soak import examples, time_budget
 from test_prop_crash import kill_then_finish
 
-from durable_flows import MemoryStore, SqliteStore
 from durable_flows.storage import JournalStore
 
 
@@ -82,19 +82,8 @@ def test_replay_from_every_snapshot_equals_the_full_replay_and_the_live_state(
         assert outcome.comparable() == (await baseline(plan)).comparable()
 
     async def main() -> None:
-        if kind == "memory":
-            store: JournalStore = MemoryStore()
-            try:
-                await go(store)
-            finally:
-                await store.close()
-            return
-        with temp_db() as folder:
-            store = SqliteStore(db_in(folder), synchronous="NORMAL")
-            try:
-                await go(store)
-            finally:
-                await store.close()
+        async with fresh_store(kind) as store:
+            await go(store)
 
     asyncio.run(main())
 
