@@ -65,7 +65,7 @@ class DictLikeModel(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
     _data: dict[str, Any] = PrivateAttr(default_factory=dict)
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, /, **params: Any) -> None:
         """Validate declared fields; keep every other keyword as an extra.
 
         Keywords naming a private attribute (``_data`` and, on stop events,

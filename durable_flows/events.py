@@ -97,7 +97,7 @@ class Event(DictLikeModel):
 
     if TYPE_CHECKING:  # type checkers would otherwise derive __init__ from the fields only
 
-        def __init__(self, **params: Any) -> None: ...
+        def __init__(self, /, **params: Any) -> None: ...
 
 
 def _dump_event(event: Event) -> Any:
@@ -159,7 +159,7 @@ class StartEvent(Event):
 
     if TYPE_CHECKING:  # type checkers would otherwise derive __init__ from the fields only
 
-        def __init__(self, **params: Any) -> None: ...
+        def __init__(self, /, **params: Any) -> None: ...
 
 
 class StopEvent(Event):
@@ -178,7 +178,7 @@ class StopEvent(Event):
 
     _result: Any = PrivateAttr(default=None)
 
-    def __init__(self, result: Any = None, **kwargs: Any) -> None:
+    def __init__(self, /, result: Any = None, **kwargs: Any) -> None:
         if "_result" in kwargs:  # written by a JSON dump: decode its envelopes
             kwargs["_result"] = _decoder().deserialize_value(kwargs["_result"])
         else:
@@ -310,7 +310,7 @@ class InputRequiredEvent(Event):
 
     if TYPE_CHECKING:  # type checkers would otherwise derive __init__ from the fields only
 
-        def __init__(self, **params: Any) -> None: ...
+        def __init__(self, /, **params: Any) -> None: ...
 
 
 class HumanResponseEvent(Event):
@@ -318,7 +318,7 @@ class HumanResponseEvent(Event):
 
     if TYPE_CHECKING:  # type checkers would otherwise derive __init__ from the fields only
 
-        def __init__(self, **params: Any) -> None: ...
+        def __init__(self, /, **params: Any) -> None: ...
 
 
 class InternalDispatchEvent(Event):
@@ -326,7 +326,7 @@ class InternalDispatchEvent(Event):
 
     if TYPE_CHECKING:  # type checkers would otherwise derive __init__ from the fields only
 
-        def __init__(self, **params: Any) -> None: ...
+        def __init__(self, /, **params: Any) -> None: ...
 
 
 class WorkflowIdleEvent(InternalDispatchEvent):
@@ -334,7 +334,7 @@ class WorkflowIdleEvent(InternalDispatchEvent):
 
     if TYPE_CHECKING:  # type checkers would otherwise derive __init__ from the fields only
 
-        def __init__(self, **params: Any) -> None: ...
+        def __init__(self, /, **params: Any) -> None: ...
 
 
 class UnhandledEvent(InternalDispatchEvent):

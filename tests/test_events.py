@@ -693,6 +693,16 @@ PROPERTY_SETTINGS = settings(
 )
 
 
+@pytest.mark.parametrize("cls", [Event, StartEvent, StopEvent, HumanResponseEvent])
+def test_an_extra_named_self_is_an_extra(cls: type[Event]) -> None:
+    """Regression (found by the property test below): ``__init__``'s own ``self``
+    took the keyword, so ``Event(self=1)`` raised TypeError."""
+    kwargs = {"response": "r"} if cls is HumanResponseEvent else {}
+    ev = cls(self=1, **kwargs)
+    assert ev.self == 1 and ev["self"] == 1
+    assert_round_trips(ev)
+
+
 @PROPERTY_SETTINGS
 @given(
     cls=st.sampled_from([Event, StartEvent, InputRequiredEvent, HumanResponseEvent]), data=st.data()

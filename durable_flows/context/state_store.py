@@ -28,7 +28,7 @@ MODEL_T = TypeVar("MODEL_T", bound=BaseModel)
 class DictState(DictLikeModel):
     """The default state: a dict-like model that takes any keys."""
 
-    def __init__(self, **params: Any) -> None:
+    def __init__(self, /, **params: Any) -> None:
         super().__init__(**params)
 
 
