@@ -74,6 +74,7 @@ async def drive_resume(wf: Workflow, loop: RunLoop, lease: Lease | None) -> None
             try:
                 rebuilt = await rebuild(store, info, wf._codec(), wf._run_spec())
                 ctx._replace_state(rebuilt.state.state)
+                loop.state_ready.set()
             except Exception as exc:
                 await _mark_damaged(store, run_id, exc)
                 if held is not None:  # let a process with compatible code take it
@@ -98,6 +99,8 @@ async def drive_resume(wf: Workflow, loop: RunLoop, lease: Lease | None) -> None
             await loop.resume(held, state)
         except Exception as exc:  # noqa: BLE001 - reaches the handler
             loop._abort(exc)
+        finally:
+            loop.state_ready.set()  # nobody waits forever for a state that will not come
 
 
 async def claim_orphans(wf: Workflow) -> list[Lease]:

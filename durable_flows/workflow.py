@@ -336,7 +336,8 @@ class Workflow(metaclass=WorkflowMeta):
         loop = RunLoop(self, self.store, ctx, run_id)
         ctx._bind(loop)
         seed = self._codec().dump_state(ctx.store._state)
-
+        ctx.store._set_image(seed)
+        loop.state_ready.set()
         task = asyncio.get_running_loop().create_task(drive_new_run(self, loop, start, seed))
         return WorkflowHandler(self, ctx, loop, task)
 

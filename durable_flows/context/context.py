@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from ..errors import ContextSerdeError, ContextStateError, WorkflowRuntimeError
 from ..events import Event, qualified_name
 from ..runtime.collect import LiveBuffer, collect
+from ..runtime.commit_order import buffer_key
 from ..runtime.scope import WaitingForEvent, current_scope, handed_out
 from .state_store import DictState, StateStore
 
@@ -148,6 +149,10 @@ class Context(Generic[MODEL_T]):
         if live is None:
             live = loop.buffers[scope.ex.step][buffer] = LiveBuffer()
         added, total = collect(live, ev, expected)
+        # The buffer is shared live: what this execution saw or took may come from
+        # adds that have not committed yet; its completion must not commit before them.
+        key = buffer_key(scope.ex.step, buffer)
+        loop.order.touch(scope.ex.id, scope.ex.step, (key,), (key,) if added or total is not None else ())
         if added:
             scope.collect.append(("add", buffer, ev, loop.next_op(), None))
         if total is not None:
@@ -300,7 +305,7 @@ class Context(Generic[MODEL_T]):
         """Load committed state from the journal (resume)."""
         if state_json is None:
             return
-        self._store._replace(self._codec().load_state(state_json, self._workflow._state_type()))
+        self._store._replace(self._codec().load_state(state_json, self._workflow._state_type()), state_json)
 
 
 __all__ = ["Context", "DictState"]

@@ -1,23 +1,28 @@
 """``ctx.store``: the run's state, shared by its steps and journaled on every change.
 
-Steps see each other's edits at once (as upstream). Each change is numbered in
-live order and its result (the whole state, as JSON) is journaled with the
-completion of the step that made it; replay keeps the highest-numbered
-committed value, so the journal rebuilds the state the live run had.
+Steps see each other's edits at once (as upstream). Each change is journaled
+as the operations that made it (``state_image.py``), with the completion of
+the step that made it, and never before the uncommitted changes it read or
+overwrote (``runtime/commit_order.py``); replay applies the operations in
+journal order, which is their live order for every key.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
 from ..events import DictLikeModel
+from ..runtime.commit_order import ALL_STATE, state_key
 from ..runtime.scope import current_scope
+from ..runtime.state_patch import MISSING
+from .edit_copy import edit_copy
 from .serializers import _register_framework_types
+from .state_image import StateImage
 
 if TYPE_CHECKING:
     from .context import Context
@@ -36,12 +41,19 @@ _register_framework_types(DictState)  # JsonPickleSerializer may decode it witho
 
 
 class StateStore(Generic[MODEL_T]):
-    """Typed state with dotted-path access, under a writer lock for ``edit_state``."""
+    """Typed state with dotted-path access; ``edit_state`` edits an isolated copy.
+
+    Every change is journaled as the operations that made it (see
+    ``state_image.py``), with the completion of the step that made it; the
+    run's commit order (``runtime/commit_order.py``) makes sure no change is
+    journaled before the uncommitted changes it read or overwrote.
+    """
 
     def __init__(self, ctx: Context[Any], state: MODEL_T) -> None:
         self._ctx = ctx
         self._state = state
         self._lock = asyncio.Lock()
+        self._image: StateImage | None = None
 
     @property
     def state_type(self) -> type[MODEL_T]:
@@ -49,17 +61,21 @@ class StateStore(Generic[MODEL_T]):
 
     async def get_state(self) -> MODEL_T:
         """A deep copy of the current state."""
+        await self._until_loaded()
+        self._read((ALL_STATE,))
         return self._state.model_copy(deep=True)
 
     async def set_state(self, state: MODEL_T) -> None:
         """Replace the whole state (must be of the same type or a subclass)."""
+        self._refuse_inside_edit("set_state")
+        await self._until_loaded()
         if not isinstance(state, type(self._state)) and not isinstance(self._state, DictState):
             raise ValueError(
                 f"State must be of type {type(self._state).__name__}, got {type(state).__name__}"
             )
         async with self._lock:
-            self._state = state
-            self._changed()
+            old, self._state = self._state, state
+            self._changed(None, undo=lambda: setattr(self, "_state", old))
 
     async def get(self, path: str, default: Any = Ellipsis) -> Any:
         """The value at a dot-separated ``path``.
@@ -67,32 +83,50 @@ class StateStore(Generic[MODEL_T]):
         Raises:
             ValueError: the path does not exist and no default was given.
         """
+        await self._until_loaded()
+        self._read((state_key(path.split(".", 1)[0]),))
         return get_by_path(self._state, path, default)
 
     async def set(self, path: str, value: Any) -> None:
         """Set the value at a dot-separated ``path`` (intermediate dicts are created)."""
-        if self._lock.locked() and _holds(self._lock):
-            raise ValueError("store.set() cannot be called inside edit_state(); edit the state object")
+        self._refuse_inside_edit("set")
+        await self._until_loaded()
         async with self._lock:
+            top = path.split(".", 1)[0]
+            found, before = _child(self._state, top)
             set_by_path(self._state, path, value)
-            self._changed()
+            undo = None if "." in path else (lambda: _restore(self._state, top, found, before))
+            self._changed([top], reads=[top], assigned=[top], undo=undo)
 
     async def clear(self) -> None:
         """Reset the state to its type's defaults."""
+        self._refuse_inside_edit("clear")
+        await self._until_loaded()
         async with self._lock:
-            self._state = type(self._state)()
-            self._changed()
+            old, self._state = self._state, type(self._state)()
+            self._changed(None, undo=lambda: setattr(self, "_state", old))
 
     @asynccontextmanager
     async def edit_state(self) -> AsyncIterator[MODEL_T]:
-        """Edit the state object in place under the lock; the result is journaled on exit."""
+        """Edit an isolated copy of the state; it replaces the state when the block exits cleanly.
+
+        Reads (``get``, ``get_state``) inside or concurrent with the block see
+        the state as it was before the block. An exception inside the block
+        discards the edit. Writers (``set``, ``set_state``, ``clear``, another
+        ``edit_state``) called inside the block raise RuntimeError.
+        """
+        self._refuse_inside_edit("edit_state")
+        await self._until_loaded()
         async with self._lock:
+            draft = edit_copy(self._state)
             _owner[id(self._lock)] = asyncio.current_task()
             try:
-                yield self._state
+                yield cast(MODEL_T, draft.model)
             finally:
                 _owner.pop(id(self._lock), None)
-            self._changed()
+            old, self._state = self._state, draft.finish()
+            keys = draft.touched()
+            self._changed(keys, reads=keys, assigned=draft.assigned, undo=lambda: setattr(self, "_state", old))
 
     def to_dict(self, serializer: Any = None) -> dict[str, Any]:
         """The state as JSON-compatible data (what the journal stores)."""
@@ -100,20 +134,86 @@ class StateStore(Generic[MODEL_T]):
 
     # -- journaling ------------------------------------------------------------------
 
-    def _changed(self) -> None:
-        dumped = self._ctx._codec().dump_state(self._state)  # fails here, not at commit
+    async def _until_loaded(self) -> None:
+        """A resumed run's state comes from its journal: wait until it is there."""
         loop = self._ctx._run_loop
-        if loop is None:
-            return  # before a run: the state seeds the next run
-        op = loop.next_op()
-        scope = current_scope.get()
-        if scope is not None and scope.ctx is self._ctx:
-            scope.state = (op, dumped)
-        else:
-            loop.post("state", op, dumped)
+        if loop is not None and not loop.state_ready.is_set():
+            await loop.state_ready.wait()
 
-    def _replace(self, state: MODEL_T) -> None:
+    def _refuse_inside_edit(self, what: str) -> None:
+        if self._lock.locked() and _holds(self._lock):
+            raise RuntimeError(f"store.{what}() cannot be called inside edit_state(); edit the state object")
+
+    def _read(self, keys: tuple[str, ...]) -> None:
+        loop = self._ctx._run_loop
+        if loop is not None and loop.order.pending:
+            scope = current_scope.get()
+            if scope is not None and scope.ctx is self._ctx:
+                loop.state_touched(scope, keys, (), None, None)
+
+    def _changed(
+        self,
+        keys: Collection[str] | None,
+        reads: Collection[str] | None = None,
+        assigned: Any = (),
+        undo: Any = None,
+    ) -> None:
+        """Journal a change made to the live state just now.
+
+        ``keys``: the top-level keys to compare with the image (None: all);
+        ``reads``: the keys the change read (None: all); ``assigned``: keys
+        written even if their value stayed the same (an overwrite still
+        depends on whoever wrote the key before).
+        """
+        loop = self._ctx._run_loop
+        if loop is None:  # before a run: the state seeds the next run; fail here, not at start
+            try:
+                self._ctx._codec().dump_state(self._state)
+            except Exception:
+                if undo is not None:
+                    undo()
+                raise
+            self._image = None
+            return
+        image = self._image_now()
+        try:
+            if image.whole:
+                whole, ops, changed = image.dump_whole(self._state), None, {"*"}
+            else:
+                whole = None
+                ops, changed = image.change(self._state, keys)
+        except Exception:
+            if undo is not None:
+                undo()  # a value that cannot be journaled does not stay in the live state
+            raise
+        read_keys = (ALL_STATE,) if reads is None or whole is not None else tuple(state_key(k) for k in reads)
+        written = changed | set(assigned)
+        write_keys = (ALL_STATE,) if "*" in written else tuple(state_key(k) for k in written)
+        scope = current_scope.get()
+        if scope is None or scope.ctx is not self._ctx:
+            scope = None
+        loop.state_touched(scope, read_keys, write_keys, ops, whole)
+
+    def _image_now(self) -> StateImage:
+        if self._image is None:  # not started by run()/resume(): the image is the state as it is
+            self._image = StateImage(self._ctx._codec(), self._ctx._codec().dump_state(self._state))
+        return self._image
+
+    def _set_image(self, doc: Any) -> None:
+        """The run journaled ``doc`` as its state (the seed of a new run)."""
+        self._image = StateImage(self._ctx._codec(), doc)
+
+    def _replace(self, state: MODEL_T, doc: Any = None) -> None:
+        """Install a state loaded from the journal (``doc``: its JSON document)."""
         self._state = state
+        self._image = StateImage(self._ctx._codec(), doc if doc is not None else MISSING)
+
+
+def _restore(state: Any, key: str, found: bool, before: Any) -> None:
+    if found:
+        _assign(state, key, before)
+    elif isinstance(state, DictLikeModel):
+        state._data.pop(key, None)
 
 
 _owner: dict[int, Any] = {}

@@ -12,8 +12,10 @@ from ..storage.base import JournalStore
 from ..storage.rows import JournalEntry, Lease, NewRun
 from . import records as k
 from .collect import LiveBuffer
+from .commit_order import CommitOrder
 from .records import Record
 from .reducer import reduce
+from .scope import ExecScope
 from .spec import RunSpec
 from .state import RunState
 
@@ -60,6 +62,8 @@ class LoopBase:
         #: Set once a consumer streams with expose_internal: then step state changes are published.
         self.want_internal = False
         self.op = 0  # live order of state edits and collect-buffer changes
+        #: Uncommitted writers of state keys and collect buffers, and who depends on whom.
+        self.order = CommitOrder()
         #: Live collect buffers: committed ones plus what running executions added.
         self.buffers: dict[str, dict[str, LiveBuffer]] = {}
         self.resources = ResourceManager(on_create=self._on_resource)
@@ -78,6 +82,8 @@ class LoopBase:
         #: Encoded events of the completion being journaled, by id(event).
         self._dumps: dict[int, tuple[Event, Any]] = {}
         self.parked: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        #: Set once ctx.store holds the run's state (at once for a new run; after replay on resume).
+        self.state_ready = asyncio.Event()
 
     # -- messages from outside the loop ------------------------------------------------
 
@@ -89,6 +95,34 @@ class LoopBase:
         """The next number in the live order of state edits."""
         self.op += 1
         return self.op
+
+    def state_touched(
+        self,
+        scope: ExecScope | None,
+        reads: tuple[str, ...],
+        writes: tuple[str, ...],
+        ops: list[Any] | None,
+        whole: Any,
+    ) -> None:
+        """A state read or change just now, by a step (``scope``) or from outside any step.
+
+        A change from outside a step is journaled on its own once what it
+        read or overwrote has committed.
+        """
+        if scope is None:
+            wid, step = self.order.outside_id(), None
+        else:
+            wid, step = scope.ex.id, scope.ex.step
+        entry = self.order.touch(wid, step, reads, writes)
+        if entry is None:
+            return
+        if ops:
+            entry.ops.append((self.next_op(), ops))
+        if whole is not None:
+            entry.whole = (self.next_op(), whole)
+        if scope is None:
+            entry.done = True
+            self.post("state", wid)
 
     # -- records -------------------------------------------------------------------
 

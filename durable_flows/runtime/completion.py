@@ -5,6 +5,8 @@ returned event) become records of one batch, so they commit together."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from typing import Any
 
@@ -13,9 +15,15 @@ from ..errors import DurableFlowsError, WorkflowRuntimeError
 from ..events import Event, InputRequiredEvent, StepFailedEvent, qualified_name
 from . import records as k
 from ._loop_base import LoopBase, _Batch
+from .commit_order import Writer
 from .records import Record
 from .scope import ExecScope, WaitingForEvent
 from .state import EXEC_RUNNING
+
+logger = logging.getLogger(__name__)
+
+#: Seconds a finished step may wait for the executions it depends on before a warning is logged.
+HOLD_WARNING = 5.0
 
 
 class CompletionMixin(LoopBase):
@@ -27,7 +35,78 @@ class CompletionMixin(LoopBase):
         ex = scope.ex
         self.tasks.pop(ex.id, None)
         if self.state.execs.get(ex.id) is not ex or ex.status != EXEC_RUNNING:
-            return  # the run moved on (ended, or this attempt was superseded)
+            # The run moved on (ended, or this attempt was superseded): its changes never commit.
+            for wid in self.order.drop(ex.id):
+                self._commit_when_ready(batch, wid, now)
+            return
+        entry = self.order.pending.get(ex.id)
+        if entry is None:  # touched nothing shared that is uncommitted: journal it now
+            self._complete(batch, scope, outcome, value, now)
+            return
+        entry.done = True
+        entry.completion = (scope, outcome, value)
+        self._commit_when_ready(batch, ex.id, now)
+
+    # -- commit order ----------------------------------------------------------------
+
+    def _commit_when_ready(self, batch: _Batch, wid: int, now: float) -> None:
+        """Journal ``wid`` with everything it depends on, once all of it has finished."""
+        group = self.order.ready_group(wid)
+        if group is None:
+            entry = self.order.pending.get(wid)
+            if entry is not None and not entry.held_since:
+                self.order.hold(entry)
+                asyncio.get_running_loop().call_later(HOLD_WARNING, self._warn_held, wid)
+            return
+        self._journal_state(batch, group, now)
+        woken = self.order.committed(group)
+        for entry in group:
+            if entry.completion is not None:
+                scope, outcome, value = entry.completion
+                self._complete(batch, scope, outcome, value, now)
+        for other in woken:
+            if other in self.order.pending:
+                self._commit_when_ready(batch, other, now)
+
+    def _journal_state(self, batch: _Batch, group: list[Writer], now: float) -> None:
+        """One ``state`` record with the group's changes, in live order."""
+        changes = sorted((n, e.wid, ops) for e in group for n, ops in e.ops)
+        whole = max((e.whole for e in group if e.whole is not None), default=None)
+        if not changes and whole is None:
+            return
+        writers = sorted({wid for _, wid, _ in changes} | {e.wid for e in group if e.whole is not None})
+        first = next(e for e in group if e.wid in writers)
+        data: dict[str, Any] = {"exec": first.wid if first.wid > 0 else None}
+        if len(writers) > 1:
+            data["execs"] = [w if w > 0 else None for w in writers]
+        if whole is not None:  # a state the codec writes whole (jsonpickle)
+            data["op"], data["state"] = whole
+        else:
+            data["ops"] = [op for _, _, ops in changes for op in ops]
+        self._append(batch, Record(k.STATE, now, step=first.step, data=data))
+
+    def _warn_held(self, wid: int) -> None:
+        entry = self.order.pending.get(wid)
+        if entry is None or not entry.done or self.state.finished:
+            return
+        waits = self.order.blockers(wid)
+        if not waits:
+            return
+        names = ", ".join(sorted({f"{w.step or 'outside'} (exec {w.wid})" for w in waits}))
+        logger.warning(
+            "run %s: %s finished %.1f s ago but is not journaled yet: it read or overwrote "
+            "uncommitted state or collect-buffer changes of %s, which must commit first",
+            self.run_id,
+            f"step {entry.step} (exec {wid})" if entry.step else "a change made outside any step",
+            time.monotonic() - entry.held_since,
+            names,
+        )
+        asyncio.get_running_loop().call_later(HOLD_WARNING, self._warn_held, wid)
+
+    # -- journaling a finished attempt -------------------------------------------------
+
+    def _complete(self, batch: _Batch, scope: ExecScope, outcome: str, value: Any, now: float) -> None:
+        ex = scope.ex
         if outcome == "ok" and value is not None and not isinstance(value, Event):
             outcome, value = "error", WorkflowRuntimeError(
                 f"Step function {ex.step} returned {type(value).__name__} instead of an Event instance."
@@ -76,9 +155,6 @@ class CompletionMixin(LoopBase):
         ex = scope.ex
         for key, cache in scope.resources:
             self._append(batch, Record(k.RESOURCE, now, step=ex.step, data={"exec": ex.id, "key": key, "cache": cache}))
-        if scope.state is not None:
-            op, dumped = scope.state
-            self._append(batch, Record(k.STATE, now, step=ex.step, data={"exec": ex.id, "op": op, "state": dumped}))
         if with_collect:
             for op_name, buffer, ev, n, _ in scope.collect:
                 data = {"exec": ex.id, "buffer": buffer, "op": op_name, "n": n}

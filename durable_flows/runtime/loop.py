@@ -151,7 +151,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
             event, target = message[1], message[2]
             self._append(batch, Record(k.SENT, now, step=target, event=event, data={"target": target, "source": "handler"}))
         elif kind == "state":
-            self._append(batch, Record(k.STATE, now, data={"exec": None, "op": message[1], "state": message[2]}))
+            self._commit_when_ready(batch, message[1], now)
         elif kind == "timer":
             self._on_timer(batch, now)
         elif kind == "cancel":

@@ -14,7 +14,11 @@ counter; ``step`` is on the record itself):
                    exec (sending execution, if from a step), inbox (inbox id)
 ``accepted``       exec, worker, attempt, event_seq (record whose event it is)
 ``resource``       exec, key, cache — a resource factory was called
-``state``          exec, op (live order), state (the whole state as JSON)
+``state``          exec, ops (the change as patch operations, see
+                   ``state_patch.py``); execs when several executions that
+                   depend on each other commit together (their operations
+                   in live order). Older journals and jsonpickled states:
+                   op (live order) and state (the whole state)
 ``collect``        exec, buffer, op ("add" with event, or "clear")
 ``stream``         exec, n (per-run stream position); event is the payload
 ``produced``       exec — the event the step returned

@@ -23,6 +23,7 @@ from . import records as k
 from .records import Record
 from .spec import RunSpec, accepts
 from .state import EXEC_READY, EXEC_RETRY, EXEC_RUNNING, EXEC_WAITING, Exec, RunState, Waiter
+from .state_patch import apply_ops
 
 
 def reduce(state: RunState, rec: Record, spec: RunSpec) -> None:
@@ -183,7 +184,12 @@ def _resource(st: RunState, rec: Record, spec: RunSpec) -> None:
 
 
 def _state(st: RunState, rec: Record, spec: RunSpec) -> None:
-    op = int(rec.get("op", 0))
+    ops = rec.data.get("ops")
+    if ops is not None:
+        # Changes commit in dependency order, so for every key journal order is live order.
+        st.state = apply_ops(st.state, ops)
+        return
+    op = int(rec.get("op", 0))  # a whole state (jsonpickle, or journals before changes)
     if op > st.state_op:  # last writer in live order wins, whatever the commit order
         st.state = rec.data.get("state")
         st.state_op = op

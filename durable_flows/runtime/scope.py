@@ -65,7 +65,6 @@ class ExecScope:
     started: float = field(default_factory=time.monotonic)
     sent: list[tuple[Event, str | None]] = field(default_factory=list)
     stream: list[Event] = field(default_factory=list)
-    state: tuple[int, Any] | None = None  # (live op number, state as JSON)
     #: (op "add"/"clear", buffer, event added, live op number, events a clear removed)
     collect: list[tuple[str, str, Event | None, int, list[Event] | None]] = field(default_factory=list)
     resources: list[tuple[str, bool]] = field(default_factory=list)

@@ -14,9 +14,9 @@ import json
 from collections import Counter
 from typing import Any
 
-from wfgen import ASKS, REPLIES, WaitAnswer, WaitAsk
+from wfgen import ASKS, REPLIES, WaitAnswer, WaitAsk, streams
 
-from durable_flows import Event, HumanResponseEvent
+from durable_flows import Event, HumanResponseEvent, StopEvent
 from durable_flows.codec import Codec
 from durable_flows.events import qualified_name
 from durable_flows.runtime import records as k
@@ -64,6 +64,25 @@ async def drive(handler: Any, store: JournalStore, plan: dict[str, Any], resumed
         else:
             await handler.send_event(answer)
 
+    # Changes from outside any step, made while steps run: OUTSIDE_BUMP is added to
+    # the state's ``total`` (which "edit" steps change too) once at the start and,
+    # when the run streams, once more at its first stream event; a resumed run makes
+    # the bumps its journal does not hold yet.
+    bumps = 2 if streams(plan) else 1
+    bumped = await outside_bumps_in_journal(store, run_id) if resumed else 0
+
+    async def bump() -> None:
+        nonlocal bumped
+        if bumped < bumps:
+            bumped += 1
+            total = await handler.ctx.store.get("total", 0)
+            await handler.ctx.store.set("total", total + OUTSIDE_BUMP)
+
+    await bump()
+    if resumed:
+        while bumped < bumps:
+            await bump()
+
     if resumed:
         codec = Codec()
         # Inbox first: an item the resumed run takes in meanwhile is then in the journal.
@@ -84,10 +103,28 @@ async def drive(handler: Any, store: JournalStore, plan: dict[str, Any], resumed
     for key, answer in pending:
         await send(key, answer)
     async for ev in stream:
+        if not isinstance(ev, StopEvent):
+            await bump()
         found = answer_for(ev)
         if found is not None:
             await send(*found)
     return await handler
+
+
+#: What one change from outside any step adds to ``total`` (see :func:`drive`).
+OUTSIDE_BUMP = 1000
+
+
+async def outside_bumps_in_journal(store: JournalStore, run_id: str) -> int:
+    """How many changes from outside any step the run's journal holds."""
+    count = 0
+    for entry in await store.read(run_id):
+        if entry.kind != k.STATE:
+            continue
+        data = json.loads(entry.payload)
+        writers = data["execs"] if "execs" in data else [data.get("exec")]
+        count += sum(1 for w in writers if w is None)
+    return count
 
 
 def _given_key(ev: Event) -> str:

@@ -155,41 +155,49 @@ def check_every_snapshot(run_id: str, entries: Sequence[JournalEntry], spec: Run
     return seen
 
 
-# --- known engine bugs --------------------------------------------------------------
-
-#: Flip to True once tests/property/test_inflight_effects.py passes (its two tests
-#: are strict xfails pinning what the masks below hide from the generated tests).
-KNOWN_LEAKS_FIXED = False
+# --- exactly once ----------------------------------------------------------------------
 
 
-def concurrent_edits(plan: dict[str, Any]) -> bool:
-    """Whether two executions of a stage may ``edit_state`` at the same time."""
-    return any(
-        s.get("effect") == "edit"
-        and (s["kind"] == "split" or (s["kind"] == "fanout" and s["workers"] > 1 and s["width"] > 1))
-        for s in plan["stages"]
-    )
+def check_exactly_once(run_id: str, entries: Sequence[JournalEntry], spec: RunSpec, workflow: str) -> int:
+    """Every execution counted in the state at most once, and only once it completed.
 
-
-def collects(plan: dict[str, Any]) -> bool:
-    """Whether the plan has a stage that collects events from several executions."""
-    return any(s["kind"] == "split" or (s["kind"] == "fanout" and s["width"] > 1) for s in plan["stages"])
-
-
-def mask_known_leaks(plan: dict[str, Any], seen: dict[str, Any]) -> dict[str, Any]:
-    """``seen`` without the parts the known in-flight-effect leaks can change after a crash.
-
-    A crash can double an in-flight execution's ``edit_state`` (state ``total``)
-    and leave a stale event in a collect buffer (``rest.buffers``).
+    Folds the journal record by record. Executions of steps with a ``hit_*``
+    effect count themselves in their own counter (``wfgen._hit``); at every
+    prefix that ends between completions (before an ``accepted``, ``resumed``
+    or ``snapshot`` record, and at the end) each counter must equal the number
+    of completed executions it belongs to: 1 once completed, 0 before, never
+    2. Returns how many prefixes were checked.
     """
-    if KNOWN_LEAKS_FIXED:
-        return seen
-    out = dict(seen)
-    if concurrent_edits(plan) and isinstance(out["state"], dict):
-        out["state"] = {k: v for k, v in out["state"].items() if k != "total"}
-    if collects(plan):
-        out["rest"] = {k: v for k, v in out["rest"].items() if k != "buffers"}
-    return out
+    keys_of = wfgen.HIT_KEYS.get(workflow, {})
+    records = decode_journal(run_id, list(entries), Codec())
+    folding = replay_spec(records, spec)
+    state = RunState(run_id=run_id)
+    events: dict[int, Any] = {}
+    key_of_exec: dict[int, str] = {}
+    completed: dict[str, int] = defaultdict(int)
+    checked = 0
+
+    def check(at: int) -> None:
+        got = wfgen.counters(state.state)
+        for key in set(got) | set(completed):
+            assert got.get(key, 0) == completed.get(key, 0), (
+                f"run {run_id}: after seq {at}, counter {key} is {got.get(key, 0)} but "
+                f"{completed.get(key, 0)} execution(s) of it completed"
+            )
+
+    for rec in records:
+        if rec.kind in (k.ACCEPTED, k.RESUMED, k.SNAPSHOT):
+            check(rec.seq - 1)
+            checked += 1
+        if rec.event is not None:
+            events[rec.seq] = rec.event
+        if rec.kind == k.ACCEPTED and rec.step in keys_of:
+            key_of_exec[int(rec.get("exec"))] = keys_of[rec.step](events[int(rec.get("event_seq"))])
+        elif rec.kind == k.COMPLETED and int(rec.get("exec")) in key_of_exec:
+            completed[key_of_exec[int(rec.get("exec"))]] += 1
+        reduce(state, rec, folding)
+    check(records[-1].seq if records else 0)
+    return checked + 1
 
 
 # --- a store that dies --------------------------------------------------------------

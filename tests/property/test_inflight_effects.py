@@ -5,10 +5,10 @@ made to finish in another order than they started. Both failures come from
 live-shared structures: a concurrent execution's *uncommitted* change is
 captured by another execution's *committed* record, and the in-flight
 execution then runs again after the restart and makes its change a second
-time. The fix belongs in the context/live loop (what a committed record may
-contain), so these tests are strict xfails until then; the generated crash test
-masks exactly these two symptoms while :data:`proptools.KNOWN_LEAKS_FIXED` is
-False (flip it when these pass).
+time. The live loop now journals a completion only after every execution whose
+uncommitted change it read, overwrote or consumed (``runtime/commit_order.py``);
+these tests pin the two original cases, and the generated crash tests check
+the rule on every run (``proptools.check_exactly_once``).
 """
 
 from __future__ import annotations
@@ -128,29 +128,11 @@ async def test_uninterrupted_runs_give_the_expected_results(tmp_path: Path) -> N
         await store.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "state leak: a `state` record journals the WHOLE live state, including edits of "
-        "other executions that have not committed yet; an execution in flight at a crash "
-        "(work i=1: edited total, still sleeping) re-runs after resume and applies its edit "
-        "again, so total is 12 instead of 11 (context/state_store.py + runtime completion)"
-    ),
-)
 async def test_state_edit_of_an_inflight_execution_is_not_applied_twice(tmp_path: Path) -> None:
     result, _ = await _crash_then_resume(SharedCounter, tmp_path / "j.db", "state")
     assert result == 11
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "collect leak: an execution's collect_events add, consumed by another execution's "
-        "committed `clear`, is made again when the first execution re-runs after a crash "
-        "(it was in flight); the stale event stays in the buffer and the next round collects "
-        "it: [0, 2] instead of [2, 3] (context.collect_events + runtime completion)"
-    ),
-)
 async def test_collected_event_of_an_inflight_execution_is_not_buffered_twice(tmp_path: Path) -> None:
     result, _ = await _crash_then_resume(TwoRounds, tmp_path / "j.db", "collect", "clear")
     assert result == [2, 3]

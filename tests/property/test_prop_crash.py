@@ -31,18 +31,15 @@ from driving import journal_outcome
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from proptools import (
-    KNOWN_LEAKS_FIXED,
     baseline,
     check_every_prefix,
-    collects,
-    concurrent_edits,
+    check_exactly_once,
     count_journal_writes,
     crash_and_resume,
     db_in,
     draw_crash_points,
     fold_crash_points,
     live_snapshots,
-    mask_known_leaks,
     temp_db,
 )
 from soak import examples, time_budget
@@ -56,6 +53,18 @@ HERE = Path(__file__).parent
 @settings(max_examples=examples(50))
 @given(plan=wfgen.plans(), data=st.data())
 def test_crash_anywhere_then_resume_in_process(plan: dict[str, Any], data: st.DataObject) -> None:
+    _crash_anywhere(plan, data)
+
+
+@pytest.mark.timeout(time_budget(90))
+@settings(max_examples=examples(40))
+@given(plan=wfgen.shared_edit_plans(), data=st.data())
+def test_crash_amid_shared_edits_then_resume(plan: dict[str, Any], data: st.DataObject) -> None:
+    """Overlapping executions editing the same keys: nothing is applied twice, whatever the crash."""
+    _crash_anywhere(plan, data)
+
+
+def _crash_anywhere(plan: dict[str, Any], data: st.DataObject) -> None:
     points = draw_crash_points(data)
     expected = asyncio.run(baseline(plan))
     writes = count_journal_writes(plan)
@@ -67,13 +76,13 @@ def test_crash_anywhere_then_resume_in_process(plan: dict[str, Any], data: st.Da
             with live_snapshots() as snaps:
                 outcome, happened = await crash_and_resume(plan, path, crashes)
             event(f"crashes={happened}")
-            if not KNOWN_LEAKS_FIXED and (concurrent_edits(plan) or collects(plan)):
-                event("compared without what the known in-flight leaks change")
             got, want = outcome.comparable(), expected.comparable()
-            assert mask_known_leaks(plan, got) == mask_known_leaks(plan, want), crashes
-            spec = wfgen.make(plan, store=None)._run_spec()
+            assert got == want, crashes
+            wf = wfgen.make(plan, store=None)
+            spec = wf._run_spec()
             final = check_every_prefix("r", outcome.entries, spec, snaps["r"])
             assert final.status == "completed"
+            check_exactly_once("r", outcome.entries, spec, type(wf).__name__)
 
     asyncio.run(go())
 
@@ -166,6 +175,8 @@ def test_sigkill_then_resume_in_subprocesses(plan: dict[str, Any], data: st.Data
     with temp_db() as folder:
         run = kill_then_finish(plan, folder, kill_at)
     want = expected.comparable()
-    assert mask_known_leaks(plan, run.got) == mask_known_leaks(plan, want), (kill_at, run.first.stderr[-2000:])
+    assert run.got == want, (kill_at, run.first.stderr[-2000:])
+    wf = wfgen.make(plan, store=None)
+    check_exactly_once("r", run.entries, wf._run_spec(), type(wf).__name__)
     if run.unfinished:  # (appends vary in number: the kill may have hit the last one)
         assert any(e.kind == "resumed" for e in run.entries)

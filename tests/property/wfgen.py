@@ -124,11 +124,15 @@ class GenState(BaseModel):
 
     total: int = 0
     marks: dict[str, int] = Field(default_factory=dict)
+    hits: dict[str, int] = Field(default_factory=dict)
 
 
 # --- plans --------------------------------------------------------------------------
 
-EFFECTS = ["none", "set", "edit", "stream"]
+#: "hit_edit" / "hit_set": the execution counts itself once in its own counter (``hits``),
+#: through ``edit_state`` or ``store.set(get() + 1)``: after any crash, every completed
+#: execution must show exactly 1 (see ``proptools.check_exactly_once``).
+EFFECTS = ["none", "set", "edit", "stream", "hit_edit", "hit_set"]
 MODES = ["async", "sleep", "stagger", "sync", "free"]
 
 
@@ -175,6 +179,45 @@ def _cap_hitl(plan: dict[str, Any]) -> dict[str, Any]:
     return {**plan, "stages": stages or [{"kind": "chain", "a": 1, "b": 0, "effect": "none", "mode": "async"}]}
 
 
+def _shared_stage() -> st.SearchStrategy[dict[str, Any]]:
+    """Stages where executions overlap in time and edit the same keys (see :func:`shared_edit_plans`)."""
+    effect = st.sampled_from(["edit", "edit", "hit_edit", "hit_set", "stream"])
+    mode = st.sampled_from(["stagger", "sleep"])
+    return st.one_of(
+        st.fixed_dictionaries(
+            {
+                "kind": st.just("fanout"),
+                "width": st.integers(2, 5),
+                "workers": st.integers(1, 4),
+                "effect": effect,
+                "mode": mode,
+            }
+        ),
+        st.fixed_dictionaries({"kind": st.just("split"), "effect": effect, "mode": mode}),
+        st.fixed_dictionaries(
+            {"kind": st.just("chain"), "a": st.integers(1, 9), "b": st.integers(0, 99), "effect": effect, "mode": mode}
+        ),
+    )
+
+
+def shared_edit_plans(max_stages: int = 3) -> st.SearchStrategy[dict[str, Any]]:
+    """Plans made of overlapping executions that read and change shared state.
+
+    Staggered fan-outs and splits whose workers and collectors all edit the
+    state's ``total`` (or count themselves), so that one execution often
+    commits after reading another's uncommitted change: the case the commit
+    order exists for.
+    """
+    return st.fixed_dictionaries(
+        {
+            "typed": st.booleans(),
+            "start": st.integers(0, 1000),
+            "via": st.sampled_from(["handler", "inbox"]),
+            "stages": st.lists(_shared_stage(), min_size=1, max_size=max_stages),
+        }
+    )
+
+
 def plans(max_stages: int = 5) -> st.SearchStrategy[dict[str, Any]]:
     """Plans of 1..``max_stages`` stages (JSON-compatible dicts)."""
     return st.fixed_dictionaries(
@@ -197,8 +240,33 @@ def _bump(state: Any, v: int) -> None:
         state["total"] = state.get("total", 0) + v
 
 
+def counters(doc: Any) -> dict[str, int]:
+    """The hit counters in a journaled state document (typed or dict-like)."""
+    if not isinstance(doc, dict):
+        return {}
+    if isinstance(doc.get("hits"), dict):
+        return dict(doc["hits"])
+    extras = doc.get("_data") or {}
+    return {k: v for k, v in extras.items() if k.startswith("h_")}
+
+
+async def _hit(ctx: Any, how: str, key: str) -> None:
+    typed = issubclass(ctx.store.state_type, GenState)
+    if how == "hit_edit":
+        async with ctx.store.edit_state() as state:
+            if typed:
+                state.hits[key] = state.hits.get(key, 0) + 1
+            else:
+                state[key] = state.get(key, 0) + 1
+    else:
+        path = f"hits.{key}" if typed else key
+        await ctx.store.set(path, await ctx.store.get(path, 0) + 1)
+
+
 async def _effect(ctx: Any, effect: str, key: str, v: int) -> None:
-    if effect == "set":
+    if effect in ("hit_edit", "hit_set"):
+        await _hit(ctx, effect, f"h_{key}")
+    elif effect == "set":
         await ctx.store.set(f"marks.{key}", v)
     elif effect == "edit":
         async with ctx.store.edit_state() as state:
@@ -216,6 +284,12 @@ class _Builder:
         self.used = 0
         self.ctx_type: Any = Context[GenState] if plan["typed"] else Context
         self.hitl = 0
+        #: Step name -> the counter key of one of its executions (from its input event).
+        self.hit_keys: dict[str, Any] = {}
+
+    def hit(self, effect: str, step_name: str, key_of: Any) -> None:
+        if effect in ("hit_edit", "hit_set"):
+            self.hit_keys[step_name] = key_of
 
     def fresh(self) -> type[Flow]:
         cls = POOL[self.used]
@@ -291,6 +365,7 @@ class _Builder:
 
                 self.add(f"{key}_chain", sync_body, cur, nxt, "sync")
             else:
+                self.hit(effect, f"{key}_chain", lambda ev: f"h_{key}")
 
                 async def chain(ctx: Any, ev: Any) -> Any:
                     v = (ev.v * a + b) % MOD
@@ -331,12 +406,17 @@ class _Builder:
                     ctx.send_event(item(v=ev.v, i=i))
                 return None
 
+            self.hit(effect, f"{key}_work", lambda ev: f"h_{key}_{ev.i}")
+            self.hit(effect, f"{key}_gather", lambda ev: f"h_{key}_g{ev.i}")
+
             async def work(ctx: Any, ev: Any) -> Any:
                 v = (ev.v + ev.i * 7) % MOD
                 await _effect(ctx, effect, f"{key}_{ev.i}", v)
                 return done(v=v, i=ev.i)
 
             async def gather(ctx: Any, ev: Any) -> Any:
+                # Collectors edit state too (each arriving event is one execution).
+                await _effect(ctx, effect, f"{key}_g{ev.i}", ev.v)
                 got = ctx.collect_events(ev, [done] * width)
                 if got is None:
                     return None
@@ -348,6 +428,10 @@ class _Builder:
         elif kind == "split":
             left, right, left_done, right_done = (self.fresh() for _ in range(4))
             effect = spec["effect"]
+
+            self.hit(effect, f"{key}_left", lambda ev: f"h_{key}_l")
+            self.hit(effect, f"{key}_right", lambda ev: f"h_{key}_r")
+            self.hit(effect, f"{key}_join", lambda ev: f"h_{key}_j{'l' if isinstance(ev, left_done) else 'r'}")
 
             async def fork(ctx: Any, ev: Any) -> Any:
                 ctx.send_event(left(v=ev.v))
@@ -363,6 +447,7 @@ class _Builder:
                 return right_done(v=ev.v * 5 % MOD)
 
             async def join(ctx: Any, ev: Any) -> Any:
+                await _effect(ctx, effect, f"{key}_j{'l' if isinstance(ev, left_done) else 'r'}", ev.v)
                 got = ctx.collect_events(ev, [left_done, right_done])
                 if got is None:
                     return None
@@ -427,6 +512,7 @@ class _Builder:
 
         self.add("tail", tail, cur, StopEvent)
         cls = type(self.name, (Workflow,), {"__module__": __name__, **self.methods})
+        HIT_KEYS[self.name] = self.hit_keys
         for fn, options in self.free:
             step(workflow=cls, **options)(fn)
         return cls
@@ -445,6 +531,15 @@ def plan_name(plan: dict[str, Any]) -> str:
 
 
 _BUILT: dict[str, type[Workflow]] = {}
+#: Per workflow class name: step name -> counter key of an execution, from its input event.
+HIT_KEYS: dict[str, dict[str, Any]] = {}
+
+
+def streams(plan: dict[str, Any]) -> bool:
+    """Whether runs of ``plan`` write anything to the stream before they end."""
+    return any(
+        s["kind"] in ("hitl", "wait") or s.get("effect") == "stream" for s in plan["stages"]
+    )
 
 
 def build(plan: dict[str, Any]) -> type[Workflow]:

@@ -1,0 +1,146 @@
+"""The live state's JSON image, and the patch operations each change journals.
+
+:class:`StateImage` keeps the JSON document the journal would hold if every
+change made so far were committed. A change names the top-level keys it
+touched; only those are dumped again and compared with the image, so a change
+costs the size of what it touched, and the operations it journals (see
+``runtime/state_patch.py``) the size of what changed. A state the codec can
+only write whole (jsonpickle) is journaled whole.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
+
+from .._event_codec import _JSON
+from ..dict_like import DictLikeModel
+from ..errors import SerializationError
+from ..runtime.state_patch import MISSING, apply_ops, diff, get_at
+from .serializers import _MARKERS
+
+if TYPE_CHECKING:
+    from ..codec import Codec
+
+
+class StateImage:
+    """The JSON document of the live state, kept in step with its changes."""
+
+    def __init__(self, codec: Codec, doc: Any = MISSING) -> None:
+        self.codec = codec
+        self.doc = doc
+
+    @property
+    def whole(self) -> bool:
+        """True when the state is journaled whole (a pickling serializer)."""
+        return self.codec.pickler is not None
+
+    def change(self, state: BaseModel, keys: Iterable[str] | None) -> tuple[list[Any], set[str]]:
+        """Operations for a change of ``keys`` (None: any key) and the keys that changed.
+
+        Raises:
+            SerializationError: a changed value cannot be stored.
+        """
+        if self.doc is MISSING or keys is None or not self._keyed(state):
+            new = self.codec.dump_state(state)
+            old = {} if self.doc is MISSING else self.doc
+            ops = diff(old, new) if isinstance(new, dict) and isinstance(old, dict) else diff(old, new)
+            self.doc = new
+            return ops, _changed_keys(ops)
+        ops = []
+        for key in keys:
+            path = self._path(state, key)
+            ops.extend(diff(get_at(self.doc, path), self._dump_key(state, key), path))
+        if ops:
+            _check_json(ops)
+            self.doc = apply_ops(self.doc, ops)
+        return ops, _changed_keys(ops)
+
+    def dump_whole(self, state: BaseModel) -> Any:
+        """The whole state as the codec writes it (jsonpickle states)."""
+        dumped = self.codec.dump_state(state)
+        self.doc = dumped
+        return dumped
+
+    # -- keys ---------------------------------------------------------------------
+
+    def _keyed(self, state: BaseModel) -> bool:
+        if not isinstance(self.doc, dict):
+            return False
+        if isinstance(state, DictLikeModel):
+            extras = state._data
+            return not _MARKERS.intersection(extras)
+        return True
+
+    @staticmethod
+    def _path(state: BaseModel, key: str) -> tuple[str, ...]:
+        if isinstance(state, DictLikeModel) and key not in type(state).model_fields:
+            return ("_data", key)
+        return (key,)
+
+    def _dump_key(self, state: BaseModel, key: str) -> Any:
+        try:
+            if isinstance(state, DictLikeModel) and key not in type(state).model_fields:
+                extras = state._data
+                if key not in extras:
+                    return MISSING
+                return _dump_value(extras[key])
+            if key not in type(state).model_fields:
+                return MISSING
+            return state.model_dump(mode="json", include={key}).get(key, MISSING)
+        except SerializationError:
+            raise
+        except Exception:  # noqa: BLE001 - let the codec say what is wrong, as for a whole state
+            self.codec.dump_state(state)
+            raise
+
+
+def _changed_keys(ops: list[Any]) -> set[str]:
+    """Top-level state keys an operation list changes ("*" for the whole state)."""
+    out: set[str] = set()
+    for op in ops:
+        path = op[1]
+        if not path:
+            out.add("*")
+        elif path[0] == "_data" and len(path) > 1:
+            out.add(str(path[1]))
+        elif path[0] == "_data":
+            out.add("*")
+        else:
+            out.add(str(path[0]))
+    return out
+
+
+_ATOMIC = frozenset({str, int, float, bool, type(None)})
+
+
+def _dump_value(value: Any) -> Any:
+    """A dict-like state's value as its dump holds it (fast for flat lists, as chat histories)."""
+    if type(value) is list and set(map(type, value)) <= _ATOMIC:
+        return list(value)
+    return _JSON.serialize_value(value)
+
+
+def _check_json(ops: list[Any]) -> None:
+    """The changed values must be JSON (finite floats, JSON types): checked on the change only."""
+    from ..codec import _NON_FINITE
+
+    try:
+        json.dumps(ops, allow_nan=False)
+    except ValueError as exc:
+        keys = ", ".join(sorted(_changed_keys(ops)))
+        raise SerializationError(
+            f"state field {keys!r} cannot be stored as JSON ({_NON_FINITE}). Store JSON-compatible "
+            "values or pydantic models, or create the workflow with "
+            "serializer=JsonPickleSerializer(allowed=[...])."
+        ) from exc
+    except TypeError as exc:
+        keys = ", ".join(sorted(_changed_keys(ops)))
+        raise SerializationError(
+            f"state field {keys!r} cannot be stored as JSON ({exc}). Store JSON-compatible "
+            "values or pydantic models, or create the workflow with "
+            "serializer=JsonPickleSerializer(allowed=[...])."
+        ) from exc
