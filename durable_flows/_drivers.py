@@ -59,8 +59,13 @@ async def drive_new_run(wf: Workflow, loop: RunLoop, start: Event, seed: Any) ->
             loop._abort(exc)
 
 
-async def drive_resume(wf: Workflow, loop: RunLoop, lease: Lease | None) -> None:
-    """Rebuild a run from its journal and continue it (or settle a finished one)."""
+async def drive_resume(
+    wf: Workflow, loop: RunLoop, lease: Lease | None, reset_recoveries: bool = False
+) -> None:
+    """Rebuild a run from its journal and continue it (or settle a finished one).
+
+    ``reset_recoveries`` also continues a run that a recovery limit failed.
+    """
     store, run_id, ctx = wf.store, loop.run_id, loop.ctx
     async with wf._limit():
         try:
@@ -69,7 +74,8 @@ async def drive_resume(wf: Workflow, loop: RunLoop, lease: Lease | None) -> None
             if info is None:
                 raise RunNotFoundError(run_id)
             held = lease
-            if info.status not in FINISHED_STATUSES and held is None:
+            again = reset_recoveries and info.status == "failed" and "RecoveryLimitError" in (info.error or "")
+            if (info.status not in FINISHED_STATUSES or again) and held is None:
                 held = await store.claim_lease(run_id)
             try:
                 rebuilt = await rebuild(store, info, wf._codec(), wf._run_spec())
@@ -90,13 +96,15 @@ async def drive_resume(wf: Workflow, loop: RunLoop, lease: Lease | None) -> None
                     f"run {run_id!r} was marked {info.status} without finishing: "
                     f"{info.error or 'no reason recorded'}"
                 )
-            if info.status in FINISHED_STATUSES or state.finished:
+            if again and str((state.error or {}).get("type", "")).endswith("RecoveryLimitError"):
+                pass  # continued below: the resumed record takes the failure back
+            elif info.status in FINISHED_STATUSES or state.finished:
                 await loop.finish_from_journal()
                 if held is not None:
                     await store.release_lease(held)
                 return
             assert held is not None  # unfinished runs were claimed above
-            await loop.resume(held, state)
+            await loop.resume(held, state, reset_recoveries)
         except Exception as exc:  # noqa: BLE001 - reaches the handler
             loop._abort(exc)
         finally:

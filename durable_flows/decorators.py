@@ -32,6 +32,10 @@ R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
 
 
+#: ``StepConfig.max_recoveries`` when the step does not set its own.
+FROM_WORKFLOW = "workflow"
+
+
 @dataclasses.dataclass
 class StepConfig:
     """Everything the runtime and the validator know about one step.
@@ -66,6 +70,9 @@ class StepConfig:
     catch_error_for_steps: list[str] | None = None
     catch_error_max_recoveries: int = 1
     accept_event_subclasses: bool = False
+    #: Process deaths one execution may be in flight for before the run fails;
+    #: ``None``: no limit; :data:`FROM_WORKFLOW`: the workflow's ``max_recoveries``.
+    max_recoveries: int | str | None = "workflow"
 
 
 class StepFunction(Protocol, Generic[P, R_co]):
@@ -137,9 +144,12 @@ def _apply_step(
     retry_policy: RetryPolicy | None,
     skip_graph_checks: list[str] | None,
     accept_event_subclasses: bool,
+    max_recoveries: int | str | None = FROM_WORKFLOW,
 ) -> StepFunction[P, R]:
     if not isinstance(num_workers, int) or num_workers <= 0:
         raise WorkflowValidationError("num_workers must be an integer greater than 0")
+    if max_recoveries != FROM_WORKFLOW:
+        check_max_recoveries(max_recoveries)
     step_fn = make_step_function(
         func,
         num_workers=num_workers,
@@ -155,7 +165,20 @@ def _apply_step(
                 "@step decorator."
             )
         cast("_StepRegistry", workflow).add_step(step_fn)
+    step_fn._step_config.max_recoveries = max_recoveries
     return step_fn
+
+
+def check_max_recoveries(value: Any) -> None:
+    """``max_recoveries`` must be a non-negative int or None.
+
+    Raises:
+        WorkflowValidationError: it is not.
+    """
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise WorkflowValidationError(
+            f"max_recoveries must be an integer >= 0 or None (no limit), got {value!r}"
+        )
 
 
 @overload
@@ -170,6 +193,7 @@ def step(
     retry_policy: RetryPolicy | None = None,
     skip_graph_checks: list[StepGraphCheck] | None = None,
     accept_event_subclasses: bool = False,
+    max_recoveries: int | str | None = FROM_WORKFLOW,
 ) -> Callable[[Callable[P, R]], StepFunction[P, R]]: ...
 
 
@@ -181,6 +205,7 @@ def step(
     retry_policy: RetryPolicy | None = None,
     skip_graph_checks: list[StepGraphCheck] | None = None,
     accept_event_subclasses: bool = False,
+    max_recoveries: int | str | None = FROM_WORKFLOW,
 ) -> Callable[[Callable[P, R]], StepFunction[P, R]] | StepFunction[P, R]:
     """Declare a function or method as a workflow step.
 
@@ -201,6 +226,9 @@ def step(
         skip_graph_checks: Graph checks this step opts out of
             (``"reachability"``, ``"dead_end"``).
         accept_event_subclasses: Also route subclasses of the accepted events.
+        max_recoveries: How many process deaths one execution of this step may
+            be in flight for before the run is marked failed (``None``: no
+            limit); by default the workflow's ``max_recoveries``.
 
     Returns:
         The function itself, carrying ``_step_config``; or, with options, a
@@ -220,6 +248,7 @@ def step(
             retry_policy=retry_policy,
             skip_graph_checks=list(skip_graph_checks or []),
             accept_event_subclasses=accept_event_subclasses,
+            max_recoveries=max_recoveries,
         )
 
     def decorator(inner: Callable[P, R]) -> StepFunction[P, R]:
@@ -231,6 +260,7 @@ def step(
             retry_policy=retry_policy,
             skip_graph_checks=list(skip_graph_checks or []),
             accept_event_subclasses=accept_event_subclasses,
+            max_recoveries=max_recoveries,
         )
 
     return decorator

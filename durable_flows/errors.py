@@ -221,9 +221,16 @@ class RecoveryLimitError(DurableFlowsError):
         self.restarts = restarts
         super().__init__(
             f"run {run_id!r}: step {step!r} was in flight when the process died "
-            f"{restarts} times; the run was marked failed instead of crash-looping. "
-            "Fix the step and fork the run to retry it."
+            f"{restarts} times in a row, more than its max_recoveries allows; the run was "
+            "marked failed instead of crash-looping. Fix what kills the process, then continue "
+            "the run with wf.resume(run_id, reset_recoveries=True) "
+            "(durable-flows resume RUN_ID --reset-recoveries)."
         )
+        self._message = str(self.args[0])
+        self.args = (run_id, step, restarts)  # journaled, so a resume raises the same error
+
+    def __str__(self) -> str:
+        return self._message
 
 
 class EventNotAcceptedError(DurableFlowsError):

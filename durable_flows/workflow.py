@@ -16,7 +16,7 @@ from .codec import Codec
 from .context.context import Context
 from .context.serializers import BaseSerializer
 from .context.state_store import DictState
-from .decorators import StepConfig
+from .decorators import FROM_WORKFLOW, StepConfig, check_max_recoveries
 from .errors import (
     WorkflowRuntimeError,
     WorkflowValidationError,
@@ -64,6 +64,11 @@ class Workflow(metaclass=WorkflowMeta):
             this many entries, so a resume replays only what came after the
             latest one (large states snapshot less often; see
             ``runtime/snapshot_rule.py``). ``0`` or ``None``: never.
+        max_recoveries: How many process deaths one execution may be in flight
+            for before the run is marked failed with ``RecoveryLimitError``
+            (``None``: no limit; ``@step(max_recoveries=...)`` overrides it per
+            step). From the 5th death in a row its re-run is delayed (0.5 s,
+            doubling, at most 8 s).
     """
 
     _step_functions: dict[str, Any]
@@ -82,6 +87,7 @@ class Workflow(metaclass=WorkflowMeta):
         serializer: BaseSerializer | None = None,
         store: JournalStore | None = None,
         snapshot_every: int | None = DEFAULT_EVERY,
+        max_recoveries: int | None = 100,
     ) -> None:
         if num_concurrent_runs is not None and (
             isinstance(num_concurrent_runs, bool)
@@ -89,6 +95,8 @@ class Workflow(metaclass=WorkflowMeta):
             or num_concurrent_runs <= 0
         ):
             raise WorkflowValidationError("num_concurrent_runs must be an integer greater than 0 or None")
+        check_max_recoveries(max_recoveries)
+        self._max_recoveries = max_recoveries
         self._timeout = timeout
         self._disable_validation = disable_validation
         self._verbose = verbose
@@ -187,6 +195,11 @@ class Workflow(metaclass=WorkflowMeta):
             bound = getattr(self, name, None)
             steps[name] = bound if getattr(bound, "_step_config", None) is not None else attr
         return steps
+
+    def _recovery_limit(self, step: str) -> int | None:
+        """Process deaths an execution of ``step`` may be in flight for (None: no limit)."""
+        own = self._step_config(step).max_recoveries if step in self._step_configs() else FROM_WORKFLOW
+        return self._max_recoveries if own == FROM_WORKFLOW else own  # type: ignore[return-value]
 
     def _step_configs(self) -> dict[str, StepConfig]:
         return {name: fn._step_config for name, fn in self._get_steps().items()}
@@ -364,11 +377,14 @@ class Workflow(metaclass=WorkflowMeta):
         task = asyncio.get_running_loop().create_task(submit_run(self, run_id, start, seed))
         return RemoteHandler(self, run_id, task)
 
-    def resume(self, run_id: str) -> WorkflowHandler:
+    def resume(self, run_id: str, *, reset_recoveries: bool = False) -> WorkflowHandler:
         """Continue a run from its journal in this process.
 
         A finished run's handler resolves at once to the recorded result (or
         raises the recorded error). Errors surface when the handler is awaited.
+        ``reset_recoveries=True`` starts the count of process deaths over, and
+        continues a run that ``max_recoveries`` failed (``RecoveryLimitError``)
+        in place, without a fork.
 
         Raises (on await):
             RunNotFoundError: no such run.
@@ -377,7 +393,7 @@ class Workflow(metaclass=WorkflowMeta):
                 journal can't be continued by this code (the run is not changed,
                 except that a damaged journal marks it failed).
         """
-        return self._resume(run_id)
+        return self._resume(run_id, reset_recoveries=reset_recoveries)
 
     def _resume(
         self,
@@ -385,13 +401,14 @@ class Workflow(metaclass=WorkflowMeta):
         ctx: Context[Any] | None = None,
         lease: Any = None,
         park: bool = False,
+        reset_recoveries: bool = False,
     ) -> WorkflowHandler:
         self._validate()
         ctx = ctx if ctx is not None else Context(self)
         loop = RunLoop(self, self.store, ctx, run_id)
         loop.park_when_idle = park
         ctx._bind(loop)
-        task = asyncio.get_running_loop().create_task(drive_resume(self, loop, lease))
+        task = asyncio.get_running_loop().create_task(drive_resume(self, loop, lease, reset_recoveries))
         return WorkflowHandler(self, ctx, loop, task)
 
     async def recover(self) -> list[WorkflowHandler]:

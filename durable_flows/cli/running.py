@@ -102,9 +102,14 @@ def _status_line(label: str, seen: list[_Followed]) -> str:
 @click.command("resume")
 @click.argument("run_id")
 @click.option("--workflow", "workflow_spec", required=True, metavar="MODULE:CLASS", help="The run's workflow class.")
+@click.option(
+    "--reset-recoveries",
+    is_flag=True,
+    help="Start the count of process deaths over; continues a run that max_recoveries failed.",
+)
 @db_option
 @json_option
-def resume_command(run_id: str, workflow_spec: str, db: str, as_json: bool) -> None:
+def resume_command(run_id: str, workflow_spec: str, reset_recoveries: bool, db: str, as_json: bool) -> None:
     """Continue a run from its journal in this process, in the foreground,
     until it finishes or waits for input (progress is shown on a terminal).
     Exits 3 when the run ends failed, timed out or cancelled."""
@@ -113,7 +118,7 @@ def resume_command(run_id: str, workflow_spec: str, db: str, as_json: bool) -> N
         wf = load_workflow(workflow_spec, store)
         seen = _Followed(run_id)
         progress = Progress()
-        handler = wf.resume(run_id)
+        handler = wf.resume(run_id, reset_recoveries=reset_recoveries)
         await follow(handler, seen, progress, lambda: progress.update(_status_line(f"run {run_id[:12]}", [seen])))
         progress.close()
         await settle(store, seen)

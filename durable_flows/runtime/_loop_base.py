@@ -77,6 +77,8 @@ class LoopBase:
         self._new_run: NewRun | None = None
         #: Set by a resume by changed code: the run row's new fingerprint, sent with the next append.
         self._fingerprint_change: str | None = None
+        #: A run a recovery limit failed is continued: clear the row's error with the next append.
+        self._clear_error = False
         #: Worker mode: when the run goes idle, release it instead of waiting in memory.
         self.park_when_idle = False
         #: Encoded events of the completion being journaled, by id(event).

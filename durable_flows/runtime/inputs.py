@@ -10,7 +10,10 @@ from ..storage import cancel_request_reason
 from . import records as k
 from ._loop_base import LoopBase, _Batch
 from .records import Record
-from .state import EXEC_RETRY
+from .state import EXEC_DELAYED, EXEC_RETRY
+
+#: Execution statuses that wait for a wall-clock time (retry_at).
+_TIMED = (EXEC_RETRY, EXEC_DELAYED)
 
 
 class InputsMixin(LoopBase):
@@ -28,8 +31,10 @@ class InputsMixin(LoopBase):
             )
             return
         for ex in sorted(st.execs.values(), key=lambda e: e.id):
-            if ex.status == EXEC_RETRY and ex.retry_at is not None and ex.retry_at <= now + 1e-6:
-                self._accept(batch, ex.step, ex.id, ex.event_seq, ex.attempt + 1, ex.worker, now)
+            if ex.status in _TIMED and ex.retry_at is not None and ex.retry_at <= now + 1e-6:
+                # A retry is the next attempt; a delayed re-run after process deaths is the same one.
+                attempt = ex.attempt + 1 if ex.status == EXEC_RETRY else ex.attempt
+                self._accept(batch, ex.step, ex.id, ex.event_seq, attempt, ex.worker, now)
         for w in list(st.waiters.values()):
             if w.resolved is None and not w.timed_out and w.deadline is not None and w.deadline <= clock:
                 self._append(batch, Record(k.WAITER_TIMEOUT, now, step=w.step, data={"waiter_id": w.waiter_id}))
@@ -49,7 +54,7 @@ class InputsMixin(LoopBase):
             if w.resolved is None and not w.timed_out and w.deadline is not None
         ]
         due = [st.wall(d) for d in clock_due]
-        due += [e.retry_at for e in st.execs.values() if e.status == EXEC_RETRY and e.retry_at is not None]
+        due += [e.retry_at for e in st.execs.values() if e.status in _TIMED and e.retry_at is not None]
         if not due:
             return
         delay = max(0.0, min(due) - time.time())

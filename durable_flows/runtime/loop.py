@@ -19,6 +19,9 @@ from typing import Any
 from ..codec import error_info
 from ..errors import (
     RecoveryLimitError,
+    StaleLeaseError,
+    StoreError,
+    StoreWriteError,
 )
 from ..events import (
     Event,
@@ -39,8 +42,11 @@ from .state import EXEC_RUNNING, RunState
 from .steps import StepsMixin
 from .streaming import StreamMixin
 
-#: An execution found in flight this many times after process deaths fails the run.
-MAX_RESTARTS = 3
+#: From this many process deaths in a row, an execution's re-run is delayed ...
+BACKOFF_FROM = 5
+#: ... by this many seconds, doubling per death, at most BACKOFF_MAX.
+BACKOFF_FIRST = 0.5
+BACKOFF_MAX = 8.0
 #: Seconds between inbox polls while a run waits for outside input.
 POLL_INTERVAL = 0.25
 
@@ -77,8 +83,15 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         await self._finish_batch(batch)
         await self._main()
 
-    async def resume(self, lease: Lease, state: RunState) -> None:
-        """Continue a run rebuilt by replay (``state``) under ``lease``."""
+    async def resume(self, lease: Lease, state: RunState, reset_recoveries: bool = False) -> None:
+        """Continue a run rebuilt by replay (``state``) under ``lease``.
+
+        Executions in flight when the last process died run again; each such
+        death is counted against them (``max_recoveries``), and from the
+        :data:`BACKOFF_FROM`-th death in a row a re-run waits (journaled).
+        ``reset_recoveries`` starts those counts over and continues a run a
+        recovery limit failed.
+        """
         self.lease = lease
         self.state = state
         self.op = max(state.state_op, state.collect_op)
@@ -87,13 +100,27 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         batch = _Batch()
         rerun = [e.id for e in state.execs.values() if e.status == EXEC_RUNNING]
         data: dict[str, Any] = {"owner": lease.owner, "token": lease.token, "rerun": rerun}
+        delay = {
+            str(e.id): min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (e.restarts + 1 - BACKOFF_FROM))
+            for e in (state.execs[i] for i in rerun)
+            if e.restarts + 1 >= BACKOFF_FROM and not reset_recoveries
+        }
+        if delay:
+            data["delay"] = delay
+        if reset_recoveries:
+            data["reset_recoveries"] = True
+            self._clear_error = state.finished  # the run row's recorded failure goes too
         if self.spec.fingerprint() != state.fingerprint:
             # From here on this code routes new events: replay must route them so too,
             # and send_event (any process) must check events against it.
             data["fingerprint"] = self.spec.fingerprint()
             self._fingerprint_change = self.spec.fingerprint_json()
         self._append(batch, Record(k.RESUMED, now, data=data))
-        crashed = [e for e in state.execs.values() if e.restarts > MAX_RESTARTS]
+        crashed = [
+            e
+            for e in (state.execs[i] for i in rerun)
+            if (limit := self.wf._recovery_limit(e.step)) is not None and e.restarts > limit
+        ]
         if crashed:
             err = RecoveryLimitError(self.run_id, crashed[0].step, crashed[0].restarts)
             self._final_exc = err
@@ -101,7 +128,8 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         else:
             for exec_id in rerun:
                 ex = state.execs[exec_id]
-                self._accept(batch, ex.step, ex.id, ex.event_seq, ex.attempt, ex.worker, now)
+                if ex.status == EXEC_RUNNING:  # (not delayed)
+                    self._accept(batch, ex.step, ex.id, ex.event_seq, ex.attempt, ex.worker, now)
             await self._recreate_resources(batch)
             self._watch_inbox()  # take the signal first: a send after the read still wakes us
             await self._ingest_inbox(batch)
@@ -174,6 +202,9 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         if self._fingerprint_change is not None:
             update = dataclasses.replace(update or RunUpdate(), fingerprint=self._fingerprint_change)
             self._fingerprint_change = None
+        if self._clear_error and update is not None:
+            update = dataclasses.replace(update, error="")
+            self._clear_error = False
         update = self._snapshot_if_due(batch, update, now)
         batch.went_idle, self._went_idle = self._went_idle, False
         if not batch.entries and update is None:
@@ -299,10 +330,33 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
             pass
 
     def _abort(self, exc: BaseException) -> None:
-        """The loop itself failed (store error, lost lease, cancellation): stop quietly."""
+        """The loop itself failed (store error, lost lease, cancellation): stop quietly.
+
+        After a store error the run's lease is given up (released when the
+        store can still write, else no longer renewed), so this or any process
+        can resume the run once the store works again.
+        """
         for task in self.tasks.values():
             task.cancel()
         self.tasks.clear()
+        lease, self.lease = self.lease, None
+        if lease is not None and isinstance(exc, StoreError) and not isinstance(exc, StaleLeaseError):
+            self.store.forget_lease(lease)
+            asyncio.get_running_loop().create_task(self._release(lease))
+            if isinstance(exc, StoreWriteError):
+                stopped = StoreWriteError(
+                    exc.path,
+                    exc.reason,
+                    hint=(
+                        f"run {self.run_id!r} stopped here. Nothing it had committed is lost and "
+                        "its lease was given up: fix the cause (free disk space, permissions), "
+                        "then resume it, in this process or any other."
+                    ),
+                )
+                stopped.__cause__ = exc
+                exc = stopped
+        elif lease is not None:
+            self.lease = lease
         if not self.result.done():
             if isinstance(exc, asyncio.CancelledError):
                 self.result.cancel()

@@ -22,7 +22,16 @@ from ..events import Event, StopEvent
 from . import records as k
 from .records import Record
 from .spec import RunSpec, accepts
-from .state import EXEC_READY, EXEC_RETRY, EXEC_RUNNING, EXEC_WAITING, Exec, RunState, Waiter
+from .state import (
+    EXEC_DELAYED,
+    EXEC_READY,
+    EXEC_RETRY,
+    EXEC_RUNNING,
+    EXEC_WAITING,
+    Exec,
+    RunState,
+    Waiter,
+)
 from .state_patch import apply_ops
 
 
@@ -73,7 +82,7 @@ def _free_worker(state: RunState, step: str) -> int:
     return w
 
 
-_HOLDING = (EXEC_RUNNING, EXEC_RETRY)
+_HOLDING = (EXEC_RUNNING, EXEC_RETRY, EXEC_DELAYED)
 
 
 # --- handlers ---------------------------------------------------------------------
@@ -306,6 +315,17 @@ def _resumed(st: RunState, rec: Record, spec: RunSpec) -> None:
         ex = st.execs.get(int(exec_id))
         if ex is not None:
             ex.restarts += 1
+    for exec_id, delay in (rec.get("delay") or {}).items():
+        # Dead in flight several times in a row: its re-run waits (a restart loop must not spin).
+        ex = st.execs.get(int(exec_id))
+        if ex is not None:
+            ex.status = EXEC_DELAYED
+            ex.retry_at = rec.ts + float(delay)
+    if rec.get("reset_recoveries"):
+        for ex in st.execs.values():
+            ex.restarts = 0
+        if st.status == "failed" and str((st.error or {}).get("type", "")).endswith("RecoveryLimitError"):
+            st.status, st.error = "running", None  # continued by the operator: no fork needed
 
 
 def _terminal(status: str) -> Any:

@@ -17,6 +17,7 @@ EXEC_RUNNING = "running"  # holds a worker slot, its task runs (or ran when the 
 EXEC_RETRY = "retry"  # failed, holds its slot until retry_at
 EXEC_WAITING = "waiting"  # parked on wait_for_event, no slot
 EXEC_READY = "ready"  # its waiter resolved or timed out; needs a slot to run again
+EXEC_DELAYED = "delayed"  # in flight at several process deaths in a row: re-run at retry_at
 
 
 @dataclass(slots=True)
@@ -31,8 +32,8 @@ class Exec:
     attempt: int = 1
     worker: int = 0
     status: str = EXEC_RUNNING
-    retry_at: float | None = None  # wall time of the next attempt
-    restarts: int = 0  # times it was in flight when a process died
+    retry_at: float | None = None  # wall time of the next attempt (or delayed re-run)
+    restarts: int = 0  # process deaths in a row while it was in flight
     last_error: dict[str, Any] | None = None
 
 
@@ -107,7 +108,7 @@ class RunState:
 
     def active_steps(self) -> list[str]:
         """Names of steps with an execution running or about to retry."""
-        return sorted({e.step for e in self.execs.values() if e.status in ("running", "retry")})
+        return sorted({e.step for e in self.execs.values() if e.status in ("running", "retry", "delayed")})
 
     def summary(self) -> dict[str, Any]:
         """A canonical JSON-compatible view of the state, for comparisons."""

@@ -265,12 +265,14 @@ class WriteJobs:
         return Lease(run_id, self.owner_id, token, expires)
 
     def release(self, conn: sqlite3.Connection, undo: UndoList, lease: Lease) -> None:
+        # Let go first and for good: a lease its holder gave up is never renewed
+        # again, even when this UPDATE does not commit (it then lapses).
+        self._let_go(lease, [])
         conn.execute(
             "UPDATE runs SET owner = NULL, lease_expires = NULL "
             "WHERE run_id = ? AND lease_token = ? AND owner = ?",
             (lease.run_id, lease.token, lease.owner),
         )
-        self._let_go(lease, undo)
 
     def renew(self, conn: sqlite3.Connection, undo: UndoList) -> int:
         """Push every held lease's expiry to now + ttl in one UPDATE; returns rows renewed."""

@@ -106,6 +106,17 @@ class JournalStore(ABC):
     async def release_lease(self, lease: Lease) -> None:
         """Give a run up (it can then be claimed at once); no-op if stale."""
 
+    def forget_lease(self, lease: Lease) -> None:
+        """Stop holding and renewing ``lease`` in this process, without writing anything.
+
+        For a run whose loop stopped on a store error: if the release cannot be
+        written either, the lease then lapses on its own, and this store may
+        claim the run again at once (it holds no lease on it any more).
+        """
+        held = getattr(self, "_held_leases", None)
+        if held is not None and held.get(lease.run_id) == lease.token:
+            del held[lease.run_id]
+
     @abstractmethod
     async def set_failed(self, run_id: str, reason: str) -> None:
         """Mark a run failed with ``reason`` without appending (damaged journal)."""

@@ -179,6 +179,10 @@ class MemoryStore(JournalStore):
         self._held[run_id] = token
         return lease
 
+    @property
+    def _held_leases(self) -> dict[str, int]:
+        return self._held
+
     async def release_lease(self, lease: Lease) -> None:
         """See :meth:`JournalStore.release_lease`."""
         self._check_open()

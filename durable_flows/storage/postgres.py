@@ -346,6 +346,10 @@ class PostgresStore(PgReads, JournalStore):
         claimed: list[tuple[Lease, str]] = await self._write(job)
         return claimed
 
+    @property
+    def _held_leases(self) -> dict[str, int]:
+        return self._jobs.held
+
     async def release_lease(self, lease: Lease) -> None:
         """Give a run up so it can be claimed at once; a stale lease is a no-op.
 

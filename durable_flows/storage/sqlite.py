@@ -268,6 +268,10 @@ class SqliteStore(JournalStore):
         lease: Lease = await self._write(partial(self._jobs.claim, run_id=run_id))
         return lease
 
+    @property
+    def _held_leases(self) -> dict[str, int]:
+        return self._jobs.held
+
     async def release_lease(self, lease: Lease) -> None:
         """Give a run up so it can be claimed at once; a stale lease is a no-op."""
         await self._write(partial(self._jobs.release, lease=lease))

@@ -48,6 +48,30 @@ class CrashesItsProcess(Workflow):
         return StopEvent(result="unreachable")
 
 
+class ExitsItsProcess(Workflow):
+    """Its step ends the process (os._exit) every time, until a file says it is fixed."""
+
+    @step(max_recoveries=3)
+    async def poison(self, ev: StartEvent) -> StopEvent:
+        marks = os.environ["SCENARIO_MARKS"]
+        with open(marks, "a") as f:
+            f.write("started\n")
+        if not os.path.exists(marks + ".fixed"):
+            os._exit(1)
+        return StopEvent(result="fixed")
+
+
+class SlowStep(Workflow):
+    """One 1.5 s step that notes each start: a target for kills from outside."""
+
+    @step
+    async def slow(self, ev: StartEvent) -> StopEvent:
+        with open(os.environ["SCENARIO_MARKS"], "a") as f:
+            f.write("started\n")
+        await asyncio.sleep(1.5)
+        return StopEvent(result="done")
+
+
 class Answer(Event):
     text: str
 
@@ -65,8 +89,10 @@ class WaitsWithTimeout(Workflow):
 WORKFLOWS = {
     "slow_chain": lambda store: SlowChain(store=store, timeout=3),
     "always_failing": lambda store: AlwaysFailing(store=store, timeout=None),
-    "crashes": lambda store: CrashesItsProcess(store=store, timeout=None),
+    "crashes": lambda store: CrashesItsProcess(store=store, timeout=None, max_recoveries=3),
     "waits": lambda store: WaitsWithTimeout(store=store, timeout=None),
+    "exits": lambda store: ExitsItsProcess(store=store, timeout=None),
+    "slow_step": lambda store: SlowStep(store=store, timeout=None),
 }
 
 
@@ -76,7 +102,8 @@ async def main(name: str, db: str, run_id: str) -> None:
     store = SqliteStore(db)
     wf = WORKFLOWS[name](store)
     existing = await store.get_run(run_id)
-    handler = wf.resume(run_id) if existing is not None else wf.run(run_id=run_id)
+    reset = "--reset-recoveries" in sys.argv
+    handler = wf.resume(run_id, reset_recoveries=reset) if existing is not None else wf.run(run_id=run_id)
     if "--until-idle" in sys.argv:
         from durable_flows.events import WorkflowIdleEvent
 

@@ -118,7 +118,10 @@ def test_wait_deadline_survives_restart(tmp_path: Path) -> None:
 
 
 def test_crash_loop_is_bounded(tmp_path: Path) -> None:
-    """A step that kills its process every time: the run ends failed after bounded resumes."""
+    """A step that kills its process every time: the run ends failed after bounded resumes.
+
+    (``max_recoveries=3`` here; the default, 100, is pinned in test_crash_policy.py.)
+    """
     db = tmp_path / "j.db"
     outcomes = [finish(start("crashes", db, "c")) for _ in range(6)]
     assert outcomes[0] == {"killed": True}
@@ -127,4 +130,4 @@ def test_crash_loop_is_bounded(tmp_path: Path) -> None:
     status, error = con.execute("SELECT status, error FROM runs WHERE run_id='c'").fetchone()
     assert status == "failed" and "crash-looping" in error
     killed = sum(1 for o in outcomes if o.get("killed"))
-    assert killed <= 4  # first run + MAX_RESTARTS resumes at most
+    assert killed == 4  # the first run + 3 resumes (max_recoveries=3)
