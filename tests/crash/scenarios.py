@@ -48,14 +48,18 @@ class CrashesItsProcess(Workflow):
         return StopEvent(result="unreachable")
 
 
+def _mark_started() -> None:
+    with open(os.environ["SCENARIO_MARKS"], "a") as f:
+        f.write("started\n")
+
+
 class ExitsItsProcess(Workflow):
     """Its step ends the process (os._exit) every time, until a file says it is fixed."""
 
     @step(max_recoveries=3)
-    async def poison(self, ev: StartEvent) -> StopEvent:
+    def poison(self, ev: StartEvent) -> StopEvent:
         marks = os.environ["SCENARIO_MARKS"]
-        with open(marks, "a") as f:
-            f.write("started\n")
+        _mark_started()
         if not os.path.exists(marks + ".fixed"):
             os._exit(1)
         return StopEvent(result="fixed")
@@ -66,8 +70,7 @@ class SlowStep(Workflow):
 
     @step
     async def slow(self, ev: StartEvent) -> StopEvent:
-        with open(os.environ["SCENARIO_MARKS"], "a") as f:
-            f.write("started\n")
+        _mark_started()
         await asyncio.sleep(1.5)
         return StopEvent(result="done")
 
