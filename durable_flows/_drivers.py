@@ -82,7 +82,8 @@ async def drive_resume(
                 ctx._replace_state(rebuilt.state.state)
                 loop.state_ready.set()
             except Exception as exc:
-                await _mark_damaged(store, run_id, exc)
+                if info.status not in FINISHED_STATUSES:  # a finished run stays as it ended
+                    await _mark_damaged(store, run_id, exc)
                 if held is not None:  # let a process with compatible code take it
                     with contextlib.suppress(Exception):
                         await store.release_lease(held)

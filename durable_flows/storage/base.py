@@ -209,13 +209,28 @@ class JournalStore(ABC):
 
         Raises:
             RunNotFoundError: no such run.
+            JournalDecodeError: an entry's payload is not a JSON object (names
+                the run and seq).
+            JournalCorruptError: the entries' seqs are not 1, 2, 3... (a gap
+                or a repeat: an entry is missing or was added).
         """
-        from ..errors import RunNotFoundError
+        from ..errors import JournalCorruptError, JournalDecodeError, RunNotFoundError
 
         if await self.get_run(run_id) is None:
             raise RunNotFoundError(run_id)
         out = []
-        for e in await self.read(run_id):
+        for expected, e in enumerate(await self.read(run_id), start=1):
+            if e.seq != expected:
+                raise JournalCorruptError(
+                    run_id, expected, f"the journal goes on at seq {e.seq}: entry {expected} is missing"
+                    if e.seq > expected else f"seq {e.seq} comes again after seq {expected - 1}"
+                )
+            try:
+                payload = e.decoded()
+            except ValueError as exc:
+                raise JournalDecodeError(run_id, e.seq, f"payload is not JSON ({exc})") from exc
+            if not isinstance(payload, dict):
+                raise JournalDecodeError(run_id, e.seq, "payload is not a JSON object")
             out.append(
                 {
                     "run_id": e.run_id,
@@ -225,7 +240,7 @@ class JournalStore(ABC):
                     "event_type": e.event_type,
                     "ts": e.ts,
                     "codec": e.codec,
-                    "payload": e.decoded(),
+                    "payload": payload,
                 }
             )
         return out
