@@ -34,8 +34,18 @@ RUNS = {
 }
 
 
-def _copy(run_id: str, tmp_path: Path) -> Path:
-    source = GOLDEN / RUNS[run_id][0]
+#: Sets of golden journals: "" written with whole-state records (before state changes
+#: were journaled as patches), "changes" with patch operations. Every test runs on both.
+SETS = ["", "changes"]
+
+
+@pytest.fixture(params=SETS, ids=lambda s: s or "wholestate")
+def golden_set(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _copy(run_id: str, tmp_path: Path, golden_set: str) -> Path:
+    source = GOLDEN / golden_set / RUNS[run_id][0]
     assert source.exists(), f"{source} is missing: run tests/fixtures/make_golden.py"
     target = tmp_path / source.name
     shutil.copyfile(source, target)
@@ -48,8 +58,8 @@ def _workflow(run_id: str, store: JournalStore) -> Workflow:
 
 
 @pytest.mark.parametrize("run_id", sorted(RUNS))
-async def test_golden_journal_opens_and_replays(run_id: str, tmp_path: Path) -> None:
-    path = _copy(run_id, tmp_path)
+async def test_golden_journal_opens_and_replays(run_id: str, tmp_path: Path, golden_set: str) -> None:
+    path = _copy(run_id, tmp_path, golden_set)
     async with SqliteStore(path) as store:  # applies any newer migrations
         entries = await store.read(run_id)
         assert entries, "the golden run has no journal"
@@ -65,8 +75,8 @@ async def test_golden_journal_opens_and_replays(run_id: str, tmp_path: Path) -> 
         con.close()
 
 
-async def test_finished_golden_run_gives_its_recorded_result(tmp_path: Path) -> None:
-    async with SqliteStore(_copy(g.FINISHED, tmp_path)) as store:
+async def test_finished_golden_run_gives_its_recorded_result(tmp_path: Path, golden_set: str) -> None:
+    async with SqliteStore(_copy(g.FINISHED, tmp_path, golden_set)) as store:
         handler = _workflow(g.FINISHED, store).resume(g.FINISHED)
         assert await handler == g.EXPECTED[g.FINISHED]
         state = await handler.ctx.store.get_state()
@@ -74,8 +84,8 @@ async def test_finished_golden_run_gives_its_recorded_result(tmp_path: Path) -> 
         assert state.total == 14 and state.seen == {"a": 2, "b": 3, "c": 4, "d": 5}
 
 
-async def test_waiting_golden_run_takes_the_awaited_event_and_finishes(tmp_path: Path) -> None:
-    async with SqliteStore(_copy(g.WAITING, tmp_path)) as store:
+async def test_waiting_golden_run_takes_the_awaited_event_and_finishes(tmp_path: Path, golden_set: str) -> None:
+    async with SqliteStore(_copy(g.WAITING, tmp_path, golden_set)) as store:
         run = await store.get_run(g.WAITING)
         assert run is not None and run.status == "waiting"
         assert run.waiting_for == ["golden_wf.Approval"]
@@ -86,8 +96,8 @@ async def test_waiting_golden_run_takes_the_awaited_event_and_finishes(tmp_path:
         assert await handler.ctx.store.get("asked") is True
 
 
-async def test_golden_run_with_a_pending_retry_retries_and_finishes(tmp_path: Path) -> None:
-    async with SqliteStore(_copy(g.RETRYING, tmp_path)) as store:
+async def test_golden_run_with_a_pending_retry_retries_and_finishes(tmp_path: Path, golden_set: str) -> None:
+    async with SqliteStore(_copy(g.RETRYING, tmp_path, golden_set)) as store:
         before = [e.kind for e in await store.read(g.RETRYING)]
         assert before[-1] == "failed"
         handler = _workflow(g.RETRYING, store).resume(g.RETRYING)
@@ -98,7 +108,7 @@ async def test_golden_run_with_a_pending_retry_retries_and_finishes(tmp_path: Pa
 
 
 @pytest.mark.parametrize("run_id", sorted(RUNS))
-async def test_snapshot_of_every_golden_state_loads_back_whole(run_id: str, tmp_path: Path) -> None:
+async def test_snapshot_of_every_golden_state_loads_back_whole(run_id: str, tmp_path: Path, golden_set: str) -> None:
     """load(dump(state)) is the state, after every entry of the golden runs (states of real runs)."""
     from state_views import full_view
 
@@ -107,7 +117,7 @@ async def test_snapshot_of_every_golden_state_loads_back_whole(run_id: str, tmp_
     from durable_flows.runtime.replay import replay_spec
     from durable_flows.runtime.state import RunState
 
-    async with SqliteStore(_copy(run_id, tmp_path)) as store:
+    async with SqliteStore(_copy(run_id, tmp_path, golden_set)) as store:
         entries = await store.read(run_id)
         spec = _workflow(run_id, store)._run_spec()
     records = decode_journal(run_id, entries, Codec())
@@ -120,14 +130,14 @@ async def test_snapshot_of_every_golden_state_loads_back_whole(run_id: str, tmp_
 
 
 async def test_golden_run_written_before_snapshots_snapshots_once_resumed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, golden_set: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The migrated row has no snapshot (a full replay); the resumed run writes one, and the
     next resume starts from it."""
     from durable_flows.runtime import snapshot
 
     monkeypatch.setattr(snapshot, "SIZE_RATIO", 0)
-    path = _copy(g.WAITING, tmp_path)
+    path = _copy(g.WAITING, tmp_path, golden_set)
     async with SqliteStore(path) as store:
         run = await store.get_run(g.WAITING)
         assert run is not None and run.snapshot_seq is None
