@@ -57,6 +57,9 @@ class StateImage:
         if ops:
             _check_json(ops)
             self.doc = apply_ops(self.doc, ops)
+            if self.doc.get("_data") == {}:  # a dict-like state without keys dumps without "_data"
+                ops.append(["del", ["_data"]])
+                self.doc = apply_ops(self.doc, ops[-1:])
         return ops, _changed_keys(ops)
 
     def dump_whole(self, state: BaseModel) -> Any:
