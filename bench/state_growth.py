@@ -1,0 +1,173 @@
+"""State benchmarks: journal growth of a chat-style history, and commit-order latency.
+
+    python bench/state_growth.py                       # chat 1k/2k/10k, fan-out 1000, slow key
+    python bench/state_growth.py --quick               # tiny sizes (smoke run)
+    python bench/state_growth.py --baseline /path/src  # also run the latency cases with the
+                                                       # durable_flows found at that path
+
+* chat: a loop appends a 500-byte message to a list in ``ctx.store`` per turn.
+  Prints journal bytes (payloads of the run's rows and the SQLite file), the
+  final state's size, seconds, and upstream llama-index-workflows in the same
+  process (``pip install -e '.[bench]'``) for the same turns.
+* fanout-edit: 1000 workers each ``edit_state`` one key; seconds until the
+  collector has all results (the run's end).
+* slow-key: 20 such workers while a slow step (1 s) has edited another key;
+  seconds until the collector has all results.
+
+Each case runs ``--reps`` times (median, min-max), durable_flows on a fresh
+SQLite file at default settings (synchronous=FULL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
+
+from bench import state_flows  # noqa: E402
+
+
+async def _df_run(flow: str, start: dict[str, Any], folder: str) -> tuple[float, Any, dict[str, int]]:
+    from durable_flows import SqliteStore
+
+    ns = state_flows.define("durable_flows")
+    path = Path(folder) / "j.db"
+    store = SqliteStore(path)
+    try:
+        wf = getattr(ns, flow)(store=store, timeout=None)
+        began = time.perf_counter()
+        handler = wf.run(run_id="r", start_event=_start(ns, flow, start))
+        result = await handler
+        seconds = time.perf_counter() - began
+        state = (await handler.ctx.store.get_state()).model_dump(mode="json")
+    finally:
+        await store.close()
+    con = sqlite3.connect(path)
+    try:
+        payload = con.execute("SELECT sum(length(payload)) FROM journal WHERE run_id='r'").fetchone()[0]
+        state_rows = con.execute(
+            "SELECT count(*), sum(length(payload)) FROM journal WHERE run_id='r' AND kind='state'"
+        ).fetchone()
+    finally:
+        con.close()
+    sizes = {
+        "journal_payload_bytes": int(payload),
+        "state_record_bytes": int(state_rows[1] or 0),
+        "state_records": int(state_rows[0]),
+        "file_bytes": sum(p.stat().st_size for p in Path(folder).iterdir()),
+        "final_state_bytes": len(json.dumps(state)),
+    }
+    return seconds, result, sizes
+
+
+async def _up_run(flow: str, start: dict[str, Any]) -> tuple[float, Any]:
+    ns = state_flows.define("upstream")
+    wf = getattr(ns, flow)(timeout=None)
+    began = time.perf_counter()
+    result = await wf.run(start_event=_start(ns, flow, start))
+    return time.perf_counter() - began, result
+
+
+def _start(ns: Any, flow: str, start: dict[str, Any]) -> Any:
+    return ns.ChatStart(**start) if flow == "ChatFlow" else ns.FanStart(**start)
+
+
+def _median(xs: list[float]) -> str:
+    return f"{statistics.median(xs):.3f} s [{min(xs):.3f}-{max(xs):.3f}]"
+
+
+def chat(turns: int, reps: int, upstream: bool) -> dict[str, Any]:
+    df_times, up_times, sizes = [], [], {}
+    for _ in range(reps):
+        with tempfile.TemporaryDirectory(prefix="df-bench-") as folder:
+            seconds, result, sizes = asyncio.run(_df_run("ChatFlow", {"turns": turns}, folder))
+            assert result == turns, result
+            df_times.append(seconds)
+        if upstream:
+            seconds, result = asyncio.run(_up_run("ChatFlow", {"turns": turns}))
+            assert result == turns, result
+            up_times.append(seconds)
+    out: dict[str, Any] = {"turns": turns, "df_seconds": df_times, **sizes}
+    out["journal_to_state"] = sizes["journal_payload_bytes"] / sizes["final_state_bytes"]
+    if up_times:
+        out["up_seconds"] = up_times
+        out["df_over_up_time"] = statistics.median(df_times) / statistics.median(up_times)
+    return out
+
+
+def latency(n: int, slow: float, reps: int) -> list[float]:
+    times = []
+    for _ in range(reps):
+        with tempfile.TemporaryDirectory(prefix="df-bench-") as folder:
+            seconds, result, _ = asyncio.run(_df_run("FanEditFlow", {"n": n, "slow": slow}, folder))
+            assert result == n, result
+            times.append(seconds)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--turns", default="1000,2000,10000")
+    parser.add_argument("--upstream-max", type=int, default=2000, help="largest chat run also on upstream")
+    parser.add_argument("--baseline", help="a durable_flows source tree to run the latency cases with too")
+    parser.add_argument("--latency-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    reps = 1 if args.quick else args.reps
+    fan_n, slow_n = (50, 5) if args.quick else (1000, 20)
+    lat = {
+        "fanout_edit": latency(fan_n, 0.0, reps),
+        "slow_key": latency(slow_n, 0.3 if args.quick else 1.0, reps),
+    }
+    if args.latency_only:
+        print(json.dumps(lat))
+        return
+    try:
+        import workflows  # noqa: F401
+
+        have_upstream = True
+    except ImportError:
+        have_upstream = False
+    turns = [20, 40] if args.quick else [int(t) for t in args.turns.split(",")]
+    print(f"chat: 500-byte message appended to ctx.store per turn, {reps} rep(s), synchronous=FULL")
+    print(f"{'turns':>6} {'journal':>12} {'state recs':>11} {'file':>12} {'final state':>12} "
+          f"{'jrnl/state':>10} {'durable_flows':>26} {'upstream':>26} {'df/up':>6}")
+    for t in turns:
+        row = chat(t, reps, have_upstream and t <= args.upstream_max)
+        up = _median(row["up_seconds"]) if "up_seconds" in row else "-"
+        ratio = f"{row['df_over_up_time']:.2f}" if "df_over_up_time" in row else "-"
+        print(f"{t:>6} {row['journal_payload_bytes']:>12,} {row['state_record_bytes']:>11,} "
+              f"{row['file_bytes']:>12,} {row['final_state_bytes']:>12,} {row['journal_to_state']:>10.2f} "
+              f"{_median(row['df_seconds']):>26} {up:>26} {ratio:>6}")
+    print(f"\nlatency to the collector (run time), {reps} rep(s):")
+    base = None
+    if args.baseline:
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([args.baseline, str(ROOT)]))
+        cmd = [sys.executable, __file__, "--latency-only", "--reps", str(reps)] + (["--quick"] if args.quick else [])
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd="/")
+        base = json.loads(done.stdout.strip().splitlines()[-1])
+    for name, label in (("fanout_edit", f"fan-out {fan_n}, edit_state per worker"),
+                        ("slow_key", f"{slow_n} workers, a slow step edited another key")):
+        line = f"  {label:<48} {_median(lat[name])}"
+        if base is not None:
+            line += (f"   baseline {_median(base[name])}   "
+                     f"ratio {statistics.median(lat[name]) / statistics.median(base[name]):.2f}")
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
