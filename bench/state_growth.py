@@ -34,10 +34,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.append(str(ROOT))
+# Imported as a top-level module, so that --baseline can point PYTHONPATH at another tree
+# (its own durable_flows and bench package) and still get these workflows.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import state_flows  # noqa: E402
+import state_flows  # noqa: E402
 
 
 async def _df_run(flow: str, start: dict[str, Any], folder: str) -> tuple[float, Any, dict[str, int]]:
@@ -156,7 +157,7 @@ def main() -> None:
     print(f"\nlatency to the collector (run time), {reps} rep(s):")
     base = None
     if args.baseline:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([args.baseline, str(ROOT)]))
+        env = dict(os.environ, PYTHONPATH=args.baseline)
         cmd = [sys.executable, __file__, "--latency-only", "--reps", str(reps)] + (["--quick"] if args.quick else [])
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd="/")
         base = json.loads(done.stdout.strip().splitlines()[-1])
