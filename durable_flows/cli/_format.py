@@ -260,13 +260,21 @@ def entry_detail(entry: Mapping[str, Any], width: int = 70) -> str:
             head += f" · {p.get('op')} {p.get('buffer')}"
         text = head + (f" {compact(p.get('event'), width)}" if "event" in p else "")
     elif kind == "state":
-        text = f"exec {p.get('exec')} · {compact(p.get('state'), width)}"
+        who = "outside any step" if p.get("exec") is None and "execs" not in p else f"exec {p.get('exec')}"
+        if p.get("execs"):
+            who = "execs " + ", ".join("outside" if e is None else str(e) for e in p["execs"])
+        body = _state_ops(p["ops"]) if "ops" in p else compact(p.get("state"), width)
+        text = f"{who} · {body[:width] if isinstance(body, str) else compact(body, width)}"
     elif kind == "resource":
         text = f"{p.get('key')}" + ("" if p.get("cache", True) else " (not cached)")
     elif kind == "resumed":
         text = f"by {p.get('owner')} · token {p.get('token')}"
         if p.get("rerun"):
             text += f" · re-runs exec {', '.join(str(r) for r in p['rerun'])}"
+        if p.get("delay"):
+            text += " · delayed " + ", ".join(f"exec {e} {s:g} s" for e, s in p["delay"].items())
+        if p.get("reset_recoveries"):
+            text += " · death counts reset"
     elif kind == "timed_out":
         text = f"after {p.get('timeout')}s · active {', '.join(p.get('active_steps') or []) or 'none'}"
     elif kind == "cancelled":
@@ -301,3 +309,19 @@ def snapshot_detail(p: Mapping[str, Any]) -> str:
     if buffered:
         parts.append(f"{buffered} collected")
     return " · ".join(parts)
+
+
+def _state_ops(ops: list[Any]) -> str:
+    """A state change, one operation each: ``seen=3``, ``history+=[1 item]``, ``-draft``."""
+    parts = []
+    for op in ops:
+        name = op[0]
+        keys = op[1][1:] if op[1][:1] == ["_data"] else op[1]  # a dict state's keys live under _data
+        where = ".".join(str(k) for k in keys) or "state"
+        if name == "set":
+            parts.append(f"{where}={json.dumps(op[2], separators=(',', ':'))}")
+        elif name == "append":
+            parts.append(f"{where}+=[{len(op[2])} item{'s' if len(op[2]) != 1 else ''}]")
+        else:
+            parts.append(f"-{where}")
+    return " ".join(parts)
