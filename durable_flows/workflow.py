@@ -25,6 +25,7 @@ from .events import Event, StartEvent, StopEvent
 from .handler import WorkflowHandler
 from .remote import RemoteHandler
 from .runtime.loop import RunLoop
+from .runtime.plan import RunPlan
 from .runtime.snapshot import DEFAULT_EVERY, check_every
 from .runtime.spec import RunSpec, StepSpec, accepts
 from .storage import JournalStore
@@ -196,6 +197,21 @@ class Workflow(metaclass=WorkflowMeta):
             steps[name] = bound if getattr(bound, "_step_config", None) is not None else attr
         return steps
 
+    def _plan(self) -> RunPlan:
+        """What the run loop needs of this workflow (the runtime never sees the Workflow)."""
+        return RunPlan(
+            name=self.workflow_name,
+            spec=self._run_spec(),
+            codec=self._codec(),
+            timeout=self._timeout,
+            verbose=self._verbose,
+            snapshot_every=self._snapshot_every,
+            step_call=self._step_call,
+            retry_policy=lambda step: self._step_config(step).retry_policy,
+            recovery_limit=self._recovery_limit,
+            resources=lambda: [rd for cfg in self._step_configs().values() for rd in cfg.resources],
+        )
+
     def _recovery_limit(self, step: str) -> int | None:
         """Process deaths an execution of ``step`` may be in flight for (None: no limit)."""
         own = self._step_config(step).max_recoveries if step in self._step_configs() else FROM_WORKFLOW
@@ -346,7 +362,7 @@ class Workflow(metaclass=WorkflowMeta):
             return self._resume(ctx._run_id, ctx=ctx)  # a snapshot taken mid-run: continue that run
         start = self._get_start_event_instance(start_event, **kwargs)
         run_id = run_id or uuid.uuid4().hex
-        loop = RunLoop(self, self.store, ctx, run_id)
+        loop = RunLoop(self._plan(), self.store, ctx, run_id)
         ctx._bind(loop)
         seed = self._codec().dump_state(ctx.store._state)
         ctx.store._set_image(seed)
@@ -405,7 +421,7 @@ class Workflow(metaclass=WorkflowMeta):
     ) -> WorkflowHandler:
         self._validate()
         ctx = ctx if ctx is not None else Context(self)
-        loop = RunLoop(self, self.store, ctx, run_id)
+        loop = RunLoop(self._plan(), self.store, ctx, run_id)
         loop.park_when_idle = park
         ctx._bind(loop)
         task = asyncio.get_running_loop().create_task(drive_resume(self, loop, lease, reset_recoveries))

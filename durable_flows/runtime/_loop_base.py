@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..codec import Codec
 from ..events import Event, StopEvent
@@ -13,14 +13,12 @@ from ..storage.rows import JournalEntry, Lease, NewRun
 from . import records as k
 from .collect import LiveBuffer
 from .commit_order import CommitOrder
+from .plan import RunPlan
 from .records import Record
 from .reducer import reduce
 from .scope import ExecScope
 from .spec import RunSpec
 from .state import RunState
-
-if TYPE_CHECKING:
-    from ..workflow import Workflow
 
 
 class _Batch:
@@ -42,13 +40,11 @@ class _Batch:
 class LoopBase:
     """The run's live state and the one way to change it: append a record."""
 
-    def __init__(
-        self, workflow: Workflow, store: JournalStore, ctx: Any, run_id: str
-    ) -> None:
-        self.wf = workflow
+    def __init__(self, plan: RunPlan, store: JournalStore, ctx: Any, run_id: str) -> None:
+        self.plan = plan
         self.store = store
-        self.spec: RunSpec = workflow._run_spec()
-        self.codec: Codec = workflow._codec()
+        self.spec: RunSpec = plan.spec
+        self.codec: Codec = plan.codec
         self.ctx = ctx
         self.run_id = run_id
         self.state = RunState(run_id=run_id)

@@ -214,8 +214,7 @@ class CompletionMixin(LoopBase):
 
     def _on_error(self, batch: _Batch, scope: ExecScope, exc: BaseException, now: float) -> None:
         ex = scope.ex
-        cfg = self.wf._step_config(ex.step)
-        policy = cfg.retry_policy
+        policy = self.plan.retry_policy(ex.step)
         elapsed = max(0.0, now - ex.first_ts)
         delay = None
         if policy is not None and isinstance(exc, Exception):

@@ -60,7 +60,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         """Journal a new run and execute it to its end (or until it waits and is dropped)."""
         self._new_run = NewRun(
             run_id=self.run_id,
-            workflow=self.wf.workflow_name,
+            workflow=self.plan.name,
             fingerprint=self.spec.fingerprint_json(),
         )
         now = time.time()
@@ -71,9 +71,9 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
                 k.RUN_STARTED,
                 now,
                 data={
-                    "workflow": self.wf.workflow_name,
+                    "workflow": self.plan.name,
                     "fingerprint": self.spec.fingerprint(),
-                    "timeout": self.wf._timeout,
+                    "timeout": self.plan.timeout,
                     "state": seed_state,
                 },
             ),
@@ -119,7 +119,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         crashed = [
             e
             for e in (state.execs[i] for i in rerun)
-            if (limit := self.wf._recovery_limit(e.step)) is not None and e.restarts > limit
+            if (limit := self.plan.recovery_limit(e.step)) is not None and e.restarts > limit
         ]
         if crashed:
             err = RecoveryLimitError(self.run_id, crashed[0].step, crashed[0].restarts)
@@ -223,7 +223,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         self._after_commit(batch)
 
     def _after_commit(self, batch: _Batch) -> None:
-        if self.wf._verbose:
+        if self.plan.verbose:
             _print_progress(batch)
         internal = self._internal_events(batch) if self.want_internal else []
         if self._reported_status == "waiting" and batch.went_idle:

@@ -76,7 +76,7 @@ class SnapshotMixin(LoopBase):
 
     def _snapshot_if_due(self, batch: _Batch, update: RunUpdate | None, now: float) -> RunUpdate | None:
         """Append a snapshot to ``batch`` if one is due; returns ``update`` telling the row its seq."""
-        every = self.wf._snapshot_every
+        every = self.plan.snapshot_every
         if not every:
             return update
         tally = self.snapshots

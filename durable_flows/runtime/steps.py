@@ -27,9 +27,7 @@ class StepsMixin(LoopBase):
 
     async def _recreate_resources(self, batch: _Batch) -> None:
         """Rebuild the run's resource cache: each cached key the journal names, once."""
-        known = descriptors_by_key(
-            rd for cfg in self.wf._step_configs().values() for rd in cfg.resources
-        )
+        known = descriptors_by_key(self.plan.resources())
         for key in sorted(self.state.resources):
             descriptor = known.get(key)
             if descriptor is not None and descriptor.cache:
@@ -64,7 +62,7 @@ class StepsMixin(LoopBase):
 
     async def _invoke(self, scope: ExecScope) -> Any:
         ex = scope.ex
-        fn, cfg, is_coroutine = self.wf._step_call(ex.step)
+        fn, cfg, is_coroutine = self.plan.step_call(ex.step)
         kwargs: dict[str, Any] = {cfg.event_name: handed_out(ex.event)}
         if cfg.context_parameter:
             kwargs[cfg.context_parameter] = self.ctx
