@@ -20,6 +20,15 @@ class WorkflowValidationError(DurableFlowsError):
     """Raised when the workflow configuration or step signatures are invalid."""
 
 
+class StateTypeError(DurableFlowsError, ValueError):
+    """State types that cannot go together (a ValueError, as upstream raises).
+
+    Steps annotated ``Context[A]`` and ``Context[B]`` where neither type
+    derives from the other, or ``set_state`` with a type that is neither the
+    state's type, a subclass of it, nor a parent type of it.
+    """
+
+
 class WorkflowTimeoutError(DurableFlowsError):
     """Raised when a workflow run exceeds the configured timeout."""
 

@@ -18,6 +18,7 @@ from .context.serializers import BaseSerializer
 from .context.state_store import DictState
 from .decorators import FROM_WORKFLOW, StepConfig, check_max_recoveries
 from .errors import (
+    StateTypeError,
     WorkflowRuntimeError,
     WorkflowValidationError,
 )
@@ -245,12 +246,9 @@ class Workflow(metaclass=WorkflowMeta):
 
     def _state_type(self) -> type[BaseModel]:
         if self._state_type_cache is None:
-            found: type[BaseModel] = DictState
-            for cfg in self._step_configs().values():
-                if cfg.context_state_type is not None:
-                    found = cfg.context_state_type
-                    break
-            self._state_type_cache = found
+            self._state_type_cache = most_derived_state_type(
+                cfg.context_state_type for cfg in self._step_configs().values()
+            )
         return self._state_type_cache
 
     def _codec(self) -> Codec:
@@ -442,3 +440,25 @@ class Workflow(metaclass=WorkflowMeta):
         if sem is None:
             sem = self._semaphores[key] = asyncio.Semaphore(self._num_concurrent_runs)
         return sem
+
+
+def most_derived_state_type(annotated: Any) -> type[BaseModel]:
+    """The state type of a workflow whose steps annotate ``Context[S]`` with ``annotated`` types.
+
+    Steps may name a parent type of the state (a base workflow's steps) and a
+    child type (a derived workflow's): the run's state is the most derived one.
+
+    Raises:
+        StateTypeError: two types where neither derives from the other.
+    """
+    found = {t for t in annotated if t is not None and t is not DictState and isinstance(t, type)}
+    if not found:
+        return DictState
+    for candidate in found:
+        if all(issubclass(candidate, other) for other in found):
+            return candidate
+    names = ", ".join(sorted(t.__name__ for t in found))
+    raise StateTypeError(
+        "Multiple state types are not in a compatible inheritance hierarchy. All state types "
+        f"must share a common inheritance chain. Found: {names}"
+    )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
+from ..errors import StateTypeError
 from ..events import DictLikeModel
 from ..runtime.commit_order import ALL_STATE, state_key
 from ..runtime.scope import current_scope
@@ -66,15 +67,28 @@ class StateStore(Generic[MODEL_T]):
         return self._state.model_copy(deep=True)
 
     async def set_state(self, state: MODEL_T) -> None:
-        """Replace the whole state (must be of the same type or a subclass)."""
+        """Replace the whole state, or merge a parent type's fields into it.
+
+        ``state`` of the state's type (or a subclass) replaces it; of a parent
+        type (a base workflow's state), its fields are set on the current
+        state and the child's own fields are kept.
+
+        Raises:
+            StateTypeError: ``state`` is of an unrelated type (a ValueError).
+        """
         self._refuse_inside_edit("set_state")
         await self._until_loaded()
-        if not isinstance(state, type(self._state)) and not isinstance(self._state, DictState):
-            raise ValueError(
-                f"State must be of type {type(self._state).__name__}, got {type(state).__name__}"
+        current = type(self._state)
+        if isinstance(state, current) or isinstance(self._state, DictState):
+            merged: Any = state
+        elif issubclass(current, type(state)):
+            merged = current.model_validate({**self._state.model_dump(), **state.model_dump()})
+        else:
+            raise StateTypeError(
+                f"State must be of type {current.__name__} or a parent type, got {type(state).__name__}"
             )
         async with self._lock:
-            old, self._state = self._state, state
+            old, self._state = self._state, merged
             self._changed(None, undo=lambda: setattr(self, "_state", old))
 
     async def get(self, path: str, default: Any = Ellipsis) -> Any:
