@@ -1,0 +1,94 @@
+"""The live web view in a real headless Chromium (Debian's, driven by Selenium):
+a human-in-the-loop run shows up waiting, is answered through the page's form
+and is seen completing, live. Screenshots go to a temporary folder (or to
+``$DURABLE_FLOWS_SCREENSHOTS``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from server_harness import ServerProcess
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not CHROMIUM or not CHROMEDRIVER:
+        pytest.skip("no chromium + chromedriver (Debian: apt-get install chromium chromium-driver)")
+    from selenium.webdriver.chrome.service import Service
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1400,1100"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=opts)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    folder = Path(os.environ.get("DURABLE_FLOWS_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _post(url: str, body: dict[str, Any]) -> Any:
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read())
+
+
+def _badge(driver: Any, run_id: str) -> str:
+    return str(driver.find_element(By.CSS_SELECTOR, f'tr[data-run="{run_id}"] .badge').text)
+
+
+def test_answer_a_waiting_run_from_the_browser(server: ServerProcess, browser: Any, shots: Path) -> None:
+    wait = WebDriverWait(browser, 30)
+    browser.get(server.url + "/")
+    wait.until(ec.text_to_be_present_in_element((By.ID, "live-state"), "live"))
+    # started after the page loaded: the list learns of it live
+    run_id = _post(server.url + "/workflows/approval/run-nowait", {"start_event": {"item": "laptop"}})["handler_id"]
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, f'tr[data-run="{run_id}"]') and _badge(d, run_id) == "waiting")
+    browser.save_screenshot(str(shots / "1-runs-list-waiting.png"))
+
+    browser.find_element(By.LINK_TEXT, run_id).click()
+    form = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "form.send-form")))
+    assert "HumanResponseEvent" in form.text
+    assert browser.find_element(By.CSS_SELECTOR, "h1 .badge").text == "waiting"
+    assert browser.find_elements(By.CSS_SELECTOR, "svg")  # the graph and the timeline are drawn
+    wait.until(ec.text_to_be_present_in_element((By.ID, "live-state"), "live"))
+    browser.save_screenshot(str(shots / "2-run-waiting.png"))
+
+    form.find_element(By.CSS_SELECTOR, "input.response").send_keys("yes")
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "h1 .badge").text == "completed")
+    assert "laptop: yes" in browser.find_element(By.ID, "live-body").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "form.send-form")  # nothing left to answer
+    browser.save_screenshot(str(shots / "3-run-completed.png"))
+
+    browser.get(server.url + "/?status=completed")
+    wait.until(lambda d: _badge(d, run_id) == "completed")
+    browser.save_screenshot(str(shots / "4-runs-list-completed.png"))
+    with sqlite3.connect(server.db) as conn:
+        status, outcome = conn.execute("select status, outcome from runs where run_id=?", (run_id,)).fetchone()
+        (answers,) = conn.execute("select count(*) from inbox where run_id=?", (run_id,)).fetchone()
+    assert status == "completed" and "laptop: yes" in outcome
+    assert answers == 1
