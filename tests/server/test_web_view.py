@@ -18,6 +18,7 @@ import pytest
 from server_harness import ServerProcess
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -60,8 +61,22 @@ def _badge(driver: Any, run_id: str) -> str:
     return str(driver.find_element(By.CSS_SELECTOR, f'tr[data-run="{run_id}"] .badge').text)
 
 
+def _answer(driver: Any, text: str) -> bool:
+    """Type and send ``text`` in the wait form (the live page may swap it in between: then again)."""
+    box = driver.find_element(By.CSS_SELECTOR, "form.send-form input.response")
+    box.clear()
+    box.send_keys(text)
+    driver.find_element(By.CSS_SELECTOR, "form.send-form button").click()
+    return True
+
+
+def _text(driver: Any, css: str) -> str:
+    return str(driver.find_element(By.CSS_SELECTOR, css).text)
+
+
 def test_answer_a_waiting_run_from_the_browser(server: ServerProcess, browser: Any, shots: Path) -> None:
-    wait = WebDriverWait(browser, 30)
+    # the live page swaps its content as the journal moves on: elements may go stale
+    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
     browser.get(server.url + "/")
     wait.until(ec.text_to_be_present_in_element((By.ID, "live-state"), "live"))
     # started after the page loaded: the list learns of it live
@@ -70,16 +85,14 @@ def test_answer_a_waiting_run_from_the_browser(server: ServerProcess, browser: A
     browser.save_screenshot(str(shots / "1-runs-list-waiting.png"))
 
     browser.find_element(By.LINK_TEXT, run_id).click()
-    form = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "form.send-form")))
-    assert "HumanResponseEvent" in form.text
-    assert browser.find_element(By.CSS_SELECTOR, "h1 .badge").text == "waiting"
-    assert browser.find_elements(By.CSS_SELECTOR, "svg")  # the graph and the timeline are drawn
+    wait.until(lambda d: "HumanResponseEvent" in _text(d, "form.send-form"))
+    wait.until(lambda d: _text(d, "h1 .badge") == "waiting")
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#live-body svg")) >= 2  # graph and timeline
     wait.until(ec.text_to_be_present_in_element((By.ID, "live-state"), "live"))
     browser.save_screenshot(str(shots / "2-run-waiting.png"))
 
-    form.find_element(By.CSS_SELECTOR, "input.response").send_keys("yes")
-    form.find_element(By.CSS_SELECTOR, "button").click()
-    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "h1 .badge").text == "completed")
+    wait.until(lambda d: _answer(d, "yes"))
+    wait.until(lambda d: _text(d, "h1 .badge") == "completed")
     assert "laptop: yes" in browser.find_element(By.ID, "live-body").text
     assert not browser.find_elements(By.CSS_SELECTOR, "form.send-form")  # nothing left to answer
     browser.save_screenshot(str(shots / "3-run-completed.png"))
