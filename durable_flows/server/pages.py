@@ -22,7 +22,7 @@ from ..cli._run_graph import graph_for_run, overlay
 from ..storage.rows import ACTIVE_STATUSES, ALL_STATUSES, RunInfo
 from ..timeline import RunTimeline, build_timeline, short_type
 
-#: Runs per page of the list.
+#: Runs per page of the list (``?per=`` changes it).
 PAGE_SIZE = 25
 #: The list's "since" choices: label -> seconds back (None: any time).
 SINCE = {"any time": None, "last hour": 3600, "last day": 86400, "last week": 7 * 86400}
@@ -51,16 +51,20 @@ def list_filters(query: dict[str, str], workflows: Sequence[str]) -> dict[str, A
     status = query.get("status", "")
     workflow = query.get("workflow", "")
     since = query.get("since", "any time")
-    try:
-        page = max(1, int(query.get("page", "1")))
-    except ValueError:
-        page = 1
     return {
         "status": status if status in ALL_STATUSES else "",
         "workflow": workflow if workflow in workflows else "",
         "since": since if since in SINCE else "any time",
-        "page": page,
+        "page": _number(query.get("page"), 1, 1, 10**6),
+        "per": _number(query.get("per"), PAGE_SIZE, 1, 500),
     }
+
+
+def _number(text: str | None, default: int, low: int, high: int) -> int:
+    try:
+        return min(high, max(low, int(text))) if text else default
+    except ValueError:
+        return default
 
 
 def select_runs(runs: list[RunInfo], names: dict[str, str], filters: dict[str, Any]) -> tuple[list[RunInfo], int]:
@@ -73,8 +77,8 @@ def select_runs(runs: list[RunInfo], names: dict[str, str], filters: dict[str, A
         and (not filters["workflow"] or names.get(r.workflow) == filters["workflow"])
         and (floor is None or r.created_at >= floor)
     ]
-    start = (filters["page"] - 1) * PAGE_SIZE
-    return kept[start : start + PAGE_SIZE], len(kept)
+    start = (filters["page"] - 1) * filters["per"]
+    return kept[start : start + filters["per"]], len(kept)
 
 
 def _options(values: Sequence[str], chosen: str, blank: str | None) -> str:
@@ -99,7 +103,7 @@ def runs_table(page_runs: list[RunInfo], total: int, names: dict[str, str], filt
         )
     if not rows:
         rows.append('<tr><td colspan="7" class="empty">no runs match</td></tr>')
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = max(1, -(-total // filters["per"]))
     links = []
     for label, number in (("← newer", filters["page"] - 1), ("older →", filters["page"] + 1)):
         if 1 <= number <= pages:

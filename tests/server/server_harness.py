@@ -10,6 +10,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -94,3 +96,39 @@ def run_client(python: str, url: str, *args: str, timeout: float = 90.0) -> Any:
     if done.returncode != 0:
         raise AssertionError(f"client {args} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+class Reply:
+    """An HTTP answer: status, body text, and the body as JSON."""
+
+    def __init__(self, status_code: int, text: str) -> None:
+        self.status_code = status_code
+        self.text = text
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class Http:
+    """A few lines of urllib for plain requests to the server under test."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+
+    def request(self, method: str, path: str, json_body: Any = None, content: bytes | None = None,
+                params: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Reply:
+        url = self.base + path + ("?" + urllib.parse.urlencode(params) if params else "")
+        data = content if content is not None else (None if json_body is None else json.dumps(json_body).encode())
+        req = urllib.request.Request(url, data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return Reply(resp.status, resp.read().decode())
+        except urllib.error.HTTPError as err:
+            return Reply(err.code, err.read().decode())
+
+    def get(self, path: str, params: dict[str, str] | None = None, headers: dict[str, str] | None = None) -> Reply:
+        return self.request("GET", path, params=params, headers=headers)
+
+    def post(self, path: str, json: Any = None, content: bytes | None = None) -> Reply:
+        return self.request("POST", path, json_body=json, content=content)
