@@ -343,17 +343,18 @@ class ForkPointError(DurableFlowsError, ValueError):
         )
 
 
-# --- errors added with the HTTP server (durable_flows.server) ----------------------
+# --- errors added with the HTTP server and OpenTelemetry ---------------------------
 
 
-class ServerExtraMissingError(DurableFlowsError, ImportError):
-    """``durable_flows.server`` was used without the ``server`` extra installed."""
+class ExtraMissingError(DurableFlowsError, ImportError):
+    """An optional part (the HTTP server, OpenTelemetry) was used without its extra installed."""
 
-    def __init__(self, missing: str) -> None:
+    def __init__(self, missing: str, extra: str) -> None:
         self.missing = missing
+        self.extra = extra
         super().__init__(
-            f"the HTTP server needs {missing!r}, which is not installed; "
-            "install it with: pip install 'durable_flows[server]'"
+            f"this needs {missing!r}, which is not installed; "
+            f"install it with: pip install 'durable_flows[{extra}]'"
         )
 
 

@@ -26,23 +26,22 @@ if TYPE_CHECKING:
 
 async def submit_run(wf: Workflow, run_id: str, start_event: Event, seed_state: Any) -> None:
     """Journal a run's first records and leave it unowned, for a worker to claim."""
+    from .runtime import observe
     from .runtime.records import Record
 
     codec = wf._codec()
     spec = wf._run_spec()
     now = time.time()
+    started = {
+        "workflow": wf.workflow_name,
+        "fingerprint": spec.fingerprint(),
+        "timeout": wf._timeout,
+        "state": seed_state,
+    }
+    if observe.OBSERVERS:  # the trace context is journaled with the run (durable_flows.otel)
+        started.update(await observe.journal_context(wf.store, run_id, wf.workflow_name, "submit"))
     first = [
-        Record(
-            k.RUN_STARTED,
-            now,
-            data={
-                "workflow": wf.workflow_name,
-                "fingerprint": spec.fingerprint(),
-                "timeout": wf._timeout,
-                "state": seed_state,
-            },
-            seq=1,
-        ),
+        Record(k.RUN_STARTED, now, data=started, seq=1),
         Record(k.SENT, now, event=start_event, data={"source": "start"}, seq=2),
     ]
     entries = [codec.encode(run_id, r.seq, r) for r in first]

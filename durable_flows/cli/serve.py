@@ -25,9 +25,11 @@ def _named(spec: str) -> tuple[str, str]:
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @click.option("--concurrency", default=8, show_default=True, help="Most runs executed at once by this process.")
 @click.option("--no-worker", is_flag=True, help="Only answer requests; `durable-flows worker` processes execute runs.")
+@click.option("--otel", is_flag=True,
+              help="Trace and measure runs with OpenTelemetry (needs durable_flows[otel] and an SDK configured).")
 @db_option
 def serve_command(
-    workflows: tuple[str, ...], host: str, port: int, concurrency: int, no_worker: bool, db: str
+    workflows: tuple[str, ...], host: str, port: int, concurrency: int, no_worker: bool, otel: bool, db: str
 ) -> None:
     """Serve workflows over HTTP with the API of llama-agents-server (so its
     WorkflowClient works unchanged) and a live web view of the runs at /.
@@ -50,6 +52,10 @@ def serve_command(
         if name in served:
             raise CliError(f"--workflow: the name {name!r} is given twice; give each workflow its own NAME=")
         served[name] = load_workflow(target, store)
+    if otel:
+        from ..otel import instrument
+
+        instrument()
     app = create_app(served, store, concurrency=concurrency, run_worker=not no_worker)
     click.echo(f"serving {', '.join(served)} on http://{host}:{port} (web view at /)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="on")

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ServerExtraMissingError
+from ..errors import ExtraMissingError
 from ..storage import open_store
 from ..storage.base import JournalStore
 from .service import ServedWorkflows
@@ -42,7 +42,7 @@ def create_app(
     :class:`~durable_flows.server.service.ServedWorkflows`.
 
     Raises:
-        ServerExtraMissingError: Starlette is not installed.
+        ExtraMissingError: Starlette is not installed.
     """
     try:
         from starlette.applications import Starlette
@@ -50,7 +50,7 @@ def create_app(
         from starlette.requests import Request
         from starlette.responses import JSONResponse
     except ImportError as exc:
-        raise ServerExtraMissingError("starlette") from exc
+        raise ExtraMissingError("starlette", "server") from exc
     from .api import ProtocolApi
 
     store = db if isinstance(db, JournalStore) else open_store(db)
