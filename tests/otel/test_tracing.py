@@ -218,22 +218,35 @@ async def test_submitted_run_executed_by_a_worker_links_to_its_submission(teleme
     assert run.attributes["durable_flows.outcome"] == "completed"
 
 
-async def test_stable_export_leaves_the_trace_context_out(telemetry: Any, db_path: Path) -> None:
+def test_stable_export_leaves_the_trace_context_out(telemetry: Any, db_path: Path) -> None:
     """Two runs of the same story still diff cleanly with `export --stable` when traced."""
+    import asyncio
+
     from click.testing import CliRunner
 
     from durable_flows.cli import main
 
+    async def two_runs() -> list[str]:
+        store = SqliteStore(str(db_path))
+        ids = []
+        for _ in range(2):
+            h = Flaky(store=store).run(n=1)
+            await h
+            ids.append(h.run_id)
+        await store.close()
+        return ids
+
     Flaky.tries = 1
-    store = SqliteStore(str(db_path))
-    ids = []
-    for _ in range(2):
-        h = Flaky(store=store).run(n=1)
-        await h
-        ids.append(h.run_id)
-    await store.close()
-    outs = [CliRunner().invoke(main, ["export", "--stable", rid, "--db", str(db_path)]).output for rid in ids]
-    assert '"trace"' not in outs[0]
-    assert [json.loads(x)["kind"] for x in outs[0].splitlines()] == [json.loads(x)["kind"] for x in outs[1].splitlines()]
-    raw = CliRunner().invoke(main, ["export", ids[0], "--db", str(db_path)]).output
-    assert '"trace"' in raw  # the plain export keeps everything
+    ids = asyncio.run(two_runs())
+
+    def export(*args: str) -> str:
+        result = CliRunner().invoke(main, ["export", *args, "--db", str(db_path)])
+        assert result.exit_code == 0, result.output
+        return str(result.output)
+
+    stable = [export("--stable", rid) for rid in ids]
+    assert stable[0].count("\n") >= 5 and '"trace"' not in stable[0]
+    assert [json.loads(x)["kind"] for x in stable[0].splitlines()] == [
+        json.loads(x)["kind"] for x in stable[1].splitlines()
+    ]
+    assert '"trace"' in export(ids[0])  # the plain export keeps everything
