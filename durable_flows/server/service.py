@@ -171,7 +171,7 @@ class ServedWorkflows:
             if deadline is not None and time.monotonic() >= deadline:
                 return info
             await asyncio.sleep(delay)
-            delay = min(delay * 1.5, 0.5)
+            delay = min(delay * 1.5, 0.25)
 
     # -- acting on runs ----------------------------------------------------------------
 
@@ -184,7 +184,12 @@ class ServedWorkflows:
         wf = self.by_name[name]
         handler = wf.submit(start_event=start, run_id=run_id)  # type: ignore[arg-type]
         await handler._ready()
+        self._wake_worker()
         return await self.run_info(run_id)
+
+    def _wake_worker(self) -> None:
+        if self.worker is not None:
+            self.worker.wake()
 
     async def send(self, run_id: str, event: Event) -> None:
         """Deliver ``event`` into the run through its inbox (any process may own the run)."""
@@ -192,6 +197,7 @@ class ServedWorkflows:
         name = self.name_of(info)
         serializer = self.by_name[name].serializer if name else None
         await self.store.send_event(run_id, event, serializer=serializer)
+        self._wake_worker()  # a parked run with input in its inbox is claimable now
 
     async def cancel(self, run_id: str) -> str:
         """Cancel the run; ``cancelled`` once its row says so (or the owner was asked)."""

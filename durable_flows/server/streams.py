@@ -20,8 +20,10 @@ from ..storage.rows import FINISHED_STATUSES
 from .envelopes import to_envelope
 from .service import ServedWorkflows
 
-#: Seconds between looks at the journal while a stream is open.
+#: Seconds between looks at the journal while a stream is open and the run is quiet;
+#: right after new entries the stream looks again after FIRST_POLL, backing off.
 POLL_INTERVAL = 0.1
+FIRST_POLL = 0.01
 
 
 async def has_more(served: ServedWorkflows, run_id: str, after: int) -> bool:
@@ -50,6 +52,7 @@ async def run_events(
     info = await served.run_info(run_id)
     codec = served.codec_for(info)
     seq = max(after, 0)
+    delay = FIRST_POLL
     while True:
         entries = await served.store.read(run_id, after_seq=seq)
         for entry in entries:
@@ -68,5 +71,8 @@ async def run_events(
                 final = served.final_event(info)
                 yield info.last_seq + 1, to_envelope(final, include_qualified_name)
             return
-        if not entries:
-            await asyncio.sleep(POLL_INTERVAL)
+        if entries:
+            delay = FIRST_POLL
+        else:  # quick looks right after activity, slower ones while the run is quiet
+            await asyncio.sleep(delay)
+            delay = min(delay * 1.5, POLL_INTERVAL)
