@@ -105,3 +105,24 @@ def test_answer_a_waiting_run_from_the_browser(server: ServerProcess, browser: A
         (answers,) = conn.execute("select count(*) from inbox where run_id=?", (run_id,)).fetchone()
     assert status == "completed" and "laptop: yes" in outcome
     assert answers == 1
+
+
+def test_fork_then_cancel_from_the_browser(server: ServerProcess, browser: Any, shots: Path) -> None:
+    wait = WebDriverWait(browser, 30, ignored_exceptions=[StaleElementReferenceException])
+    run_id = _post(server.url + "/workflows/approval/run-nowait", {"start_event": {"item": "bike"}})["handler_id"]
+    browser.get(f"{server.url}/runs/{run_id}")
+    wait.until(lambda d: _text(d, "h1 .badge") == "waiting")
+    wait.until(lambda d: d.find_element(By.ID, "fork-run").click() or True)
+    wait.until(lambda d: "/runs/" in d.current_url and run_id not in d.current_url)
+    fork_id = browser.current_url.rsplit("/", 1)[-1]
+    assert f"forked from run {run_id}" in _text(browser, "#live-body")
+    # the served fork is picked up by the server's worker and waits like its parent
+    wait.until(lambda d: _text(d, "h1 .badge") == "waiting")
+    wait.until(lambda d: d.find_element(By.ID, "cancel-run").click() or True)
+    wait.until(ec.alert_is_present()).accept()
+    wait.until(lambda d: _text(d, "h1 .badge") == "cancelled")
+    browser.save_screenshot(str(shots / "5-fork-cancelled.png"))
+    with sqlite3.connect(server.db) as conn:
+        rows = dict(conn.execute("select run_id, status from runs where run_id in (?, ?)", (run_id, fork_id)))
+        (parent,) = conn.execute("select parent_run_id from runs where run_id=?", (fork_id,)).fetchone()
+    assert rows == {run_id: "waiting", fork_id: "cancelled"} and parent == run_id
