@@ -21,6 +21,7 @@ from .runtime.outcome import final_outcome
 from .storage.rows import FINISHED_STATUSES, NewRun, RunInfo
 
 if TYPE_CHECKING:
+    from .codec import Codec
     from .workflow import Workflow
 
 
@@ -49,6 +50,18 @@ async def submit_run(wf: Workflow, run_id: str, start_event: Event, seed_state: 
     await store.open()
     lease = await store.create_run(NewRun(run_id, wf.workflow_name, spec.fingerprint_json()), entries)
     await store.release_lease(lease)
+
+
+def finished_outcome(info: RunInfo, codec: Codec) -> tuple[StopEvent, BaseException | None]:
+    """A finished run's stop event and the exception awaiting it raises (or None), from its row."""
+    result = None
+    if info.outcome:
+        data = json.loads(info.outcome)
+        result = codec.load_event(data["type"], data["event"], data.get("codec", "json"))
+    error = json.loads(info.error) if info.error and info.error.startswith("{") else (
+        {"message": info.error} if info.error else None
+    )
+    return final_outcome(info.status, result, error)
 
 
 class RemoteHandler:
@@ -93,14 +106,7 @@ class RemoteHandler:
     async def stop_event_result(self) -> StopEvent:
         """Wait for the run to finish; its stop event, or raise what the run raised."""
         info = await self._finished_info()
-        result = None
-        if info.outcome:
-            data = json.loads(info.outcome)
-            result = self._workflow._codec().load_event(data["type"], data["event"], data.get("codec", "json"))
-        error = json.loads(info.error) if info.error and info.error.startswith("{") else (
-            {"message": info.error} if info.error else None
-        )
-        final, exc = final_outcome(info.status, result, error)
+        final, exc = finished_outcome(info, self._workflow._codec())
         if exc is not None:
             raise exc
         return final

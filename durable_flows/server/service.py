@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -20,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from ..cli._format import error_text
 from ..codec import Codec
 from ..errors import RunNotFoundError
-from ..events import Event, StopEvent
-from ..runtime.outcome import final_outcome
+from ..events import Event, StartEvent, StopEvent
+from ..remote import finished_outcome
 from ..storage.base import JournalStore
 from ..storage.rows import CANCELLED, COMPLETED, FINISHED_STATUSES, RunInfo
 from ..worker import Worker
@@ -124,15 +123,7 @@ class ServedWorkflows:
 
     def final_event(self, info: RunInfo) -> StopEvent:
         """The stop event a finished run published (rebuilt from its row)."""
-        result = None
-        if info.outcome:
-            data = json.loads(info.outcome)
-            result = self.codec_for(info).load_event(data["type"], data["event"], data.get("codec", "json"))
-        error = json.loads(info.error) if info.error and info.error.startswith("{") else (
-            {"message": info.error} if info.error else None
-        )
-        final, _exc = final_outcome(info.status, result, error)
-        return final
+        return finished_outcome(info, self.codec_for(info))[0]
 
     def handler_data(self, info: RunInfo) -> dict[str, Any]:
         """The run as upstream's ``HandlerData``."""
@@ -175,15 +166,15 @@ class ServedWorkflows:
 
     # -- acting on runs ----------------------------------------------------------------
 
-    async def submit(self, name: str, start: Event, run_id: str) -> RunInfo:
+    async def submit(self, name: str, start: StartEvent, run_id: str) -> RunInfo:
         """Journal a new run of workflow ``name`` for the worker; durable when this returns.
 
         Raises:
             RunExistsError: ``run_id`` is taken.
         """
         wf = self.by_name[name]
-        handler = wf.submit(start_event=start, run_id=run_id)  # type: ignore[arg-type]
-        await handler._ready()
+        handler = wf.submit(start_event=start, run_id=run_id)
+        await handler._ready()  # journaled: the run is durable from here
         self._wake_worker()
         return await self.run_info(run_id)
 

@@ -39,13 +39,11 @@ function listen() {
   const url = document.body.dataset.live;
   if (!url || !window.EventSource) return;
   const source = new EventSource(url);
-  let first = true;
   source.onopen = () => setLiveState("live", "on");
   source.onerror = () => setLiveState("reconnecting…", "off");
-  source.onmessage = () => {
-    if (first) { first = false; return; }  // the page was drawn from the same state
-    refresh();
-  };
+  // The first message comes on connecting: refresh then too, since the journal
+  // may have moved on between drawing the page and connecting.
+  source.onmessage = () => refresh();
 }
 
 function say(text, isError) {
