@@ -41,7 +41,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import state_flows  # noqa: E402
 
 
-async def _df_run(flow: str, start: dict[str, Any], folder: str) -> tuple[float, Any, dict[str, int]]:
+def _sizes(folder: str, state: Any) -> dict[str, int]:
+    """Journal bytes of run ``r`` in ``folder``'s database, and the final state's size."""
+    con = sqlite3.connect(Path(folder) / "j.db")
+    try:
+        payload = con.execute("SELECT sum(length(payload)) FROM journal WHERE run_id='r'").fetchone()[0]
+        state_rows = con.execute(
+            "SELECT count(*), sum(length(payload)) FROM journal WHERE run_id='r' AND kind='state'"
+        ).fetchone()
+    finally:
+        con.close()
+    return {
+        "journal_payload_bytes": int(payload),
+        "state_record_bytes": int(state_rows[1] or 0),
+        "state_records": int(state_rows[0]),
+        "file_bytes": sum(p.stat().st_size for p in Path(folder).iterdir()),
+        "final_state_bytes": len(json.dumps(state)),
+    }
+
+
+async def _df_run(flow: str, start: dict[str, Any], folder: str) -> tuple[float, Any, Any]:
     from durable_flows import SqliteStore
 
     ns = state_flows.define("durable_flows")
@@ -56,22 +75,7 @@ async def _df_run(flow: str, start: dict[str, Any], folder: str) -> tuple[float,
         state = (await handler.ctx.store.get_state()).model_dump(mode="json")
     finally:
         await store.close()
-    con = sqlite3.connect(path)
-    try:
-        payload = con.execute("SELECT sum(length(payload)) FROM journal WHERE run_id='r'").fetchone()[0]
-        state_rows = con.execute(
-            "SELECT count(*), sum(length(payload)) FROM journal WHERE run_id='r' AND kind='state'"
-        ).fetchone()
-    finally:
-        con.close()
-    sizes = {
-        "journal_payload_bytes": int(payload),
-        "state_record_bytes": int(state_rows[1] or 0),
-        "state_records": int(state_rows[0]),
-        "file_bytes": sum(p.stat().st_size for p in Path(folder).iterdir()),
-        "final_state_bytes": len(json.dumps(state)),
-    }
-    return seconds, result, sizes
+    return seconds, result, state
 
 
 async def _up_run(flow: str, start: dict[str, Any]) -> tuple[float, Any]:
@@ -94,8 +98,9 @@ def chat(turns: int, reps: int, upstream: bool) -> dict[str, Any]:
     df_times, up_times, sizes = [], [], {}
     for _ in range(reps):
         with tempfile.TemporaryDirectory(prefix="df-bench-") as folder:
-            seconds, result, sizes = asyncio.run(_df_run("ChatFlow", {"turns": turns}, folder))
+            seconds, result, state = asyncio.run(_df_run("ChatFlow", {"turns": turns}, folder))
             assert result == turns, result
+            sizes = _sizes(folder, state)
             df_times.append(seconds)
         if upstream:
             seconds, result = asyncio.run(_up_run("ChatFlow", {"turns": turns}))

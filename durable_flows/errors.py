@@ -357,3 +357,31 @@ class ForkPointError(DurableFlowsError, ValueError):
             f"run {run_id!r} cannot be forked at seq={seq}: its journal has entries "
             f"1..{last_seq}. Pick a seq in that range (see `durable-flows show {run_id}`)."
         )
+
+
+# --- errors added with the HTTP server and OpenTelemetry ---------------------------
+
+
+class ExtraMissingError(DurableFlowsError, ImportError):
+    """An optional part (the HTTP server, OpenTelemetry) was used without its extra installed."""
+
+    def __init__(self, missing: str, extra: str) -> None:
+        self.missing = missing
+        self.extra = extra
+        super().__init__(
+            f"this needs {missing!r}, which is not installed; "
+            f"install it with: pip install 'durable_flows[{extra}]'"
+        )
+
+
+class EventEnvelopeError(DurableFlowsError, ValueError):
+    """An event sent over HTTP could not be turned into one of the workflow's event types."""
+
+    def __init__(self, workflow: str, reason: str, known: list[str]) -> None:
+        self.workflow = workflow
+        self.reason = reason
+        names = ", ".join(sorted(known)) or "none"
+        super().__init__(
+            f"workflow {workflow!r}: {reason}; nothing was sent. Send "
+            f'{{"type": NAME, "value": {{...fields}}}} with NAME one of: {names}'
+        )

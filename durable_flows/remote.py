@@ -21,28 +21,28 @@ from .runtime.outcome import final_outcome
 from .storage.rows import FINISHED_STATUSES, NewRun, RunInfo
 
 if TYPE_CHECKING:
+    from .codec import Codec
     from .workflow import Workflow
 
 
 async def submit_run(wf: Workflow, run_id: str, start_event: Event, seed_state: Any) -> None:
     """Journal a run's first records and leave it unowned, for a worker to claim."""
+    from .runtime import observe
     from .runtime.records import Record
 
     codec = wf._codec()
     spec = wf._run_spec()
     now = time.time()
+    started = {
+        "workflow": wf.workflow_name,
+        "fingerprint": spec.fingerprint(),
+        "timeout": wf._timeout,
+        "state": seed_state,
+    }
+    if observe.OBSERVERS:  # the trace context is journaled with the run (durable_flows.otel)
+        started.update(await observe.journal_context(wf.store, run_id, wf.workflow_name, "submit"))
     first = [
-        Record(
-            k.RUN_STARTED,
-            now,
-            data={
-                "workflow": wf.workflow_name,
-                "fingerprint": spec.fingerprint(),
-                "timeout": wf._timeout,
-                "state": seed_state,
-            },
-            seq=1,
-        ),
+        Record(k.RUN_STARTED, now, data=started, seq=1),
         Record(k.SENT, now, event=start_event, data={"source": "start"}, seq=2),
     ]
     entries = [codec.encode(run_id, r.seq, r) for r in first]
@@ -50,6 +50,18 @@ async def submit_run(wf: Workflow, run_id: str, start_event: Event, seed_state: 
     await store.open()
     lease = await store.create_run(NewRun(run_id, wf.workflow_name, spec.fingerprint_json()), entries)
     await store.release_lease(lease)
+
+
+def finished_outcome(info: RunInfo, codec: Codec) -> tuple[StopEvent, BaseException | None]:
+    """A finished run's stop event and the exception awaiting it raises (or None), from its row."""
+    result = None
+    if info.outcome:
+        data = json.loads(info.outcome)
+        result = codec.load_event(data["type"], data["event"], data.get("codec", "json"))
+    error = json.loads(info.error) if info.error and info.error.startswith("{") else (
+        {"message": info.error} if info.error else None
+    )
+    return final_outcome(info.status, result, error)
 
 
 class RemoteHandler:
@@ -94,14 +106,7 @@ class RemoteHandler:
     async def stop_event_result(self) -> StopEvent:
         """Wait for the run to finish; its stop event, or raise what the run raised."""
         info = await self._finished_info()
-        result = None
-        if info.outcome:
-            data = json.loads(info.outcome)
-            result = self._workflow._codec().load_event(data["type"], data["event"], data.get("codec", "json"))
-        error = json.loads(info.error) if info.error and info.error.startswith("{") else (
-            {"message": info.error} if info.error else None
-        )
-        final, exc = final_outcome(info.status, result, error)
+        final, exc = finished_outcome(info, self._workflow._codec())
         if exc is not None:
             raise exc
         return final

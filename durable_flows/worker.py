@@ -71,6 +71,10 @@ class Worker:
             self._reap()
         await self._shutdown(grace)
 
+    def wake(self) -> None:
+        """Look for work now instead of at the next poll (after a local submit or send)."""
+        self._wake.set()
+
     async def claim(self, limit: int) -> list[tuple[Lease, str]]:
         """Claim up to ``limit`` runs this worker can execute: (lease, workflow name) pairs."""
         claim_runs = getattr(self.store, "claim_runs", None)

@@ -24,18 +24,29 @@ def report_html(
     path: RunPath,
 ) -> str:
     """The whole report page."""
-    step_order = [n.label for n in graph.nodes if n.kind == "step"]
-    body = "\n".join(
-        [
-            _summary(info, tl, inbox),
-            _graph_section(graph, path),
-            _timeline_section(info, tl, step_order),
-            _steps_section(tl),
-            _events_section(tl),
-            _journal_section(history, tl),
-        ]
-    )
+    body = "\n".join(report_sections(info, history, inbox, tl, graph, path))
     return page(f"run {info.run_id} · {info.workflow}", body)
+
+
+def report_sections(
+    info: RunInfo,
+    history: list[dict[str, Any]],
+    inbox: list[InboxItem],
+    tl: RunTimeline,
+    graph: WorkflowGraph,
+    path: RunPath,
+) -> list[str]:
+    """The report's sections in order (summary first), as HTML fragments; the
+    server's live run page shows them too."""
+    step_order = [n.label for n in graph.nodes if n.kind == "step"]
+    return [
+        _summary(info, tl, inbox),
+        _graph_section(graph, path),
+        _timeline_section(info, tl, step_order),
+        _steps_section(tl),
+        _events_section(tl),
+        _journal_section(history, tl),
+    ]
 
 
 def _fact(name: str, value: object) -> str:

@@ -22,6 +22,9 @@ def _stable(entry: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in entry.items() if k not in ("run_id", "ts")}
     if entry.get("kind") == "snapshot":
         out["payload"] = None
+    elif isinstance(out.get("payload"), dict) and "trace" in out["payload"]:
+        # the OpenTelemetry context journaled by durable_flows.otel differs per run
+        out["payload"] = {k: v for k, v in out["payload"].items() if k != "trace"}
     return out
 
 

@@ -28,6 +28,7 @@ from ..events import (
     WorkflowIdleEvent,
 )
 from ..storage.rows import Lease, NewRun, RunUpdate
+from . import observe
 from . import records as k
 from ._loop_base import _Batch
 from .collect import LiveBuffer
@@ -65,19 +66,15 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         )
         now = time.time()
         batch = _Batch()
-        self._append(
-            batch,
-            Record(
-                k.RUN_STARTED,
-                now,
-                data={
-                    "workflow": self.plan.name,
-                    "fingerprint": self.spec.fingerprint(),
-                    "timeout": self.plan.timeout,
-                    "state": seed_state,
-                },
-            ),
-        )
+        started = {
+            "workflow": self.plan.name,
+            "fingerprint": self.spec.fingerprint(),
+            "timeout": self.plan.timeout,
+            "state": seed_state,
+        }
+        if observe.OBSERVERS:  # observer hook (issue 16): the trace context is journaled with the run
+            started.update(await observe.journal_context(self.store, self.run_id, self.plan.name, "start"))
+        self._append(batch, Record(k.RUN_STARTED, now, data=started))
         self._append(batch, Record(k.SENT, now, event=start_event, data={"source": "start"}))
         batch.timers = True
         await self._finish_batch(batch)
@@ -115,6 +112,8 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
             # and send_event (any process) must check events against it.
             data["fingerprint"] = self.spec.fingerprint()
             self._fingerprint_change = self.spec.fingerprint_json()
+        if observe.OBSERVERS:  # observer hook (issue 16): this process's trace context
+            data.update(await observe.journal_context(self.store, self.run_id, self.plan.name, "resume"))
         self._append(batch, Record(k.RESUMED, now, data=data))
         crashed = [
             e
@@ -210,6 +209,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         if not batch.entries and update is None:
             return
         fault("before_append")
+        t0 = time.perf_counter() if observe.OBSERVERS else 0.0  # observer hook (issue 16)
         if self.lease is None:
             assert self._new_run is not None
             self.lease = await self.store.create_run(self._new_run, batch.entries)
@@ -220,6 +220,8 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         if update is not None and update.release_lease:
             self.lease = None
         fault("after_append")
+        if observe.OBSERVERS:  # observer hook (issue 16): these records are durable
+            observe.committed(self.run_id, self.plan.name, batch.records, update, time.perf_counter() - t0)
         self._after_commit(batch)
 
     def _after_commit(self, batch: _Batch) -> None:

@@ -113,6 +113,7 @@ def test_answer_arrives_while_first_process_runs(tmp_path: Path) -> None:
     """Process 2 answers through the store while process 1 still hosts the run."""
     import json
     import os
+    import sqlite3
     import subprocess
     import time
 
@@ -127,7 +128,12 @@ def test_answer_arrives_while_first_process_runs(tmp_path: Path) -> None:
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            rows = journal(db, "live") if db.exists() else []
+            try:
+                rows = journal(db, "live") if db.exists() else []
+            except sqlite3.OperationalError as exc:  # created, not migrated yet
+                if "no such table" not in str(exc):
+                    raise
+                rows = []
             if any(kind == "produced" and p.get("event", {}).get("_data", {}).get("prefix") for _, kind, _, p in rows):
                 break
             time.sleep(0.05)
