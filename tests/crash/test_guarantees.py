@@ -66,7 +66,12 @@ def test_timeout_budget_survives_restart(tmp_path: Path) -> None:
     """timeout=3, killed after ~2 s of work: the resumed run has ~1 s left, not 3."""
     db = tmp_path / "j.db"
     proc = start("slow_chain", db, "t")
-    time.sleep(2.0)
+
+    def worked(seconds: float) -> bool:  # journaled hosted time, whatever the process start-up took
+        got = rows(db, "t") if db.exists() else []
+        return bool(got) and got[-1][2] - got[0][2] >= seconds
+
+    wait_for(lambda: worked(1.5))
     proc.send_signal(signal.SIGKILL)
     assert finish(proc) == {"killed": True}
     before = rows(db, "t")
