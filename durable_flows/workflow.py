@@ -340,7 +340,7 @@ class Workflow(metaclass=WorkflowMeta):
         task = asyncio.get_running_loop().create_task(drive_new_run(self, loop, start, seed))
         return WorkflowHandler(self, ctx, loop, task)
 
-    def submit(
+    async def submit(
         self,
         ctx: Context[Any] | None = None,
         start_event: StartEvent | None = None,
@@ -349,9 +349,17 @@ class Workflow(metaclass=WorkflowMeta):
     ) -> RemoteHandler:
         """Journal a new run for a worker to execute; this process does not run it.
 
-        Returns a :class:`~durable_flows.remote.RemoteHandler`: await it for the
-        result, stream it, send events into it. Start workers with
+        Returns only once the run's row and its start event are committed (in
+        one transaction): the process may exit or close the store right after
+        and the run is there for any worker. The handler it returns follows
+        the run through the store: await it for the result, stream it, send
+        events into it. Start workers with
         ``durable-flows worker --workflow module:Class --db URL``.
+
+        Raises:
+            WorkflowValidationError: the step graph is invalid.
+            WorkflowRuntimeError: the start event cannot be built from ``kwargs``.
+            RunExistsError: ``run_id`` is taken (nothing is written).
         """
         from .remote import submit_run
 
@@ -360,8 +368,8 @@ class Workflow(metaclass=WorkflowMeta):
         start = self._get_start_event_instance(start_event, **kwargs)
         run_id = run_id or uuid.uuid4().hex
         seed = self._codec().dump_state(ctx.store._state)
-        task = asyncio.get_running_loop().create_task(submit_run(self, run_id, start, seed))
-        return RemoteHandler(self, run_id, task)
+        await submit_run(self, run_id, start, seed)
+        return RemoteHandler(self, run_id)
 
     def resume(self, run_id: str) -> WorkflowHandler:
         """Continue a run from its journal in this process.
