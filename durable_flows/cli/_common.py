@@ -55,6 +55,15 @@ def json_option(fn: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(fn)
 
 
+def create_option(fn: F) -> F:
+    """The ``--create`` flag of commands that write: start a new journal if there is none."""
+    return click.option(
+        "--create",
+        is_flag=True,
+        help="Create the journal (file or PostgreSQL schema) if it does not exist yet.",
+    )(fn)
+
+
 def db_file(db: str) -> str | None:
     """The file behind a ``--db`` value, or None for ``memory://``."""
     if db == "memory://" or db.startswith(("postgresql://", "postgres://")):
@@ -62,32 +71,42 @@ def db_file(db: str) -> str | None:
     return db[len("sqlite:///") :] if db.startswith("sqlite:///") else db
 
 
-def existing_store(db: str) -> JournalStore:
-    """A store on an existing journal; never creates a database file.
+def existing_store(db: str, *, write: bool = False, create: bool = False) -> JournalStore:
+    """A store on the journal at ``db``; never creates one unless ``create``.
+
+    Commands that only read (``write=False``) open it read-only: nothing is
+    created, migrated or written, and a database that is not a durable_flows
+    journal is refused. Commands that write may migrate an older journal.
 
     Raises:
-        CliError: the file does not exist or is a directory.
+        CliError: the file does not exist (and ``create`` is false) or is a directory.
     """
     path = db_file(db)
     if path is not None:
-        if not os.path.exists(path):
+        if not os.path.exists(path) and not create:
+            hint = " or --create to start a new journal" if write else ""
             raise CliError(
-                f"no journal database at {path!r}: pass --db PATH or set DURABLE_FLOWS_DB "
+                f"no journal database at {path!r}: pass --db PATH or set DURABLE_FLOWS_DB{hint} "
                 "(nothing was created)"
             )
         if os.path.isdir(path):
             raise CliError(f"--db {path!r} is a directory, not a journal database file")
     try:
-        return open_store(db)
+        return open_store(db, read_only=not write, create=create)
     except DurableFlowsError as exc:
         raise CliError(str(exc)) from exc
 
 
-def run_with_store(db: str, work: Callable[[JournalStore], Awaitable[T]]) -> T:
-    """Open the journal at ``db``, run ``work(store)`` on a fresh event loop, close it."""
+def run_with_store(
+    db: str, work: Callable[[JournalStore], Awaitable[T]], *, write: bool = False, create: bool = False
+) -> T:
+    """Open the journal at ``db``, run ``work(store)`` on a fresh event loop, close it.
+
+    The journal is opened read-only unless ``write`` (see :func:`existing_store`).
+    """
 
     async def main() -> T:
-        store = existing_store(db)
+        store = existing_store(db, write=write, create=create)
         try:
             await store.open()
             return await work(store)

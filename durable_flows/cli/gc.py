@@ -34,7 +34,7 @@ def gc_command(when: str, dry_run: bool, batch_size: int, db: str, as_json: bool
         finally:
             progress.close()
 
-    ids = run_with_store(db, work)
+    ids = run_with_store(db, work, write=not dry_run)
     if as_json:
         echo_json({"finished_before": cutoff, "dry_run": dry_run, "run_ids": ids, "count": len(ids)})
         return

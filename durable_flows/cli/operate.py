@@ -74,7 +74,7 @@ def send_command(run_id: str, event_type: str, data: str, db: str, as_json: bool
         inbox_id = await store.send_event(run_id, event)
         return inbox_id, await _require_run(store, run_id)
 
-    inbox_id, info = run_with_store(db, work)
+    inbox_id, info = run_with_store(db, work, write=True)
     if as_json:
         echo_json({"run_id": run_id, "inbox_id": inbox_id, "event_type": qualified_name(type(event)), "status": info.status, "owned": _owned(info)})
         return
@@ -107,7 +107,7 @@ def cancel_command(run_id: str, reason: str, wait_seconds: float, db: str, as_js
             info = await _require_run(store, run_id)
         return outcome, info
 
-    outcome, info = run_with_store(db, work)
+    outcome, info = run_with_store(db, work, write=True)
     if as_json:
         echo_json({"run_id": run_id, "action": outcome, "status": info.status})
         return
@@ -139,7 +139,7 @@ def fork_command(run_id: str, at_seq: int, new_id: str | None, db: str, as_json:
         fork_id = await store.fork(run_id, at_seq, new_id)
         return parent, await _require_run(store, fork_id)
 
-    parent, fork = run_with_store(db, work)
+    parent, fork = run_with_store(db, work, write=True)
     payload: dict[str, Any] = {**run_dict(fork), "requested_seq": at_seq}
     if as_json:
         echo_json(payload)

@@ -22,6 +22,7 @@ from ._common import (
     EXIT_RUN_UNSUCCESSFUL,
     CliError,
     Progress,
+    create_option,
     db_option,
     echo_json,
     json_option,
@@ -119,7 +120,7 @@ def resume_command(run_id: str, workflow_spec: str, db: str, as_json: bool) -> N
         await settle(store, seen)
         return seen
 
-    seen = run_with_store(db, work)
+    seen = run_with_store(db, work, write=True)
     if seen.error is not None:
         raise CliError(f"{type(seen.error).__name__}: {seen.error}")
     info = seen.info
@@ -156,8 +157,9 @@ def _describe(info: RunInfo) -> str:
 @click.command("recover")
 @click.option("--workflow", "workflow_spec", required=True, metavar="MODULE:CLASS", help="Workflow whose runs to recover.")
 @db_option
+@create_option
 @json_option
-def recover_command(workflow_spec: str, db: str, as_json: bool) -> None:
+def recover_command(workflow_spec: str, db: str, create: bool, as_json: bool) -> None:
     """Resume every unfinished run of a workflow whose process is gone, in the
     foreground, until each finishes or waits (progress on a terminal). Runs a
     live process owns are left alone."""
@@ -182,7 +184,7 @@ def recover_command(workflow_spec: str, db: str, as_json: bool) -> None:
         progress.close()
         return seen
 
-    seen = run_with_store(db, work)
+    seen = run_with_store(db, work, write=True, create=create)
     if as_json:
         echo_json(
             [

@@ -8,9 +8,8 @@ import signal
 
 import click
 
-from ..storage import open_store
 from ..worker import Worker
-from ._common import db_option, load_workflow
+from ._common import create_option, db_option, existing_store, load_workflow
 
 
 @click.command()
@@ -20,17 +19,20 @@ from ._common import db_option, load_workflow
 @click.option("--grace", default=10.0, show_default=True,
               help="Seconds to let runs finish on SIGTERM before releasing them.")
 @db_option
-def worker(workflows: tuple[str, ...], concurrency: int, grace: float, db: str) -> None:
+@create_option
+def worker(workflows: tuple[str, ...], concurrency: int, grace: float, db: str, create: bool) -> None:
     """Claim and execute runs (submitted, resumable, or orphaned) until SIGTERM.
 
     Runs that wait for input are released at once and picked up again, by any
     worker, when input arrives. On SIGTERM or SIGINT the worker stops claiming,
     lets running runs finish for up to --grace seconds, then releases the rest.
+    A --db that names no journal is refused (not created) unless --create.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     async def serve() -> Worker:
-        store = open_store(db)
+        store = existing_store(db, write=True, create=create)
+        await store.open()  # a mistyped --db fails here, before the worker idles on it
         w = Worker([load_workflow(spec, store) for spec in workflows], store=store, concurrency=concurrency)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -179,5 +179,5 @@ def test_a_file_that_is_not_a_journal_is_a_one_line_error(tmp_path: Path) -> Non
     bad.write_bytes(b"not a database" * 100)
     result = CliRunner().invoke(main, ["runs", "--db", str(bad)])
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
-    assert "not a usable SQLite database" in result.output
+    assert "it is not an SQLite database" in result.output
     assert bad.read_bytes() == b"not a database" * 100
