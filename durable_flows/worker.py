@@ -48,6 +48,9 @@ class Worker:
             raise ValueError("a worker needs at least one workflow")
         self.store = store or workflows[0].store
         self.workflows = {wf.workflow_name: wf for wf in workflows}
+        for wf in workflows:  # runs a script stored as __main__.Class: matched by class name
+            for legacy in wf._legacy_names():
+                self.workflows.setdefault(legacy, wf)
         for wf in workflows:
             wf._store = self.store
         self.concurrency = concurrency
@@ -79,6 +82,11 @@ class Worker:
         return await _claim_by_scan(self.store, list(self.workflows), limit)
 
     def _start(self, lease: Lease, name: str) -> None:
+        if name.startswith("__main__."):
+            logger.warning(
+                "run %s is stored as %s (started by a script); executing it as %s",
+                lease.run_id, name, self.workflows[name].workflow_name,
+            )  # fmt: skip
         handler = self.workflows[name]._resume(lease.run_id, lease=lease, park=True)
         self.active[lease.run_id] = handler
         for fut in (handler._loop.result, handler._loop.parked):

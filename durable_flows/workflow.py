@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ._drivers import claim_orphans, default_store, drive_new_run, drive_resume
+from ._imports import launch_independent_module
 from .codec import Codec
 from .context.context import Context
 from .context.serializers import BaseSerializer
@@ -121,11 +122,25 @@ class Workflow(metaclass=WorkflowMeta):
 
     @property
     def workflow_name(self) -> str:
-        """The name runs of this workflow are stored under."""
+        """The name runs of this workflow are stored under.
+
+        ``workflow_name=`` when given, else ``module.Class`` where a class
+        defined in a script (module ``__main__``) gets the script's module
+        name (``python app.py`` and ``python -m app`` both give
+        ``app.Class``), so the code that imports it finds its runs.
+        """
         if self._workflow_name is not None:
             return self._workflow_name
         cls = type(self)
-        return f"{cls.__module__}.{cls.__qualname__}"
+        return f"{launch_independent_module(cls.__module__)}.{cls.__qualname__}"
+
+    def _legacy_names(self) -> tuple[str, ...]:
+        """Other names runs of this class may be stored under: ``__main__.Class``
+        (what durable_flows recorded for scripts before 0.x); matched by class name."""
+        if self._workflow_name is not None:
+            return ()
+        legacy = f"__main__.{type(self).__qualname__}"
+        return () if legacy == self.workflow_name else (legacy,)
 
     @property
     def serializer(self) -> BaseSerializer | None:

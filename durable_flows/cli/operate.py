@@ -156,7 +156,10 @@ def fork_command(run_id: str, at_seq: int, new_id: str | None, db: str, as_json:
 
 
 def _workflow_spec(name: str) -> str:
+    """``module:Class`` for a stored workflow name; ``MODULE:Class`` when a script stored it as ``__main__``."""
     module, _, cls = name.rpartition(".")
+    if module == "__main__":
+        return f"MODULE:{cls} (the module that defines {cls})"
     return f"{module}:{cls}" if module else name
 
 
