@@ -16,6 +16,7 @@ from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
 from ..timeline import short_type
 from ._common import CliError, db_option, echo_json, import_object, json_option, run_with_store
 from ._format import run_dict, status_text
+from ._state_text import workflow_spec
 
 
 def build_event(event_type: str, data: str) -> Event:
@@ -152,15 +153,7 @@ def fork_command(run_id: str, at_seq: int, new_id: str | None, db: str, as_json:
             err=True,
         )
     if fork.status not in FINISHED_STATUSES:
-        click.echo(f"continue it with: durable-flows resume {fork.run_id} --workflow {_workflow_spec(parent.workflow)}")
-
-
-def _workflow_spec(name: str) -> str:
-    """``module:Class`` for a stored workflow name; ``MODULE:Class`` when a script stored it as ``__main__``."""
-    module, _, cls = name.rpartition(".")
-    if module == "__main__":
-        return f"MODULE:{cls} (the module that defines {cls})"
-    return f"{module}:{cls}" if module else name
+        click.echo(f"continue it with: durable-flows resume {fork.run_id} --workflow {workflow_spec(parent.workflow)}")
 
 
 COMMANDS = [send_command, cancel_command, fork_command]

@@ -6,12 +6,15 @@ import time
 
 import click
 
-from ..storage import ACTIVE_STATUSES, ALL_STATUSES, FINISHED_STATUSES, JournalStore, RunSummary
+from ..storage import FINISHED_STATUSES, RUNNING, WAITING, JournalStore, RunSummary
+from ..storage.run_state import ALL_STATES, ORPHANED, PARKED, QUEUED
 from ..timeline import short_type
 from ._common import db_option, echo_json, json_option, run_with_store
 from ._format import ago, clock, parse_when, run_dict, status_text, table
 
-_STATUS_CHOICES = sorted(ALL_STATUSES) + ["active", "finished"]
+_STATUS_CHOICES = sorted(ALL_STATES) + ["active", "finished"]
+#: The stored status behind each state.
+_STORED = {QUEUED: RUNNING, ORPHANED: RUNNING, PARKED: WAITING}
 
 
 @click.command("runs")
@@ -20,7 +23,8 @@ _STATUS_CHOICES = sorted(ALL_STATUSES) + ["active", "finished"]
     "statuses",
     multiple=True,
     type=click.Choice(_STATUS_CHOICES),
-    help="Only runs with this status (repeatable); 'active' = running or waiting, "
+    help="Only runs in this state (repeatable): running/waiting (a live process holds it), "
+    "queued, orphaned, parked (nobody does), or a final status; 'active' = any unfinished, "
     "'finished' = the four final statuses.",
 )
 @click.option("--workflow", help="Only runs of this workflow (full name, or its class name).")
@@ -31,17 +35,25 @@ _STATUS_CHOICES = sorted(ALL_STATUSES) + ["active", "finished"]
 def runs_command(
     statuses: tuple[str, ...], workflow: str | None, since: str | None, limit: int, db: str, as_json: bool
 ) -> None:
-    """List runs, newest first: status, start, last activity, steps run, and
-    the input a waiting run needs."""
+    """List runs, newest first: state, start, last activity, steps run, and
+    the input a waiting run needs. STATUS is where each run stands now:
+    running or waiting while a live process holds it; queued (never
+    started), orphaned (its process is gone) or parked (waits for input) when
+    none does; `show RUN` says how to continue it."""
     wanted: set[str] | None = None
     if statuses:
         wanted = set()
         for s in statuses:
-            wanted |= {"active": ACTIVE_STATUSES, "finished": FINISHED_STATUSES}.get(s, {s})
+            wanted |= {"active": ALL_STATES - FINISHED_STATUSES, "finished": FINISHED_STATUSES}.get(s, {s})
     since_ts = parse_when(since) if since else None
+    stored = {_STORED.get(s, s) for s in wanted} if wanted is not None else None
+    by_state = wanted is not None and not wanted <= FINISHED_STATUSES
 
     async def work(store: JournalStore) -> list[RunSummary]:
-        return await store.summarize_runs(wanted, workflow, since_ts, limit)
+        found = await store.summarize_runs(stored, workflow, since_ts, None if by_state else limit)
+        if by_state:
+            found = [s for s in found if wanted is not None and s.info.state in wanted][:limit]
+        return found
 
     found = run_with_store(db, work)
     if as_json:
@@ -54,13 +66,13 @@ def runs_command(
     rows = []
     for summary in found:
         info = summary.info
-        waiting = ", ".join(short_type(t) for t in info.waiting_for) if info.status == "waiting" else ""
+        waiting = ", ".join(short_type(t) for t in info.waiting_for) if info.status == WAITING else ""
         fork = f" (fork of {info.parent_run_id[:8]}…@{info.forked_at_seq})" if info.parent_run_id else ""
         rows.append(
             [
                 info.run_id + fork,
                 info.workflow,
-                info.status,
+                info.state,
                 clock(info.created_at),
                 ago(info.updated_at, now),
                 summary.steps_run,

@@ -23,6 +23,7 @@ from ._format import (
     table,
     time_of_day,
 )
+from ._state_text import how_to_continue
 
 
 async def load_run(
@@ -83,7 +84,8 @@ def header(info: RunInfo, tl: RunTimeline) -> str:
     """The lines above the timeline: identity, status, times, lineage."""
     span = (tl.last - tl.started) if tl.started else 0.0
     lines = [
-        click.style(f"run {info.run_id}", bold=True) + f"  {info.workflow}  " + status_text(info.status),
+        click.style(f"run {info.run_id}", bold=True) + f"  {info.workflow}  " + status_text(info.state)
+        + (f" (journal status {info.status})" if info.state != info.status else ""),
         f"started {clock(info.created_at)} · last activity {clock(info.updated_at)} · "
         f"journal span {duration(span)} · {info.last_seq} entries",
     ]
@@ -141,8 +143,9 @@ def ending(info: RunInfo, tl: RunTimeline, inbox: list[InboxItem]) -> str:
             running = [a for a in tl.attempts if a.outcome == "running"]
             names = ", ".join(sorted({a.step for a in running})) or "nothing in flight"
             lines.append(click.style("running: ", bold=True) + names)
-        if info.waiting_for:
-            lines.append(f"send it with: durable-flows send {info.run_id} {info.waiting_for[0]} --data '{{...}}'")
+        hint = how_to_continue(info)
+        if hint:
+            lines.append(click.style("next: ", bold=True) + hint)
     if inbox:
         types = ", ".join(short_type(i.event_type) for i in inbox)
         lines.append(f"inbox: {len(inbox)} event(s) not yet taken in: {types}")

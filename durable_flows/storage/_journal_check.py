@@ -19,8 +19,16 @@ JOURNAL_TABLES = frozenset({"schema_migrations", "runs", "journal", "inbox"})
 
 
 def read_only_uri(path: str) -> str:
-    """An SQLite URI that opens ``path`` read-only (never creates it)."""
-    return Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+    """An SQLite URI that opens ``path`` read-only (never creates it).
+
+    A WAL database that no connection has open (no ``-wal`` file beside it) is
+    opened ``immutable``: otherwise SQLite creates ``-wal`` and ``-shm`` files
+    even for a read-only connection and leaves them behind. The main file
+    only changes at a checkpoint, so a writer that starts meanwhile is
+    simply not seen (the read is of the journal as it was when opened).
+    """
+    uri = Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+    return uri if os.path.exists(path + "-wal") else uri + "&immutable=1"
 
 
 def require_file(path: str) -> None:

@@ -98,7 +98,7 @@ def test_resume_with_a_bad_workflow_spec_is_one_line(cli: Any) -> None:
 def test_resume_a_waiting_run_without_an_answer_lets_it_wait(cli: Any, journal: Journal) -> None:
     result = as_json(cli("resume", "approval", "--workflow", "flows:Approval", "--json"))
     assert (result["status"], result["owner"]) == ("waiting", None)  # the lease was given back
-    assert cli("runs", "--status", "waiting", "--json").output.count('"run_id"') == 2
+    assert cli("runs", "--status", "parked", "--json").output.count('"run_id"') == 2
 
 
 def test_resume_a_finished_failed_run_exits_3(cli: Any) -> None:

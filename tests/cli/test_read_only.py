@@ -107,6 +107,7 @@ def test_read_commands_leave_a_real_journal_byte_identical(journal: Journal, tmp
     result = cli(*args, "--db", str(journal.path))
     assert result.returncode == 0, result.stderr
     assert hashlib.sha256(journal.path.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in journal.path.parent.iterdir() if p.name.startswith("runs.db")) == ["runs.db"]
 
 
 def test_migrate_creates_only_when_asked(tmp_path: Path) -> None:
@@ -182,3 +183,18 @@ def test_read_commands_read_a_postgresql_journal_read_only(tmp_path: Path) -> No
         assert (listed.returncode, listed.stdout.strip()) == (0, "[]"), listed.stderr
     finally:
         asyncio.run(drop_schema(dsn, schema))
+
+
+def test_an_older_journal_is_not_migrated_by_a_read(tmp_path: Path) -> None:
+    db = tmp_path / "old.db"
+    assert cli("migrate", "--create", "--db", str(db)).returncode == 0
+    con = sqlite3.connect(db)
+    con.execute("DROP VIEW run_states")  # as version 3 left it
+    con.execute("DELETE FROM schema_migrations WHERE version = 4")
+    con.commit()
+    con.close()
+    before = fingerprint(tmp_path)
+    one_line_refusal(cli("runs", "--db", str(db)), "schema version 3, older", f"durable-flows migrate --db {db}")
+    assert fingerprint(tmp_path) == before
+    assert cli("migrate", "--db", str(db)).returncode == 0
+    assert cli("runs", "--json", "--db", str(db)).stdout.strip() == "[]"
