@@ -58,21 +58,26 @@ def _owned(info: RunInfo) -> bool:
 @click.argument("run_id")
 @click.argument("event_type")
 @click.option("--data", default="{}", show_default=True, metavar="JSON", help="The event's fields as a JSON object.")
+@click.option("--no-check", is_flag=True,
+              help="Deliver it even if the steps that would take it read fields it lacks.")
 @db_option
 @json_option
-def send_command(run_id: str, event_type: str, data: str, db: str, as_json: bool) -> None:
+def send_command(run_id: str, event_type: str, data: str, no_check: bool, db: str, as_json: bool) -> None:
     """Deliver an event into a run, as store.send_event does.
 
     EVENT_TYPE is the event class as module:Class or module.Class, for example
     durable_flows.events.HumanResponseEvent. The event is queued durably in the
     run's inbox; the process that owns the run takes it in at once, or the next
-    `resume` (or `recover`) does.
+    `resume` (or `recover`) does. An event the run cannot take (no step or
+    waiter accepts its type, or those that would take it read fields it
+    lacks, judged from the workflow's code when it can be imported) is
+    refused before anything is journaled.
     """
     event = build_event(event_type, data)
 
     async def work(store: JournalStore) -> tuple[int, RunInfo]:
         await _require_run(store, run_id)
-        inbox_id = await store.send_event(run_id, event)
+        inbox_id = await store.send_event(run_id, event, check_fields=not no_check)
         return inbox_id, await _require_run(store, run_id)
 
     inbox_id, info = run_with_store(db, work, write=True)
@@ -82,7 +87,8 @@ def send_command(run_id: str, event_type: str, data: str, db: str, as_json: bool
     click.echo(f"sent {short_type(qualified_name(type(event)))} to run {run_id} (inbox #{inbox_id})")
     if not _owned(info):
         click.echo(
-            f"no process runs it now: continue it with `durable-flows resume {run_id} --workflow MODULE:CLASS`",
+            f"no process runs it now: continue it with `durable-flows resume {run_id} "
+            f"--workflow {workflow_spec(info.workflow)}` (or a worker does)",
             err=True,
         )
 

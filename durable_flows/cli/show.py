@@ -23,7 +23,7 @@ from ._format import (
     table,
     time_of_day,
 )
-from ._state_text import how_to_continue
+from ._state_text import blame_text, how_to_continue, outside_event_blamed
 
 
 async def load_run(
@@ -78,6 +78,9 @@ def show_command(run_id: str, tail: int | None, width: int, db: str, as_json: bo
         click.echo(steps_table(tl))
     click.echo()
     click.echo(ending(info, tl, inbox))
+    blamed = outside_event_blamed(history) if info.status == "failed" else None
+    if blamed is not None:
+        click.echo(click.style("note: ", bold=True) + blame_text(info.run_id, blamed))
 
 
 def header(info: RunInfo, tl: RunTimeline) -> str:
@@ -180,6 +183,9 @@ def show_json(
             for w in tl.open_waits()
         ]
         or [{"event_type": t} for t in info.waiting_for],
+        "failed_on_outside_event": (
+            outside_event_blamed(history) if info.status == "failed" else None
+        ),
         "pending_inbox": [
             {"id": i.id, "event_type": i.event_type, "payload": parse_json_text(i.payload), "created_at": i.created_at}
             for i in inbox

@@ -219,17 +219,27 @@ class JournalStore(ABC):
             )
         return out
 
-    async def send_event(self, run_id: str, event: Any, *, serializer: Any = None) -> int:
+    async def send_event(
+        self, run_id: str, event: Any, *, serializer: Any = None, check_fields: bool = True
+    ) -> int:
         """Deliver an event into a run from any process, running or not.
 
         The event is journaled in the run's inbox at once; the process that owns
         the run takes it in within its poll interval (at once in this process),
         or the next ``resume`` does. Returns the inbox id.
 
+        Before anything is journaled the event is checked against what the run
+        can take: its type (a step or a waiter accepts it) and, with
+        ``check_fields`` and when the run's workflow can be imported here, the
+        fields the steps or waiters that would take it read (see
+        ``durable_flows/_event_fit.py``).
+
         Raises:
             RunNotFoundError: no such run.
             RunFinishedError: the run already ended.
             EventNotAcceptedError: no step of the run (and no waiter) takes this type.
+            EventFieldsError: every step or waiter that would take it reads a
+                field it lacks (nothing is journaled).
             EventNotSerializableError: the event can't be journaled.
         """
         from ..codec import Codec
@@ -252,6 +262,10 @@ class JournalStore(ABC):
             lineage = {qualified_name(c) for c in type(event).__mro__}
             if accepted and not (lineage & accepted):
                 raise EventNotAcceptedError(run_id, type_name)
+        if check_fields:
+            from .._event_fit import check_outside_event
+
+            check_outside_event(run_id, info.workflow, event)
         codec = Codec(serializer)
         payload = json.dumps(codec.dump_event(event), separators=(",", ":"), ensure_ascii=False)
         return await self.send_to_inbox(run_id, type_name, payload, codec.name)
