@@ -104,17 +104,19 @@ async def drive_resume(wf: Workflow, loop: RunLoop, lease: Lease | None) -> None
 
 
 async def runs_of(wf: Workflow, store: JournalStore) -> list[RunInfo]:
-    """Runs of ``wf`` in ``store``, newest first: by its name, and by its class
-    name among runs stored as ``__main__.Class`` (logged as a warning)."""
+    """Runs of ``wf`` in ``store``, newest first: by its name, by the name with
+    leading packages dropped (``app.Class`` for ``examples.app.Class``), and
+    by class name among runs stored as ``__main__.Class`` (with a warning)."""
     found = await store.list_runs(workflow=wf.workflow_name)
     for legacy in wf._legacy_names():
         old = await store.list_runs(workflow=legacy)
-        if old:
+        if old and legacy.startswith("__main__."):
             logger.warning(
                 "%d run(s) are stored under %r (started by a script, before durable_flows recorded "
                 "the script's module); treating them as runs of %s by class name",
                 len(old), legacy, wf.workflow_name,
             )  # fmt: skip
+        if old:
             found = sorted([*found, *old], key=lambda i: (-i.created_at, i.run_id))
     return found
 

@@ -135,12 +135,20 @@ class Workflow(metaclass=WorkflowMeta):
         return f"{launch_independent_module(cls.__module__)}.{cls.__qualname__}"
 
     def _legacy_names(self) -> tuple[str, ...]:
-        """Other names runs of this class may be stored under: ``__main__.Class``
-        (what durable_flows recorded for scripts before 0.x); matched by class name."""
+        """Other names runs of this class may be stored under, searched too.
+
+        ``__main__.Class`` (what scripts stored before the module was
+        recorded; callers warn when they match it) and the name with leading
+        packages dropped (``app.Class`` for ``examples.app.Class``: the same
+        file run as ``python examples/app.py``).
+        """
         if self._workflow_name is not None:
             return ()
+        name = self.workflow_name
+        parts = name.split(".")
+        shorter = tuple(".".join(parts[i:]) for i in range(1, len(parts) - 1))
         legacy = f"__main__.{type(self).__qualname__}"
-        return () if legacy == self.workflow_name else (legacy,)
+        return shorter + (() if legacy == name else (legacy,))
 
     @property
     def serializer(self) -> BaseSerializer | None:

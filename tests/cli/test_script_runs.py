@@ -130,3 +130,29 @@ def test_check_fails_when_it_finds_no_runs_to_judge(app_dir: Path) -> None:
     allowed = cli(app_dir, "check", "--workflow", "app:ApprovalWorkflow", "--allow-empty")
     assert allowed.returncode == 0, allowed.stderr
     assert os.path.exists(db)
+
+
+def test_the_readme_example_run_is_found_by_its_package_path(tmp_path: Path) -> None:
+    """``python examples/human_in_the_loop.py start`` stores ``human_in_the_loop.ApprovalWorkflow``;
+    ``--workflow examples.human_in_the_loop:ApprovalWorkflow`` (the README's spelling) finds it."""
+    root = Path(__file__).resolve().parents[2]
+    db = tmp_path / "runs.db"
+    env = dict(subprocess_env(), DURABLE_FLOWS_DB=str(db))
+    started = subprocess.run(
+        [sys.executable, "examples/human_in_the_loop.py", "start"], cwd=root, env=env,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert started.returncode == 0, started.stderr
+    run_id = started.stdout.split("run id: ")[1].split()[0]
+    checked = subprocess.run(
+        [sys.executable, "-m", "durable_flows.cli", "check", "--workflow",
+         "examples.human_in_the_loop:ApprovalWorkflow", "--json"],
+        cwd=root, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert checked.returncode == 0, checked.stderr
+    assert [r["run_id"] for r in json.loads(checked.stdout)["runs"]] == [run_id]
+    listed = subprocess.run(
+        [sys.executable, "-m", "durable_flows.cli", "runs", "--json"], cwd=root, env=env,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert json.loads(listed.stdout)[0]["workflow"] == "human_in_the_loop.ApprovalWorkflow"
