@@ -15,6 +15,7 @@ import click
 
 from ..errors import DurableFlowsError
 from ._common import CliError
+from ._errors import shell_message
 
 __all__ = ["main"]
 
@@ -26,7 +27,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except DurableFlowsError as exc:
-            raise CliError(str(exc)) from exc
+            raise CliError(shell_message(exc)) from exc
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,9 +37,23 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import check, draw, export, gc, migrate, operate, report, running, runs, show, worker
+    from . import (
+        cancel,
+        check,
+        draw,
+        export,
+        gc,
+        migrate,
+        operate,
+        report,
+        resume,
+        running,
+        runs,
+        show,
+        worker,
+    )
 
-    for module in (runs, show, operate, running, export, draw, report, gc, check, worker, migrate):
+    for module in (runs, show, operate, cancel, resume, running, export, draw, report, gc, check, worker, migrate):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -14,8 +14,9 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from ..errors import DurableFlowsError
-from ..storage import DEFAULT_DB_PATH, JournalStore, open_store
+from ..errors import DurableFlowsError, RunNotFoundError
+from ..storage import DEFAULT_DB_PATH, JournalStore, RunInfo, open_store
+from ._errors import shell_message
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -94,7 +95,7 @@ def existing_store(db: str, *, write: bool = False, create: bool = False) -> Jou
     try:
         return open_store(db, read_only=not write, create=create)
     except DurableFlowsError as exc:
-        raise CliError(str(exc)) from exc
+        raise CliError(shell_message(exc)) from exc
 
 
 def run_with_store(
@@ -114,6 +115,26 @@ def run_with_store(
             await store.close()
 
     return asyncio.run(main())
+
+
+async def find_run(store: JournalStore, run_id: str) -> RunInfo:
+    """The run ``run_id`` names: its full id, or a prefix of exactly one run's id
+    (as ``runs`` shortens them).
+
+    Raises:
+        RunNotFoundError: no run has that id or prefix.
+        CliError: several runs start with it.
+    """
+    info = await store.get_run(run_id)
+    if info is not None:
+        return info
+    matches = [r for r in await store.list_runs() if r.run_id.startswith(run_id)] if run_id else []
+    if not matches:
+        raise RunNotFoundError(run_id)
+    if len(matches) > 1:
+        shown = ", ".join(sorted(r.run_id for r in matches)[:5])
+        raise CliError(f"{len(matches)} runs start with {run_id!r} ({shown}, ...): give more of the id")
+    return matches[0]
 
 
 def echo_json(value: Any) -> None:
@@ -146,7 +167,7 @@ def import_object(spec: str, what: str) -> Any:
     except (ImportError, AttributeError, ValueError) as exc:
         raise CliError(f"cannot import {what} {spec!r}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - the user's module raised while importing
-        raise CliError(f"importing {what} {spec!r} failed: {type(exc).__name__}: {exc}") from exc
+        raise CliError(f"importing {what} {spec!r} failed: {exc or exc.__class__.__doc__}") from exc
 
 
 def load_workflow(spec: str, store: JournalStore) -> Any:
@@ -162,7 +183,7 @@ def load_workflow(spec: str, store: JournalStore) -> Any:
         try:
             obj = obj()
         except Exception as exc:  # noqa: BLE001 - the user's constructor
-            raise CliError(f"cannot create workflow {spec!r}: {type(exc).__name__}: {exc}") from exc
+            raise CliError(f"cannot create workflow {spec!r}: {exc or exc.__class__.__doc__}") from exc
     if not isinstance(obj, Workflow):
         raise CliError(f"{spec!r} is not a durable_flows Workflow class or instance")
     obj._store = store  # the journal the command was pointed at, whatever the code says

@@ -19,8 +19,6 @@ from ..events import StepState, StepStateChanged, StopEvent, WorkflowIdleEvent
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
 from ..timeline import short_type
 from ._common import (
-    EXIT_RUN_UNSUCCESSFUL,
-    CliError,
     Progress,
     create_option,
     db_option,
@@ -29,6 +27,7 @@ from ._common import (
     load_workflow,
     run_with_store,
 )
+from ._errors import shell_message
 from ._format import error_text, outcome_text, run_dict, status_text, table
 
 
@@ -100,39 +99,6 @@ def _status_line(label: str, seen: list[_Followed]) -> str:
     return f"{label}: {done} step executions done" + (f" · running {active}" if active else "")
 
 
-@click.command("resume")
-@click.argument("run_id")
-@click.option("--workflow", "workflow_spec", required=True, metavar="MODULE:CLASS", help="The run's workflow class.")
-@db_option
-@json_option
-def resume_command(run_id: str, workflow_spec: str, db: str, as_json: bool) -> None:
-    """Continue a run from its journal in this process, in the foreground,
-    until it finishes or waits for input (progress is shown on a terminal).
-    Exits 3 when the run ends failed, timed out or cancelled."""
-
-    async def work(store: JournalStore) -> _Followed:
-        wf = load_workflow(workflow_spec, store)
-        seen = _Followed(run_id)
-        progress = Progress()
-        handler = wf.resume(run_id)
-        await follow(handler, seen, progress, lambda: progress.update(_status_line(f"run {run_id[:12]}", [seen])))
-        progress.close()
-        await settle(store, seen)
-        return seen
-
-    seen = run_with_store(db, work, write=True)
-    if seen.error is not None:
-        raise CliError(f"{type(seen.error).__name__}: {seen.error}")
-    info = seen.info
-    assert info is not None
-    if as_json:
-        echo_json(run_dict(info))
-    else:
-        click.echo(_describe(info))
-    if info.status in FINISHED_STATUSES and info.status != "completed":
-        raise SystemExit(EXIT_RUN_UNSUCCESSFUL)
-
-
 def _result(info: RunInfo) -> str:
     """What became of a run, without its id."""
     if info.status == "completed":
@@ -168,40 +134,49 @@ def recover_command(workflow_spec: str, db: str, create: bool, as_json: bool) ->
         wf = load_workflow(workflow_spec, store)
         progress = Progress()
         progress.update(f"recover {wf.workflow_name}: claiming runs")
-        handlers = await wf.recover()
-        seen = [_Followed(h.run_id) for h in handlers]
-
-        def redraw() -> None:
-            progress.update(_status_line(f"recover: {len(seen)} runs", seen))
-
-        async def one(handler: Any, s: _Followed) -> None:
-            await follow(handler, s, progress, redraw)
-            await settle(store, s)
-            if s.info is not None:
-                progress.note(f"  {s.run_id}: {s.info.status}")
-
-        await asyncio.gather(*(one(h, s) for h, s in zip(handlers, seen, strict=True)))
-        progress.close()
-        return seen
+        return await follow_all(store, await wf.recover(), "recover", progress)
 
     seen = run_with_store(db, work, write=True, create=create)
+    if not seen and not as_json:
+        click.echo("nothing to recover: no unfinished run of this workflow is without a live owner")
+        return
+    show_followed(seen, as_json)
+
+
+async def follow_all(store: JournalStore, handlers: list[Any], label: str, progress: Progress) -> list[_Followed]:
+    """Follow every handler's run at once until each finishes or waits; what was seen of each."""
+    seen = [_Followed(h.run_id) for h in handlers]
+
+    def redraw() -> None:
+        progress.update(_status_line(f"{label}: {len(seen)} runs", seen))
+
+    async def one(handler: Any, s: _Followed) -> None:
+        await follow(handler, s, progress, redraw)
+        await settle(store, s)
+        if s.info is not None:
+            progress.note(f"  {s.run_id}: {s.info.status}")
+
+    await asyncio.gather(*(one(h, s) for h, s in zip(handlers, seen, strict=True)))
+    progress.close()
+    return seen
+
+
+def show_followed(seen: list[_Followed], as_json: bool) -> None:
+    """Print what became of several runs: a table, or a JSON list."""
     if as_json:
         echo_json(
             [
-                {**(run_dict(s.info) if s.info else {"run_id": s.run_id}), "error": str(s.error) if s.error else None}
+                {**(run_dict(s.info) if s.info else {"run_id": s.run_id}), "error": shell_message(s.error) if s.error else None}
                 for s in seen
             ]
         )
         return
-    if not seen:
-        click.echo("nothing to recover: no unfinished run of this workflow is without a live owner")
-        return
     rows = []
     for s in seen:
         status = s.info.status if s.info else "?"
-        note = f"{type(s.error).__name__}: {s.error}" if s.error else (_result(s.info) if s.info else "")
+        note = shell_message(s.error) if s.error else (_result(s.info) if s.info else "")
         rows.append([s.run_id, status, note])
     click.echo(table(["ID", "STATUS", "RESULT"], rows, widths={2: 80}, styles={1: status_text}))
 
 
-COMMANDS = [resume_command, recover_command]
+COMMANDS = [recover_command]

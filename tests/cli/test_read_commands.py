@@ -174,8 +174,7 @@ def test_an_unknown_run_is_a_one_line_error(cli: Any, command: list[str]) -> Non
     result = cli(*command)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "Error: no run with id 'nope' in this journal. List runs with `durable-flows runs` "
-        "or store.list_runs() to find the right id."
+        "Error: no run with id 'nope' in this journal. `durable-flows runs` lists them"
     ]
 
 
