@@ -7,9 +7,11 @@ import asyncio
 import importlib
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
@@ -20,6 +22,9 @@ from ._errors import shell_message
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
+
+_HEX = re.compile(r"[0-9a-f]+")
+_GENERATED = re.compile(r"[0-9a-f]{32}")
 
 #: Exit status of ``resume`` when the run ended failed, timed out or cancelled.
 EXIT_RUN_UNSUCCESSFUL = 3
@@ -118,8 +123,10 @@ def run_with_store(
 
 
 async def find_run(store: JournalStore, run_id: str) -> RunInfo:
-    """The run ``run_id`` names: its full id, or a prefix of exactly one run's id
-    (as ``runs`` shortens them).
+    """The run ``run_id`` names: its full id, or (4 characters or more) a prefix
+    of exactly one generated id (32 hex digits, as ``submit``/``run`` make them).
+    Ids chosen by people (``chain``, ``order-17``) must be given whole, so that
+    a deleted ``chain`` is never taken for ``chain-fork``.
 
     Raises:
         RunNotFoundError: no run has that id or prefix.
@@ -128,13 +135,25 @@ async def find_run(store: JournalStore, run_id: str) -> RunInfo:
     info = await store.get_run(run_id)
     if info is not None:
         return info
-    matches = [r for r in await store.list_runs() if r.run_id.startswith(run_id)] if run_id else []
+    matches = []
+    if len(run_id) >= 4 and _HEX.fullmatch(run_id):
+        matches = [r for r in await store.list_runs() if _GENERATED.fullmatch(r.run_id) and r.run_id.startswith(run_id)]
     if not matches:
         raise RunNotFoundError(run_id)
     if len(matches) > 1:
         shown = ", ".join(sorted(r.run_id for r in matches)[:5])
         raise CliError(f"{len(matches)} runs start with {run_id!r} ({shown}, ...): give more of the id")
     return matches[0]
+
+
+def check_output_dir(path: Path | None) -> None:
+    """Refuse, before any work, an output file whose folder does not exist.
+
+    Raises:
+        CliError: naming the missing folder.
+    """
+    if path is not None and not path.resolve().parent.is_dir():
+        raise CliError(f"cannot write {str(path)!r}: the folder {str(path.resolve().parent)!r} does not exist")
 
 
 def echo_json(value: Any) -> None:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
 import click
 
-from ..errors import RunNotFoundError
 from ..storage import InboxItem, JournalStore, RunInfo
 from ..timeline import RunTimeline, build_timeline, short_type
-from ._common import db_option, echo_json, json_option, run_with_store
+from ._common import db_option, echo_json, find_run, json_option, run_with_store
+from ._follow import entry_line, follow_run
 from ._format import (
     clock,
     duration,
@@ -29,28 +30,33 @@ from ._state_text import blame_text, how_to_continue, outside_event_blamed
 async def load_run(
     store: JournalStore, run_id: str
 ) -> tuple[RunInfo, list[dict[str, Any]], list[InboxItem]]:
-    """The run's row, its history and its pending inbox.
+    """The run's row (``run_id`` may be a unique prefix), its history and its pending inbox.
 
     Raises:
         RunNotFoundError: no such run.
     """
-    info = await store.get_run(run_id)
-    if info is None:
-        raise RunNotFoundError(run_id)
-    return info, await store.history(run_id), await store.read_inbox(run_id)
+    info = await find_run(store, run_id)
+    return info, await store.history(info.run_id), await store.read_inbox(info.run_id)
 
 
 @click.command("show")
 @click.argument("run_id")
 @click.option("--tail", type=click.IntRange(min=1), help="Only the last N journal entries.")
 @click.option("--width", type=click.IntRange(min=20), default=70, show_default=True, help="Width of the detail column.")
+@click.option("--follow", "-f", is_flag=True,
+              help="Print journal entries as they commit (from any process) until the run ends; "
+              "with --json, one JSON object per line.")
 @db_option
 @json_option
-def show_command(run_id: str, tail: int | None, width: int, db: str, as_json: bool) -> None:
+def show_command(run_id: str, tail: int | None, width: int, follow: bool, db: str, as_json: bool) -> None:
     """Show a run's story: every journal entry (seq, time, kind, step, event
     type, detail), per-step durations and attempts, the outcome or the error
-    with its traceback, and what the run waits for."""
+    with its traceback, and what the run waits for. With --follow, tail a
+    live run instead."""
     info, history, inbox = run_with_store(db, lambda store: load_run(store, run_id))
+    if follow:
+        _follow(db, info, history, tail, width, as_json)
+        return
     tl = build_timeline(history)
     if as_json:
         echo_json(show_json(info, history, inbox, tl))
@@ -81,6 +87,17 @@ def show_command(run_id: str, tail: int | None, width: int, db: str, as_json: bo
     blamed = outside_event_blamed(history) if info.status == "failed" else None
     if blamed is not None:
         click.echo(click.style("note: ", bold=True) + blame_text(info.run_id, blamed))
+
+
+def _follow(db: str, info: RunInfo, history: list[dict[str, Any]], tail: int | None, width: int, as_json: bool) -> None:
+    shown = history[-(tail or 10) :]
+    if not as_json:
+        click.echo(header(info, build_timeline(history)))
+    for entry in shown:
+        click.echo(json.dumps(entry, ensure_ascii=False, default=str) if as_json else entry_line(entry, width))
+    last = follow_run(db, info.run_id, history[-1]["seq"] if history else 0, width, as_json)
+    if last is not None and not as_json:
+        click.echo(f"run {last.run_id} ended {status_text(last.status)}")
 
 
 def header(info: RunInfo, tl: RunTimeline) -> str:

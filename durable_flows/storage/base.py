@@ -173,6 +173,7 @@ class JournalStore(ABC):
         *,
         batch_size: int = 100,
         progress: Callable[[int, int], None] | None = None,
+        only: Collection[str] | None = None,
     ) -> list[str]:
         """Delete finished runs last changed before ``finished_before``, with their journals.
 
@@ -186,6 +187,7 @@ class JournalStore(ABC):
             finished_before: Seconds since the epoch; runs with ``updated_at``
                 before it are deleted.
             dry_run: Only list what would be deleted.
+            only: Consider only these run ids (the rules above still apply).
 
         Returns:
             The ids deleted (or that would be), oldest first.

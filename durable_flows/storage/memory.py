@@ -14,7 +14,7 @@ import dataclasses
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from ..errors import (
@@ -249,6 +249,7 @@ class MemoryStore(JournalStore):
         *,
         batch_size: int = 100,
         progress: Callable[[int, int], None] | None = None,
+        only: Collection[str] | None = None,
     ) -> list[str]:
         """See :meth:`JournalStore.delete_runs`."""
         self._check_open()
@@ -263,6 +264,8 @@ class MemoryStore(JournalStore):
             key=lambda info: (info.updated_at, info.run_id),
         )
         ids = [info.run_id for info in doomed]
+        if only is not None:
+            ids = [run_id for run_id in ids if run_id in only]
         if dry_run:
             return ids
         for start in range(0, len(ids), batch_size):

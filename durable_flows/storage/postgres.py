@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import Any
 
@@ -399,6 +399,7 @@ class PostgresStore(PgReads, JournalStore):
         *,
         batch_size: int = 100,
         progress: Callable[[int, int], None] | None = None,
+        only: Collection[str] | None = None,
     ) -> list[str]:
         """See :meth:`JournalStore.delete_runs`; one writer job per ``batch_size`` runs."""
         rows = await self._fetch(
@@ -408,6 +409,8 @@ class PostgresStore(PgReads, JournalStore):
             finished_before,
         )
         candidates = [row[0] for row in rows]
+        if only is not None:
+            candidates = [run_id for run_id in candidates if run_id in only]
         if dry_run:
             return candidates
 

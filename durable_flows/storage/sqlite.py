@@ -320,6 +320,7 @@ class SqliteStore(JournalStore):
         *,
         batch_size: int = 100,
         progress: Callable[[int, int], None] | None = None,
+        only: Collection[str] | None = None,
     ) -> list[str]:
         """See :meth:`JournalStore.delete_runs`; one writer job per ``batch_size`` runs."""
         rows = await self._read(
@@ -328,6 +329,8 @@ class SqliteStore(JournalStore):
             (json.dumps(sorted(FINISHED_STATUSES)), finished_before),
         )
         candidates = [row[0] for row in rows]
+        if only is not None:
+            candidates = [run_id for run_id in candidates if run_id in only]
         if dry_run:
             return candidates
 
