@@ -6,6 +6,7 @@ import click
 
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
 from ..storage.run_state import ALL_STATES
+from ..timeline import short_type
 from ._common import (
     EXIT_RUN_UNSUCCESSFUL,
     CliError,
@@ -27,11 +28,14 @@ from .running import _describe, _Followed, follow_all, show_followed
 @click.option("--workflow", "workflow_spec", required=True, metavar="MODULE:CLASS", help="The runs' workflow class.")
 @selection_options(states=sorted(ALL_STATES - FINISHED_STATUSES), workflow=False)
 @click.option("--dry-run", is_flag=True, help="Only list the runs that would be resumed.")
+@click.option("--skip-event", "skip", type=int, multiple=True, metavar="INBOX_ID",
+              help="Drop this event sent to the run (not yet taken in; `show` lists them) before "
+              "resuming it (repeatable; one run only).")
 @db_option
 @json_option
 def resume_command(
     run_ids: tuple[str, ...], workflow_spec: str, states: tuple[str, ...], before: str | None,
-    dry_run: bool, db: str, as_json: bool,
+    dry_run: bool, skip: tuple[int, ...], db: str, as_json: bool,
 ) -> None:  # fmt: skip
     """Continue runs from their journals in this process, in the foreground,
     until each finishes or waits for input (progress is shown on a terminal):
@@ -42,6 +46,8 @@ def resume_command(
     if sel.empty():
         raise click.UsageError("name the runs to resume (RUN_ID...) or filter them (--status, --before)")
     single = len(run_ids) == 1 and not sel.filtered
+    if skip and not single:
+        raise click.UsageError("--skip-event needs exactly one RUN_ID (and no filters)")
 
     async def work(store: JournalStore) -> list[_Followed] | list[RunInfo]:
         wf = load_workflow(workflow_spec, store)
@@ -51,6 +57,8 @@ def resume_command(
             chosen = [info for info in chosen if info.workflow in names]
         if dry_run:
             return chosen
+        if skip:
+            await _drop_events(store, chosen[0], skip)
         handlers = [wf.resume(info.run_id) for info in chosen]
         return await follow_all(store, handlers, "resume", Progress())
 
@@ -79,6 +87,24 @@ def resume_command(
         show_followed(seen, as_json)
     if any(s.info is not None and s.info.status in FINISHED_STATUSES - {"completed"} for s in seen):
         raise SystemExit(EXIT_RUN_UNSUCCESSFUL)
+
+
+async def _drop_events(store: JournalStore, info: RunInfo, inbox_ids: tuple[int, ...]) -> None:
+    """Drop pending inbox events of a run nobody holds (claimed for the moment, then let go)."""
+    pending = {item.id: item for item in await store.read_inbox(info.run_id)}
+    unknown = [i for i in inbox_ids if i not in pending]
+    if unknown:
+        raise CliError(
+            f"inbox #{unknown[0]} is not an event waiting to be taken in by run {info.run_id}; "
+            f"`durable-flows show {info.run_id}` lists those"
+        )
+    lease = await store.claim_lease(info.run_id)
+    try:
+        dropped = await store.discard_inbox(lease, inbox_ids)
+    finally:
+        await store.release_lease(lease)
+    for i in dropped:
+        click.echo(f"dropped inbox #{i} ({short_type(pending[i].event_type)}) of run {info.run_id}", err=True)
 
 
 COMMANDS = [resume_command]

@@ -24,7 +24,7 @@ from ._format import (
     table,
     time_of_day,
 )
-from ._state_text import blame_text, how_to_continue, outside_event_blamed
+from ._state_text import blame_text, how_to_continue, outside_event_blamed, workflow_spec
 
 
 async def load_run(
@@ -167,8 +167,13 @@ def ending(info: RunInfo, tl: RunTimeline, inbox: list[InboxItem]) -> str:
         if hint:
             lines.append(click.style("next: ", bold=True) + hint)
     if inbox:
-        types = ", ".join(short_type(i.event_type) for i in inbox)
+        types = ", ".join(f"#{i.id} {short_type(i.event_type)}" for i in inbox)
         lines.append(f"inbox: {len(inbox)} event(s) not yet taken in: {types}")
+        if info.status not in ("completed", "failed", "timed_out", "cancelled"):
+            lines.append(
+                f"drop one the run cannot take with: durable-flows resume {info.run_id} "
+                f"--workflow {workflow_spec(info.workflow)} --skip-event {inbox[0].id}"
+            )
     return "\n".join(lines)
 
 

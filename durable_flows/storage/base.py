@@ -120,6 +120,18 @@ class JournalStore(ABC):
             RunNotFoundError, RunFinishedError.
         """
 
+    async def discard_inbox(self, lease: Lease, inbox_ids: Sequence[int]) -> list[int]:
+        """Drop pending inbox items of the lease's run: the run will never take them in.
+
+        The rows stay (``consumed_seq`` 0, see ``_discard.py``); the journal is
+        not touched. Returns the ids dropped (items not pending for this run
+        are left alone).
+
+        Raises:
+            StaleLeaseError: the lease is no longer the run's (nothing is changed).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot drop inbox items")
+
     # -- reading -----------------------------------------------------------------
 
     @abstractmethod

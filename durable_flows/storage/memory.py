@@ -295,6 +295,20 @@ class MemoryStore(JournalStore):
         self._check_open()
         return [e for e in self._journal.get(run_id, ()) if e.seq > after_seq]
 
+    async def discard_inbox(self, lease: Lease, inbox_ids: Sequence[int]) -> list[int]:
+        """See :meth:`JournalStore.discard_inbox`."""
+        self._check_open()
+        info = self._runs.get(lease.run_id)
+        if info is None or info.lease_token != lease.token or info.owner != lease.owner:
+            raise StaleLeaseError(lease.run_id, lease.token)
+        dropped = [
+            i for i in inbox_ids
+            if i in self._inbox and self._inbox[i].run_id == lease.run_id and i not in self._consumed
+        ]  # fmt: skip
+        for i in dropped:
+            self._consumed[i] = 0
+        return dropped
+
     async def read_inbox(self, run_id: str) -> list[InboxItem]:
         """See :meth:`JournalStore.read_inbox`."""
         self._check_open()

@@ -32,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised through open_store
     ) from exc
 
 from ..errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
+from ._discard import discard_pg
 from ._pg_jobs import AppendItem, PgJobs
 from ._pg_migrate import apply_pg_migrations, check_pg_journal, quote_ident
 from ._pg_notify import Notifier, channel_name
@@ -420,6 +421,11 @@ class PostgresStore(PgReads, JournalStore):
             )
 
         return await delete_in_batches(candidates, batch_size, delete, progress)
+
+    async def discard_inbox(self, lease: Lease, inbox_ids: Sequence[int]) -> list[int]:
+        """See :meth:`JournalStore.discard_inbox`."""
+        dropped: list[int] = await self._write(partial(discard_pg, lease=lease, inbox_ids=list(inbox_ids)))
+        return dropped
 
     async def send_to_inbox(
         self, run_id: str, event_type: str, payload: str, codec: str = "json"

@@ -24,6 +24,7 @@ from typing import Any
 import aiosqlite
 
 from ..errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
+from ._discard import discard_sqlite
 from ._journal_check import check_journal_file, read_only_uri
 from ._write_jobs import ENTRY_COLUMNS, WriteJobs
 from ._writer import JobFn, Writer
@@ -364,6 +365,11 @@ class SqliteStore(JournalStore):
         if signal is not None:
             signal.set()
         return inbox_id
+
+    async def discard_inbox(self, lease: Lease, inbox_ids: Sequence[int]) -> list[int]:
+        """See :meth:`JournalStore.discard_inbox`."""
+        dropped: list[int] = await self._write(partial(discard_sqlite, lease=lease, inbox_ids=list(inbox_ids)))
+        return dropped
 
     def inbox_signal(self, run_id: str) -> asyncio.Event:
         """An ``asyncio.Event`` set when ``run_id``'s inbox has something new.

@@ -91,3 +91,21 @@ def test_a_run_failed_by_an_outside_event_names_it_and_the_way_on(cli: Any, jour
     assert cli("send", "again", HUMAN, "--data", '{"response": "ada"}').exit_code == 0
     resumed = json.loads(cli("resume", "again", "--workflow", "flows:AskName", "--json").output)
     assert (resumed["status"], resumed["outcome"]["event"]["result"]) == ("completed", "hello ada")
+
+
+def test_resume_skip_event_drops_a_bad_pending_event_and_continues(cli: Any, journal: Journal) -> None:
+    assert cli("send", "asking", HUMAN, "--data", '{"answer": "yes"}', "--no-check").exit_code == 0
+    assert cli("send", "asking", HUMAN, "--data", '{"response": "ada"}').exit_code == 0
+    bad, good = (item.id for item in inbox(journal, "asking"))
+    shown = cli("show", "asking").output
+    assert f"inbox: 2 event(s) not yet taken in: #{bad} HumanResponseEvent, #{good} HumanResponseEvent" in shown
+    assert f"--skip-event {bad}" in shown
+    wrong = cli("resume", "asking", "--workflow", "flows:AskName", "--skip-event", "424242")
+    assert wrong.exit_code == 1 and "inbox #424242 is not an event waiting to be taken in by run asking" in wrong.output
+    resumed = cli("resume", "asking", "--workflow", "flows:AskName", "--skip-event", str(bad), "--json")
+    assert resumed.exit_code == 0, resumed.output
+    assert f"dropped inbox #{bad} (HumanResponseEvent) of run asking" in resumed.output
+    doc = json.loads(resumed.output[resumed.output.index("{"):])
+    assert (doc["status"], doc["outcome"]["event"]["result"]) == ("completed", "hello ada")
+    history = json.loads(cli("show", "asking", "--json").output)["entries"]
+    assert [e["payload"].get("inbox") for e in history if e["kind"] == "sent" and e["payload"]["source"] == "inbox"] == [good]
