@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import Journal, subprocess_env
+from cli_helpers import Journal, start_cli, subprocess_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -131,10 +131,7 @@ def test_a_worker_refuses_a_mistyped_db(tmp_path: Path) -> None:
 
 def test_a_worker_with_create_starts_a_journal(tmp_path: Path) -> None:
     db = tmp_path / "fresh.db"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "durable_flows.cli", "worker", "--workflow", "flows:Chain", "--db", str(db), "--create"],
-        env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = start_cli("worker", "--workflow", "flows:Chain", "--db", str(db), "--create")
     try:
         for _ in range(300):
             if db.exists() and cli("runs", "--db", str(db)).returncode == 0:

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import subprocess_env
+from cli_helpers import start_cli, subprocess_env
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -100,10 +100,7 @@ def test_old_main_rows_are_matched_by_class_name_with_a_warning(app_dir: Path) -
     assert "--workflow __main__:" not in forked.stdout
     assert "--workflow MODULE:ApprovalWorkflow" in forked.stdout
     cli(app_dir, "send", "old", "durable_flows.events.HumanResponseEvent", "--data", '{"response": "ok"}')
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "durable_flows.cli", "worker", "--workflow", "app:ApprovalWorkflow", "--db", db],
-        cwd=app_dir, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=subprocess_env(),
-    )  # fmt: skip
+    worker = start_cli("worker", "--workflow", "app:ApprovalWorkflow", "--db", db, cwd=app_dir)
     try:
         status = None
         for _ in range(600):

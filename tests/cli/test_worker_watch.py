@@ -14,7 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from cli_helpers import subprocess_env
+from cli_helpers import start_cli, subprocess_env
 
 from durable_flows import SqliteStore
 
@@ -36,10 +36,9 @@ def test_worker_logs_json_lines_and_reports_health(tmp_path: Path) -> None:
     port = free_port()
     assert subprocess.run([sys.executable, "-m", "durable_flows.cli", "migrate", "--create", "--db", str(db)],
                           env=subprocess_env(), timeout=60).returncode == 0  # fmt: skip
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "durable_flows.cli", "worker", "--workflow", "flows:Chain", "--workflow", "flows:AskName",
-         "--db", str(db), "--log-format", "json", "--health-file", str(health), "--health-port", str(port), "--json"],
-        env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    proc = start_cli(
+        "worker", "--workflow", "flows:Chain", "--workflow", "flows:AskName", "--db", str(db),
+        "--log-format", "json", "--health-file", str(health), "--health-port", str(port), "--json",
     )  # fmt: skip
 
     async def submit() -> None:
@@ -80,10 +79,7 @@ def test_worker_logs_json_lines_and_reports_health(tmp_path: Path) -> None:
 
 def test_worker_text_logs_say_what_happens(tmp_path: Path) -> None:
     db = tmp_path / "runs.db"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "durable_flows.cli", "worker", "--workflow", "flows:Chain", "--db", str(db), "--create"],
-        env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    proc = start_cli("worker", "--workflow", "flows:Chain", "--db", str(db), "--create")
     time.sleep(1.5)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
