@@ -20,6 +20,7 @@ from ._common import (
 from ._errors import shell_message
 from ._format import run_dict, status_text, table
 from ._select import make_selection, select_runs, selection_options
+from ._state_text import blame_text
 from .running import _describe, _Followed, follow_all, show_followed
 
 
@@ -80,9 +81,11 @@ def resume_command(
             raise CliError(shell_message(one.error))
         assert one.info is not None
         if as_json:
-            echo_json(run_dict(one.info))
+            echo_json({**run_dict(one.info), "failed_on_outside_event": one.blamed})
         else:
             click.echo(_describe(one.info))
+            if one.blamed is not None:
+                click.echo(blame_text(one.run_id, one.blamed), err=True)
     else:
         show_followed(seen, as_json)
     if any(s.info is not None and s.info.status in FINISHED_STATUSES - {"completed"} for s in seen):

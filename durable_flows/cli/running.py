@@ -29,6 +29,7 @@ from ._common import (
 )
 from ._errors import shell_message
 from ._format import error_text, outcome_text, run_dict, status_text, table
+from ._state_text import blame_text, outside_event_blamed
 
 
 @dataclass
@@ -40,6 +41,8 @@ class _Followed:
     running: dict[str, int] = field(default_factory=dict)
     error: BaseException | None = None
     info: RunInfo | None = None
+    #: The outside event the run's failed step took (a ``sent`` entry), if it failed on one.
+    blamed: dict[str, Any] | None = None
 
 
 async def follow(handler: Any, seen: _Followed, progress: Progress, redraw: Any) -> None:
@@ -86,6 +89,8 @@ async def settle(store: JournalStore, seen: _Followed) -> None:
     seen.info = await store.get_run(seen.run_id)
     if seen.info is not None and seen.info.status in FINISHED_STATUSES:
         seen.error = None
+    if seen.info is not None and seen.info.status == "failed":
+        seen.blamed = outside_event_blamed(await store.history(seen.run_id))
 
 
 def _status_line(label: str, seen: list[_Followed]) -> str:
@@ -175,6 +180,8 @@ def show_followed(seen: list[_Followed], as_json: bool) -> None:
     for s in seen:
         status = s.info.status if s.info else "?"
         note = shell_message(s.error) if s.error else (_result(s.info) if s.info else "")
+        if s.blamed is not None:
+            note += f" ({blame_text(s.run_id, s.blamed)})"
         rows.append([s.run_id, status, note])
     click.echo(table(["ID", "STATUS", "RESULT"], rows, widths={2: 80}, styles={1: status_text}))
 

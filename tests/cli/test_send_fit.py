@@ -78,7 +78,9 @@ def test_store_send_event_checks_the_fields_too(journal: Journal) -> None:
 
 def test_a_run_failed_by_an_outside_event_names_it_and_the_way_on(cli: Any, journal: Journal) -> None:
     assert cli("send", "asking", HUMAN, "--data", '{"answer": "yes"}', "--no-check").exit_code == 0
-    assert cli("resume", "asking", "--workflow", "flows:AskName").exit_code == 3
+    failed = cli("resume", "asking", "--workflow", "flows:AskName")
+    assert failed.exit_code == 3
+    assert "it failed on the HumanResponseEvent sent from outside at seq" in failed.output
     shown = json.loads(cli("show", "asking", "--json").output)
     blamed = shown["failed_on_outside_event"]
     assert (blamed["kind"], blamed["payload"]["source"], blamed["event_type"]) == ("sent", "inbox", HUMAN)
