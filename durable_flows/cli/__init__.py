@@ -1,10 +1,12 @@
 """The ``durable-flows`` command: audit and operate runs from the shell.
 
 Every command takes ``--db PATH`` (default ``$DURABLE_FLOWS_DB``, else
-``./durable_flows.db``) and prints tables for people or, with ``--json``,
-data for scripts. Bad input ends the command with one line on stderr and exit
-status 1 (2 for usage errors); ``resume`` exits 3 when the run ended failed,
-timed out or cancelled.
+``./durable_flows.db``) and ``--json``, and prints tables for people or, with
+``--json``, data for scripts. Commands that only read open the journal
+read-only; commands that write never create one unless ``--create``. Bad
+input ends the command with one line on stderr and exit status 1 (2 for
+usage errors); ``resume`` exits 3 when a run ended failed, timed out or
+cancelled; ``check`` exits 4 when it found no run to judge.
 """
 
 from __future__ import annotations
