@@ -31,8 +31,7 @@ async def submit(url: str, runs: int) -> None:
 
     store = open_store(url)
     wf = IoChain(store=store, timeout=None)
-    handles = [wf.submit() for _ in range(runs)]
-    await asyncio.gather(*(h._ready() for h in handles))
+    await asyncio.gather(*(wf.submit() for _ in range(runs)))
     await store.close()
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import time
 import weakref
@@ -23,11 +24,13 @@ from .events import Event
 from .runtime.rebuild import rebuild
 from .storage import JournalStore, open_store
 from .storage.owners import owner_is_dead
-from .storage.rows import ACTIVE_STATUSES, FINISHED_STATUSES, Lease
+from .storage.rows import ACTIVE_STATUSES, FINISHED_STATUSES, Lease, RunInfo
 
 if TYPE_CHECKING:
     from .runtime.loop import RunLoop
     from .workflow import Workflow
+
+logger = logging.getLogger("durable_flows")
 
 _DEFAULT_STORES: weakref.WeakKeyDictionary[Any, dict[str, JournalStore]] = weakref.WeakKeyDictionary()
 
@@ -112,13 +115,31 @@ async def drive_resume(
             loop.state_ready.set()  # nobody waits forever for a state that will not come
 
 
+async def runs_of(wf: Workflow, store: JournalStore) -> list[RunInfo]:
+    """Runs of ``wf`` in ``store``, newest first: by its name, by the name with
+    leading packages dropped (``app.Class`` for ``examples.app.Class``), and
+    by class name among runs stored as ``__main__.Class`` (with a warning)."""
+    found = await store.list_runs(workflow=wf.workflow_name)
+    for legacy in wf._legacy_names():
+        old = await store.list_runs(workflow=legacy)
+        if old and legacy.startswith("__main__."):
+            logger.warning(
+                "%d run(s) are stored under %r (started by a script, before durable_flows recorded "
+                "the script's module); treating them as runs of %s by class name",
+                len(old), legacy, wf.workflow_name,
+            )  # fmt: skip
+        if old:
+            found = sorted([*found, *old], key=lambda i: (-i.created_at, i.run_id))
+    return found
+
+
 async def claim_orphans(wf: Workflow) -> list[Lease]:
     """Claim every unfinished run of ``wf`` that no live process owns."""
     store = wf.store
     await store.open()
     now = time.time()
     candidates = []
-    for info in await store.list_runs(workflow=wf.workflow_name):
+    for info in await runs_of(wf, store):
         if info.status not in ACTIVE_STATUSES:
             continue
         live_owner = bool(info.owner) and (info.lease_expires or 0) > now and not owner_is_dead(info.owner or "")

@@ -103,3 +103,30 @@ def _import_longest_prefix(name: str, parts: list[str]) -> tuple[ModuleType, int
         f"cannot import {name!r}: no module named {parts[0]!r}. Install or put on sys.path "
         "the package that defined it, under the same module path."
     )
+
+
+def launch_independent_module(module: str) -> str:
+    """``module``, or for ``__main__`` the name the defining file would be imported under.
+
+    A class defined in a script run as ``python app.py`` (or ``python -m
+    app``) reports module ``__main__``; code that imports it (a worker, the
+    CLI's ``--workflow app:Class``) sees ``app``. This gives ``app`` in both
+    cases: the ``-m`` module name when there is one, else the script's file
+    name without ``.py`` (its folder is what ``sys.path[0]`` holds). Stays
+    ``__main__`` when there is no file (an interactive session).
+    """
+    import os
+    import sys
+
+    if module != "__main__":
+        return module
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and getattr(spec, "name", None) and spec.name != "__main__":
+        name: str = spec.name
+        return name[: -len(".__main__")] if name.endswith(".__main__") else name
+    path = getattr(main, "__file__", None)
+    if not path:
+        return module
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return stem if stem.isidentifier() else module

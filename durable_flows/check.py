@@ -91,7 +91,9 @@ async def check_runs(
             must be able to continue); finished runs are skipped.
     """
     results = []
-    for info in await store.list_runs(workflow=workflow.workflow_name):
+    from ._drivers import runs_of
+
+    for info in await runs_of(workflow, store):
         if active_only and info.status in FINISHED_STATUSES:
             continue
         results.append(await check_run(workflow, store, info.run_id))

@@ -385,3 +385,55 @@ class EventEnvelopeError(DurableFlowsError, ValueError):
             f"workflow {workflow!r}: {reason}; nothing was sent. Send "
             f'{{"type": NAME, "value": {{...fields}}}} with NAME one of: {names}'
         )
+
+
+# --- errors added with safe operation (read-only opening, outside events) ----------
+
+
+class NotAJournalError(StoreOpenError):
+    """The database exists but is not a durable_flows journal (and creating one was not asked)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(
+            path,
+            reason,
+            "Point --db / DURABLE_FLOWS_DB at a durable_flows journal; nothing was changed.",
+        )
+
+
+class JournalOutdatedError(StoreOpenError):
+    """A command that only reads met a journal with an older schema than this code's."""
+
+    def __init__(self, path: str, db_version: int, code_version: int) -> None:
+        self.db_version = db_version
+        self.code_version = code_version
+        super().__init__(
+            path,
+            f"it has schema version {db_version}, older than this durable_flows' {code_version}, "
+            "and a command that only reads does not migrate",
+            f"Migrate it first with: durable-flows migrate --db {path}",
+        )
+
+
+class StoreReadOnlyError(StoreError):
+    """A write was attempted through a store opened read-only."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"journal database {path!r} was opened read-only; nothing was written. "
+            "Open it without read_only to change it."
+        )
+
+
+class EventFieldsError(DurableFlowsError, ValueError):
+    """An event sent from outside lacks fields (or has unknown ones) the run can accept."""
+
+    def __init__(self, run_id: str, event_type: str, problems: list[str]) -> None:
+        self.run_id = run_id
+        self.event_type = event_type
+        self.problems = problems
+        super().__init__(
+            f"run {run_id!r}: the {event_type.rpartition('.')[2]} event does not fit: "
+            f"{'; '.join(problems)}. Nothing was delivered; send it again with the fields fixed."
+        )

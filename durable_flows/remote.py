@@ -1,6 +1,7 @@
 """Submitting runs for workers, and following a run that another process executes.
 
-``wf.submit(**kwargs)`` journals a new run without executing it; any worker
+``await wf.submit(**kwargs)`` journals a new run without executing it (the run
+is committed when it returns); any worker
 (``durable-flows worker``, or :class:`durable_flows.worker.Worker`) claims it.
 The returned :class:`RemoteHandler` reads the run from the store: await it for
 the result, stream its committed stream events, send events into it.
@@ -71,10 +72,9 @@ class RemoteHandler:
     awaiting a local :class:`~durable_flows.handler.WorkflowHandler`.
     """
 
-    def __init__(self, workflow: Workflow, run_id: str, submitted: asyncio.Task[None] | None = None) -> None:
+    def __init__(self, workflow: Workflow, run_id: str) -> None:
         self._workflow = workflow
         self.run_id = run_id
-        self._submitted = submitted
         self._info: RunInfo | None = None
         self.poll_interval = 0.05
 
@@ -85,12 +85,7 @@ class RemoteHandler:
         stop = await self.stop_event_result()
         return stop.result if type(stop) is StopEvent else stop
 
-    async def _ready(self) -> None:
-        if self._submitted is not None:
-            await self._submitted
-
     async def _finished_info(self) -> RunInfo:
-        await self._ready()
         store = self._workflow.store
         delay = self.poll_interval
         while True:
@@ -117,7 +112,6 @@ class RemoteHandler:
 
     async def stream_events(self, after: int = 0) -> AsyncGenerator[Event, None]:
         """Yield committed stream events after position ``after``, then the final stop event."""
-        await self._ready()
         store, codec = self._workflow.store, self._workflow._codec()
         seq = 0
         while True:
@@ -142,10 +136,8 @@ class RemoteHandler:
         """Deliver an event into the run through the store."""
         if step is not None:
             raise WorkflowRuntimeError("send_event(step=...) is not supported for submitted runs")
-        await self._ready()
         await self._workflow.store.send_event(self.run_id, event, serializer=self._workflow.serializer)
 
     async def cancel_run(self) -> None:
         """Ask the run to stop (its owner journals the cancellation)."""
-        await self._ready()
         await self._workflow.store.cancel(self.run_id)

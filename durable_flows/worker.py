@@ -48,19 +48,30 @@ class Worker:
             raise ValueError("a worker needs at least one workflow")
         self.store = store or workflows[0].store
         self.workflows = {wf.workflow_name: wf for wf in workflows}
+        for wf in workflows:  # runs a script stored as __main__.Class: matched by class name
+            for legacy in wf._legacy_names():
+                self.workflows.setdefault(legacy, wf)
         for wf in workflows:
             wf._store = self.store
         self.concurrency = concurrency
         self.poll_interval = poll_interval
         self.active: dict[str, WorkflowHandler] = {}
         self.finished = 0
+        self.failed = 0
         self.parked = 0
+        self.started_at = time.time()
         self._wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event | None = None, grace: float = 10.0) -> None:
         """Serve until ``stop`` is set; then finish or release what is held (within ``grace`` s)."""
         stop = stop or asyncio.Event()
         await self.store.open()
+        names = sorted({wf.workflow_name for wf in self.workflows.values()})
+        logger.info(
+            "worker started: database %s, workflows %s, concurrency %d",
+            getattr(self.store, "path", self.store), ", ".join(names), self.concurrency,
+            extra={"event": "started", "workflows": names, "concurrency": self.concurrency},
+        )  # fmt: skip
         signal = _run_signal(self.store)
         while not stop.is_set():
             free = self.concurrency - len(self.active)
@@ -69,7 +80,25 @@ class Worker:
                     self._start(lease, name)
             await self._sleep(stop, signal)
             self._reap()
+        logger.info("worker stopping: %d run(s) active, grace %.1fs", len(self.active), grace,
+                    extra={"event": "stopping", "active": len(self.active)})  # fmt: skip
         await self._shutdown(grace)
+        logger.info(
+            "worker stopped: %d finished, %d failed, %d parked", self.finished, self.failed, self.parked,
+            extra={"event": "stopped", **self.status()},
+        )  # fmt: skip
+
+    def status(self) -> dict[str, Any]:
+        """What a supervisor wants to know: counts and the runs held now."""
+        return {
+            "active": len(self.active),
+            "active_runs": sorted(self.active),
+            "finished": self.finished,
+            "failed": self.failed,
+            "parked": self.parked,
+            "concurrency": self.concurrency,
+            "started_at": self.started_at,
+        }
 
     def wake(self) -> None:
         """Look for work now instead of at the next poll (after a local submit or send)."""
@@ -83,7 +112,13 @@ class Worker:
         return await _claim_by_scan(self.store, list(self.workflows), limit)
 
     def _start(self, lease: Lease, name: str) -> None:
+        if name.startswith("__main__."):
+            logger.warning(
+                "run %s is stored as %s (started by a script); executing it as %s",
+                lease.run_id, name, self.workflows[name].workflow_name,
+            )  # fmt: skip
         handler = self.workflows[name]._resume(lease.run_id, lease=lease, park=True)
+        logger.info("claimed run %s (%s)", lease.run_id, name, extra={"event": "claimed", "run_id": lease.run_id, "workflow": name})
         self.active[lease.run_id] = handler
         for fut in (handler._loop.result, handler._loop.parked):
             fut.add_done_callback(lambda _f: self._wake.set())
@@ -92,10 +127,17 @@ class Worker:
         for run_id, handler in list(self.active.items()):
             loop = handler._loop
             if loop.result.done():
-                self.finished += 1
+                error = None if loop.result.cancelled() else loop.result.exception()
+                if error is None:
+                    self.finished += 1
+                    logger.info("finished run %s", run_id, extra={"event": "finished", "run_id": run_id})
+                else:
+                    self.failed += 1
+                    logger.warning("run %s failed: %s", run_id, error, extra={"event": "failed", "run_id": run_id})
                 del self.active[run_id]
             elif loop.parked.done():
                 self.parked += 1
+                logger.info("parked run %s (waits for input)", run_id, extra={"event": "parked", "run_id": run_id})
                 del self.active[run_id]
 
     async def _sleep(self, stop: asyncio.Event, signal: Any) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ._drivers import claim_orphans, default_store, drive_new_run, drive_resume
+from ._imports import launch_independent_module
 from .codec import Codec
 from .context.context import Context
 from .context.serializers import BaseSerializer
@@ -131,11 +132,33 @@ class Workflow(metaclass=WorkflowMeta):
 
     @property
     def workflow_name(self) -> str:
-        """The name runs of this workflow are stored under."""
+        """The name runs of this workflow are stored under.
+
+        ``workflow_name=`` when given, else ``module.Class`` where a class
+        defined in a script (module ``__main__``) gets the script's module
+        name (``python app.py`` and ``python -m app`` both give
+        ``app.Class``), so the code that imports it finds its runs.
+        """
         if self._workflow_name is not None:
             return self._workflow_name
         cls = type(self)
-        return f"{cls.__module__}.{cls.__qualname__}"
+        return f"{launch_independent_module(cls.__module__)}.{cls.__qualname__}"
+
+    def _legacy_names(self) -> tuple[str, ...]:
+        """Other names runs of this class may be stored under, searched too.
+
+        ``__main__.Class`` (what scripts stored before the module was
+        recorded; callers warn when they match it) and the name with leading
+        packages dropped (``app.Class`` for ``examples.app.Class``: the same
+        file run as ``python examples/app.py``).
+        """
+        if self._workflow_name is not None:
+            return ()
+        name = self.workflow_name
+        parts = name.split(".")
+        shorter = tuple(".".join(parts[i:]) for i in range(1, len(parts) - 1))
+        legacy = f"__main__.{type(self).__qualname__}"
+        return shorter + (() if legacy == name else (legacy,))
 
     @property
     def serializer(self) -> BaseSerializer | None:
@@ -368,7 +391,7 @@ class Workflow(metaclass=WorkflowMeta):
         task = asyncio.get_running_loop().create_task(drive_new_run(self, loop, start, seed))
         return WorkflowHandler(self, ctx, loop, task)
 
-    def submit(
+    async def submit(
         self,
         ctx: Context[Any] | None = None,
         start_event: StartEvent | None = None,
@@ -377,9 +400,17 @@ class Workflow(metaclass=WorkflowMeta):
     ) -> RemoteHandler:
         """Journal a new run for a worker to execute; this process does not run it.
 
-        Returns a :class:`~durable_flows.remote.RemoteHandler`: await it for the
-        result, stream it, send events into it. Start workers with
+        Returns only once the run's row and its start event are committed (in
+        one transaction): the process may exit or close the store right after
+        and the run is there for any worker. The handler it returns follows
+        the run through the store: await it for the result, stream it, send
+        events into it. Start workers with
         ``durable-flows worker --workflow module:Class --db URL``.
+
+        Raises:
+            WorkflowValidationError: the step graph is invalid.
+            WorkflowRuntimeError: the start event cannot be built from ``kwargs``.
+            RunExistsError: ``run_id`` is taken (nothing is written).
         """
         from .remote import submit_run
 
@@ -388,8 +419,8 @@ class Workflow(metaclass=WorkflowMeta):
         start = self._get_start_event_instance(start_event, **kwargs)
         run_id = run_id or uuid.uuid4().hex
         seed = self._codec().dump_state(ctx.store._state)
-        task = asyncio.get_running_loop().create_task(submit_run(self, run_id, start, seed))
-        return RemoteHandler(self, run_id, task)
+        await submit_run(self, run_id, start, seed)
+        return RemoteHandler(self, run_id)
 
     def resume(self, run_id: str, *, reset_recoveries: bool = False) -> WorkflowHandler:
         """Continue a run from its journal in this process.

@@ -30,8 +30,7 @@ async def answer_when_waiting(store: SqliteStore, run_id: str) -> None:
 async def test_submitted_runs_are_executed_by_a_worker(db_path: Path) -> None:
     store = SqliteStore(str(db_path))
     wf = Reference(store=store, timeout=60)
-    handles = [wf.submit(base=10) for _ in range(12)]
-    await asyncio.gather(*(h._ready() for h in handles))
+    handles = [await wf.submit(base=10) for _ in range(12)]
     for h in handles:
         info = await store.get_run(h.run_id)
         assert info is not None and info.owner is None and info.status == "running"
@@ -62,7 +61,7 @@ async def test_remote_handler_streams_and_raises(db_path: Path) -> None:
             return StopEvent()
 
     store = SqliteStore(str(db_path))
-    handle = Slow(store=store, timeout=0.3).submit()
+    handle = await Slow(store=store, timeout=0.3).submit()
     stop = asyncio.Event()
     serving = asyncio.create_task(Worker([Slow(timeout=0.3)], store=store).run(stop))
     with pytest.raises(WorkflowTimeoutError):
@@ -82,8 +81,7 @@ async def test_graceful_shutdown_releases_runs(db_path: Path) -> None:
             return StopEvent()
 
     store = SqliteStore(str(db_path))
-    handle = Forever(store=store, timeout=None).submit()
-    await handle._ready()
+    handle = await Forever(store=store, timeout=None).submit()
     stop = asyncio.Event()
     worker = Worker([Forever(timeout=None)], store=store)
     serving = asyncio.create_task(worker.run(stop, grace=0.2))

@@ -1,10 +1,12 @@
 """The ``durable-flows`` command: audit and operate runs from the shell.
 
 Every command takes ``--db PATH`` (default ``$DURABLE_FLOWS_DB``, else
-``./durable_flows.db``) and prints tables for people or, with ``--json``,
-data for scripts. Bad input ends the command with one line on stderr and exit
-status 1 (2 for usage errors); ``resume`` exits 3 when the run ended failed,
-timed out or cancelled.
+``./durable_flows.db``) and ``--json``, and prints tables for people or, with
+``--json``, data for scripts. Commands that only read open the journal
+read-only; commands that write never create one unless ``--create``. Bad
+input ends the command with one line on stderr and exit status 1 (2 for
+usage errors); ``resume`` exits 3 when a run ended failed, timed out or
+cancelled; ``check`` exits 4 when it found no run to judge.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import click
 
 from ..errors import DurableFlowsError
 from ._common import CliError
+from ._errors import shell_message
 
 __all__ = ["main"]
 
@@ -26,7 +29,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except DurableFlowsError as exc:
-            raise CliError(str(exc)) from exc
+            raise CliError(shell_message(exc)) from exc
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -36,9 +39,24 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import check, draw, export, gc, operate, report, running, runs, serve, show, worker
+    from . import (
+        cancel,
+        check,
+        draw,
+        export,
+        gc,
+        migrate,
+        operate,
+        report,
+        resume,
+        running,
+        runs,
+        serve,
+        show,
+        worker,
+    )
 
-    for module in (runs, show, operate, running, export, draw, report, gc, check, worker, serve):
+    for module in (runs, show, operate, cancel, resume, running, export, draw, report, gc, check, worker, migrate, serve):
         for command in module.COMMANDS:
             main.add_command(command)
 

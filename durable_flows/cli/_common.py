@@ -7,18 +7,24 @@ import asyncio
 import importlib
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import IO, Any, TypeVar
 
 import click
 
-from ..errors import DurableFlowsError
-from ..storage import DEFAULT_DB_PATH, JournalStore, open_store
+from ..errors import DurableFlowsError, RunNotFoundError
+from ..storage import DEFAULT_DB_PATH, JournalStore, RunInfo, open_store
+from ._errors import shell_message
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
+
+_HEX = re.compile(r"[0-9a-f]+")
+_GENERATED = re.compile(r"[0-9a-f]{32}")
 
 #: Exit status of ``resume`` when the run ended failed, timed out or cancelled.
 EXIT_RUN_UNSUCCESSFUL = 3
@@ -55,6 +61,15 @@ def json_option(fn: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(fn)
 
 
+def create_option(fn: F) -> F:
+    """The ``--create`` flag of commands that write: start a new journal if there is none."""
+    return click.option(
+        "--create",
+        is_flag=True,
+        help="Create the journal (file or PostgreSQL schema) if it does not exist yet.",
+    )(fn)
+
+
 def db_file(db: str) -> str | None:
     """The file behind a ``--db`` value, or None for ``memory://``."""
     if db == "memory://" or db.startswith(("postgresql://", "postgres://")):
@@ -62,32 +77,42 @@ def db_file(db: str) -> str | None:
     return db[len("sqlite:///") :] if db.startswith("sqlite:///") else db
 
 
-def existing_store(db: str) -> JournalStore:
-    """A store on an existing journal; never creates a database file.
+def existing_store(db: str, *, write: bool = False, create: bool = False) -> JournalStore:
+    """A store on the journal at ``db``; never creates one unless ``create``.
+
+    Commands that only read (``write=False``) open it read-only: nothing is
+    created, migrated or written, and a database that is not a durable_flows
+    journal is refused. Commands that write may migrate an older journal.
 
     Raises:
-        CliError: the file does not exist or is a directory.
+        CliError: the file does not exist (and ``create`` is false) or is a directory.
     """
     path = db_file(db)
     if path is not None:
-        if not os.path.exists(path):
+        if not os.path.exists(path) and not create:
+            hint = " or --create to start a new journal" if write else ""
             raise CliError(
-                f"no journal database at {path!r}: pass --db PATH or set DURABLE_FLOWS_DB "
+                f"no journal database at {path!r}: pass --db PATH or set DURABLE_FLOWS_DB{hint} "
                 "(nothing was created)"
             )
         if os.path.isdir(path):
             raise CliError(f"--db {path!r} is a directory, not a journal database file")
     try:
-        return open_store(db)
+        return open_store(db, read_only=not write, create=create)
     except DurableFlowsError as exc:
-        raise CliError(str(exc)) from exc
+        raise CliError(shell_message(exc)) from exc
 
 
-def run_with_store(db: str, work: Callable[[JournalStore], Awaitable[T]]) -> T:
-    """Open the journal at ``db``, run ``work(store)`` on a fresh event loop, close it."""
+def run_with_store(
+    db: str, work: Callable[[JournalStore], Awaitable[T]], *, write: bool = False, create: bool = False
+) -> T:
+    """Open the journal at ``db``, run ``work(store)`` on a fresh event loop, close it.
+
+    The journal is opened read-only unless ``write`` (see :func:`existing_store`).
+    """
 
     async def main() -> T:
-        store = existing_store(db)
+        store = existing_store(db, write=write, create=create)
         try:
             await store.open()
             return await work(store)
@@ -95,6 +120,40 @@ def run_with_store(db: str, work: Callable[[JournalStore], Awaitable[T]]) -> T:
             await store.close()
 
     return asyncio.run(main())
+
+
+async def find_run(store: JournalStore, run_id: str) -> RunInfo:
+    """The run ``run_id`` names: its full id, or (4 characters or more) a prefix
+    of exactly one generated id (32 hex digits, as ``submit``/``run`` make them).
+    Ids chosen by people (``chain``, ``order-17``) must be given whole, so that
+    a deleted ``chain`` is never taken for ``chain-fork``.
+
+    Raises:
+        RunNotFoundError: no run has that id or prefix.
+        CliError: several runs start with it.
+    """
+    info = await store.get_run(run_id)
+    if info is not None:
+        return info
+    matches = []
+    if len(run_id) >= 4 and _HEX.fullmatch(run_id):
+        matches = [r for r in await store.list_runs() if _GENERATED.fullmatch(r.run_id) and r.run_id.startswith(run_id)]
+    if not matches:
+        raise RunNotFoundError(run_id)
+    if len(matches) > 1:
+        shown = ", ".join(sorted(r.run_id for r in matches)[:5])
+        raise CliError(f"{len(matches)} runs start with {run_id!r} ({shown}, ...): give more of the id")
+    return matches[0]
+
+
+def check_output_dir(path: Path | None) -> None:
+    """Refuse, before any work, an output file whose folder does not exist.
+
+    Raises:
+        CliError: naming the missing folder.
+    """
+    if path is not None and not path.resolve().parent.is_dir():
+        raise CliError(f"cannot write {str(path)!r}: the folder {str(path.resolve().parent)!r} does not exist")
 
 
 def echo_json(value: Any) -> None:
@@ -127,7 +186,7 @@ def import_object(spec: str, what: str) -> Any:
     except (ImportError, AttributeError, ValueError) as exc:
         raise CliError(f"cannot import {what} {spec!r}: {exc}") from exc
     except Exception as exc:  # noqa: BLE001 - the user's module raised while importing
-        raise CliError(f"importing {what} {spec!r} failed: {type(exc).__name__}: {exc}") from exc
+        raise CliError(f"importing {what} {spec!r} failed: {exc or exc.__class__.__doc__}") from exc
 
 
 def load_workflow(spec: str, store: JournalStore) -> Any:
@@ -143,7 +202,7 @@ def load_workflow(spec: str, store: JournalStore) -> Any:
         try:
             obj = obj()
         except Exception as exc:  # noqa: BLE001 - the user's constructor
-            raise CliError(f"cannot create workflow {spec!r}: {type(exc).__name__}: {exc}") from exc
+            raise CliError(f"cannot create workflow {spec!r}: {exc or exc.__class__.__doc__}") from exc
     if not isinstance(obj, Workflow):
         raise CliError(f"{spec!r} is not a durable_flows Workflow class or instance")
     obj._store = store  # the journal the command was pointed at, whatever the code says

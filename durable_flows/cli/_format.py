@@ -138,6 +138,9 @@ def status_text(status: str) -> str:
         "completed": "green",
         "running": "blue",
         "waiting": "yellow",
+        "queued": "cyan",
+        "parked": "yellow",
+        "orphaned": "red",
         "failed": "red",
         "timed_out": "red",
         "cancelled": "magenta",
@@ -170,11 +173,21 @@ def parse_json_text(text: str | None) -> Any:
 
 
 def run_dict(info: RunInfo, steps_run: int | None = None) -> dict[str, Any]:
-    """A run's row as JSON-compatible data for ``--json`` output."""
+    """A run's row as JSON-compatible data for ``--json`` output.
+
+    ``status`` is the stored status, ``state`` where the run stands now
+    (``queued``, ``orphaned`` and ``parked`` for unfinished runs no process
+    holds) and ``how_to_continue`` what to do about it (None when finished).
+    """
+    from ._state_text import how_to_continue
+
+    state = info.state
     out: dict[str, Any] = {
         "run_id": info.run_id,
         "workflow": info.workflow,
         "status": info.status,
+        "state": state,
+        "how_to_continue": how_to_continue(info, state),
         "created_at": info.created_at,
         "started": iso(info.created_at),
         "updated_at": info.updated_at,

@@ -10,6 +10,8 @@ from ._common import db_option, echo_json, json_option, load_workflow, one_line,
 
 #: Exit status when at least one run does not replay with the current code.
 EXIT_MISMATCH = 1
+#: Exit status when no run was found to judge (unless --allow-empty).
+EXIT_NOTHING_CHECKED = 4
 
 
 @click.command("check")
@@ -17,12 +19,16 @@ EXIT_MISMATCH = 1
               help="The workflow as the code to deploy defines it (class or instance).")
 @click.option("--active-only", is_flag=True,
               help="Only check running and waiting runs (the ones the code must continue).")
+@click.option("--allow-empty", is_flag=True,
+              help="Exit 0 when there are no runs to check (default: exit 4, so a deploy "
+              "gate pointed at the wrong journal or workflow does not pass by accident).")
 @db_option
 @json_option
-def check_command(workflow_spec: str, active_only: bool, db: str, as_json: bool) -> None:
+def check_command(workflow_spec: str, active_only: bool, allow_empty: bool, db: str, as_json: bool) -> None:
     """Replay every stored run of a workflow against the current code, without
     running any step or writing anything. Prints each run as ok or with its
-    first mismatch; exits 1 when any run does not replay (for deploy pipelines)."""
+    first mismatch; exits 1 when any run does not replay, and 4 when it found
+    no run to judge unless --allow-empty (for deploy pipelines)."""
 
     async def work(store: JournalStore) -> tuple[str, list[CheckResult]]:
         wf = load_workflow(workflow_spec, store)
@@ -46,7 +52,10 @@ def check_command(workflow_spec: str, active_only: bool, db: str, as_json: bool)
         )
     else:
         if not results:
-            click.echo(f"no {'active ' if active_only else ''}runs of {name} in this journal")
+            click.echo(
+                f"no {'active ' if active_only else ''}runs of {name} in this journal: nothing was checked",
+                err=not allow_empty,
+            )
         for r in results:
             if r.ok:
                 since = f" from the snapshot at seq {r.snapshot_seq}" if r.snapshot_seq else ""
@@ -59,6 +68,8 @@ def check_command(workflow_spec: str, active_only: bool, db: str, as_json: bool)
             click.echo(f"{len(results)} run(s) of {name} checked: {verdict}", err=bool(bad))
     if bad:
         raise SystemExit(EXIT_MISMATCH)
+    if not results and not allow_empty:
+        raise SystemExit(EXIT_NOTHING_CHECKED)
 
 
 COMMANDS = [check_command]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
+from pathlib import Path
 from typing import IO, Any
 
 import click
 
-from ..errors import RunNotFoundError
 from ..storage import JournalStore, RunInfo
-from ._common import Progress, db_option, run_with_store
+from ._common import Progress, check_output_dir, db_option, find_run, run_with_store
 from ._format import run_dict
 
 
@@ -33,27 +35,36 @@ def _stable(entry: dict[str, Any]) -> dict[str, Any]:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "json"]), default="jsonl", show_default=True,
               help="jsonl: one entry per line; json: one document {run, journal} per run (a list for several).")
 @click.option("--stable", is_flag=True, help="Leave out run ids, times and snapshot payloads, so exports of two runs diff cleanly.")
-@click.option("-o", "--output", type=click.File("w", encoding="utf-8"), default="-", help="Write to FILE instead of stdout.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE instead of stdout.")
 @db_option
-def export_command(run_ids: tuple[str, ...], fmt: str, stable: bool, output: IO[str], db: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="The same as --format json.")
+def export_command(
+    run_ids: tuple[str, ...], fmt: str, stable: bool, output: Path | None, db: str, as_json: bool
+) -> None:
     """Write the full history of one or more runs, payloads decoded, for
     archiving or for diffing two runs (`diff <(durable-flows export --stable A)
     <(durable-flows export --stable B)`)."""
+    fmt = "json" if as_json else fmt
+    check_output_dir(output)
 
     async def work(store: JournalStore) -> list[tuple[RunInfo, list[dict[str, Any]]]]:
         progress = Progress()
         out = []
         for n, run_id in enumerate(run_ids, 1):
-            info = await store.get_run(run_id)
-            if info is None:
-                raise RunNotFoundError(run_id)
+            info = await find_run(store, run_id)
             if len(run_ids) > 1:
                 progress.update(f"export: {n}/{len(run_ids)} runs")
-            out.append((info, await store.export(run_id)))
+            out.append((info, await store.export(info.run_id)))
         progress.close()
         return out
 
     exported = run_with_store(db, work)
+    with contextlib.ExitStack() as files:
+        stream = files.enter_context(output.open("w", encoding="utf-8")) if output else sys.stdout
+        _write(stream, exported, fmt, stable)
+
+
+def _write(output: IO[str], exported: list[tuple[RunInfo, list[dict[str, Any]]]], fmt: str, stable: bool) -> None:
     if fmt == "jsonl":
         for _, history in exported:
             for entry in history:

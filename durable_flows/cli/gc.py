@@ -1,45 +1,59 @@
-"""``durable-flows gc --finished-before WHEN``: delete old finished runs and their journals."""
+"""``durable-flows gc``: delete old (or chosen) finished runs and their journals."""
 
 from __future__ import annotations
 
+import time
+
 import click
 
-from ..storage import JournalStore
+from ..storage import FINISHED_STATUSES, JournalStore
 from ._common import Progress, db_option, echo_json, json_option, run_with_store
 from ._format import clock, parse_when
+from ._select import make_selection, select_runs, selection_options
 
 
 @click.command("gc")
-@click.option("--finished-before", "when", required=True, metavar="WHEN",
+@click.argument("run_ids", metavar="[RUN_ID]...", nargs=-1)
+@click.option("--finished-before", "when", metavar="WHEN",
               help="ISO date/time (2024-05-01, 2024-05-01T12:00Z) or an age (7d, 12h, 30m, 2w).")
+@selection_options(states=sorted(FINISHED_STATUSES))
 @click.option("--dry-run", is_flag=True, help="Only list the runs that would be deleted.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True,
               help="Runs deleted per transaction.")
 @db_option
 @json_option
-def gc_command(when: str, dry_run: bool, batch_size: int, db: str, as_json: bool) -> None:
-    """Delete runs that finished (completed, failed, cancelled, timed out)
-    before WHEN, with their journals and inboxes, in bounded transactions.
-    Running and waiting runs are never deleted."""
-    cutoff = parse_when(when)
+def gc_command(
+    run_ids: tuple[str, ...], when: str | None, states: tuple[str, ...], workflow_filter: str | None,
+    before: str | None, dry_run: bool, batch_size: int, db: str, as_json: bool,
+) -> None:  # fmt: skip
+    """Delete finished runs (completed, failed, cancelled, timed out) with
+    their journals and inboxes, in bounded transactions: those that finished
+    before WHEN, narrowed to the RUN_IDs (full or unique prefixes) and to
+    --status, --workflow and --before when given. Running and waiting runs are
+    never deleted."""
+    if when is None and not run_ids:
+        raise click.UsageError("give --finished-before WHEN, or the RUN_IDs of finished runs to delete")
+    cutoff = parse_when(when) if when else time.time() + 1
+    sel = make_selection(run_ids, states, workflow_filter, before)
 
     async def work(store: JournalStore) -> list[str]:
+        only = {info.run_id for info in await select_runs(store, sel, finished=True)} if not sel.empty() else None
         progress = Progress()
 
         def show(done: int, total: int) -> None:
             progress.update(f"gc: deleted {done}/{total} runs")
 
         try:
-            return await store.delete_runs(cutoff, dry_run, batch_size=batch_size, progress=show)
+            return await store.delete_runs(cutoff, dry_run, batch_size=batch_size, progress=show, only=only)
         finally:
             progress.close()
 
-    ids = run_with_store(db, work)
+    ids = run_with_store(db, work, write=not dry_run)
     if as_json:
         echo_json({"finished_before": cutoff, "dry_run": dry_run, "run_ids": ids, "count": len(ids)})
         return
     verb = "would delete" if dry_run else "deleted"
-    click.echo(f"{verb} {len(ids)} run(s) finished before {clock(cutoff)}")
+    click.echo(f"{verb} {len(ids)} run(s)" + (f" finished before {clock(cutoff)}" if when else ""))
     if dry_run:
         for run_id in ids:
             click.echo(f"  {run_id}")

@@ -1,8 +1,7 @@
-"""Acting on runs: ``send`` an event, ``cancel`` a run, ``fork`` it from a past point."""
+"""Acting on runs: ``send`` an event, ``fork`` a run from a past point (``cancel``: cancel.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from typing import Any
@@ -14,8 +13,17 @@ from ..errors import RunNotFoundError
 from ..events import Event, qualified_name
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
 from ..timeline import short_type
-from ._common import CliError, db_option, echo_json, import_object, json_option, run_with_store
+from ._common import (
+    CliError,
+    db_option,
+    echo_json,
+    find_run,
+    import_object,
+    json_option,
+    run_with_store,
+)
 from ._format import run_dict, status_text
+from ._state_text import workflow_spec
 
 
 def build_event(event_type: str, data: str) -> Event:
@@ -57,68 +65,39 @@ def _owned(info: RunInfo) -> bool:
 @click.argument("run_id")
 @click.argument("event_type")
 @click.option("--data", default="{}", show_default=True, metavar="JSON", help="The event's fields as a JSON object.")
+@click.option("--no-check", is_flag=True,
+              help="Deliver it even if the steps that would take it read fields it lacks.")
 @db_option
 @json_option
-def send_command(run_id: str, event_type: str, data: str, db: str, as_json: bool) -> None:
+def send_command(run_id: str, event_type: str, data: str, no_check: bool, db: str, as_json: bool) -> None:
     """Deliver an event into a run, as store.send_event does.
 
     EVENT_TYPE is the event class as module:Class or module.Class, for example
     durable_flows.events.HumanResponseEvent. The event is queued durably in the
     run's inbox; the process that owns the run takes it in at once, or the next
-    `resume` (or `recover`) does.
+    `resume` (or `recover`) does. An event the run cannot take (no step or
+    waiter accepts its type, or those that would take it read fields it
+    lacks, judged from the workflow's code when it can be imported) is
+    refused before anything is journaled.
     """
     event = build_event(event_type, data)
 
     async def work(store: JournalStore) -> tuple[int, RunInfo]:
-        await _require_run(store, run_id)
-        inbox_id = await store.send_event(run_id, event)
-        return inbox_id, await _require_run(store, run_id)
+        info = await find_run(store, run_id)
+        inbox_id = await store.send_event(info.run_id, event, check_fields=not no_check)
+        return inbox_id, await _require_run(store, info.run_id)
 
-    inbox_id, info = run_with_store(db, work)
+    inbox_id, info = run_with_store(db, work, write=True)
+    run_id = info.run_id
     if as_json:
         echo_json({"run_id": run_id, "inbox_id": inbox_id, "event_type": qualified_name(type(event)), "status": info.status, "owned": _owned(info)})
         return
     click.echo(f"sent {short_type(qualified_name(type(event)))} to run {run_id} (inbox #{inbox_id})")
     if not _owned(info):
         click.echo(
-            f"no process runs it now: continue it with `durable-flows resume {run_id} --workflow MODULE:CLASS`",
+            f"no process runs it now: continue it with `durable-flows resume {run_id} "
+            f"--workflow {workflow_spec(info.workflow)}` (or a worker does)",
             err=True,
-        )
-
-
-@click.command("cancel")
-@click.argument("run_id")
-@click.option("--reason", default="cancelled by user", show_default=True, help="Recorded in the journal.")
-@click.option("--wait", "wait_seconds", type=click.FloatRange(min=0), default=10.0, show_default=True,
-              help="Seconds to wait for a live owner to stop the run (0: don't wait).")
-@db_option
-@json_option
-def cancel_command(run_id: str, reason: str, wait_seconds: float, db: str, as_json: bool) -> None:
-    """Cancel a run. A parked run (no live owner) is marked cancelled at once;
-    a run a live process owns gets a cancellation request in its inbox and
-    that process journals the cancellation and stops it."""
-
-    async def work(store: JournalStore) -> tuple[str, RunInfo]:
-        outcome = await store.cancel(run_id, reason)
-        info = await _require_run(store, run_id)
-        deadline = time.monotonic() + wait_seconds
-        while outcome == "requested" and info.status not in FINISHED_STATUSES and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-            info = await _require_run(store, run_id)
-        return outcome, info
-
-    outcome, info = run_with_store(db, work)
-    if as_json:
-        echo_json({"run_id": run_id, "action": outcome, "status": info.status})
-        return
-    if outcome == "cancelled":
-        click.echo(f"run {run_id} {status_text('cancelled')} (nobody was running it)")
-    elif info.status in FINISHED_STATUSES:
-        click.echo(f"run {run_id} stopped by its owner: now {status_text(info.status)}")
-    else:
-        click.echo(
-            f"cancellation requested for run {run_id}; its owner {info.owner} will stop it "
-            "when it next reads its inbox"
         )
 
 
@@ -135,11 +114,12 @@ def fork_command(run_id: str, at_seq: int, new_id: str | None, db: str, as_json:
     completion moves back to just before it."""
 
     async def work(store: JournalStore) -> tuple[RunInfo, RunInfo]:
-        parent = await _require_run(store, run_id)
-        fork_id = await store.fork(run_id, at_seq, new_id)
+        parent = await find_run(store, run_id)
+        fork_id = await store.fork(parent.run_id, at_seq, new_id)
         return parent, await _require_run(store, fork_id)
 
-    parent, fork = run_with_store(db, work)
+    parent, fork = run_with_store(db, work, write=True)
+    run_id = parent.run_id
     payload: dict[str, Any] = {**run_dict(fork), "requested_seq": at_seq}
     if as_json:
         echo_json(payload)
@@ -152,12 +132,7 @@ def fork_command(run_id: str, at_seq: int, new_id: str | None, db: str, as_json:
             err=True,
         )
     if fork.status not in FINISHED_STATUSES:
-        click.echo(f"continue it with: durable-flows resume {fork.run_id} --workflow {_workflow_spec(parent.workflow)}")
+        click.echo(f"continue it with: durable-flows resume {fork.run_id} --workflow {workflow_spec(parent.workflow)}")
 
 
-def _workflow_spec(name: str) -> str:
-    module, _, cls = name.rpartition(".")
-    return f"{module}:{cls}" if module else name
-
-
-COMMANDS = [send_command, cancel_command, fork_command]
+COMMANDS = [send_command, fork_command]

@@ -8,7 +8,15 @@ import click
 
 from ..representation import get_workflow_graph
 from ..timeline import build_timeline
-from ._common import db_option, import_object, run_with_store
+from ._common import (
+    CliError,
+    check_output_dir,
+    db_option,
+    echo_json,
+    import_object,
+    json_option,
+    run_with_store,
+)
 from ._report_page import report_html
 from ._run_graph import graph_for_run, overlay
 from .show import load_run
@@ -22,11 +30,13 @@ from .show import load_run
               help="Draw the graph from this workflow's code (resources, retry policies); "
               "default: from the fingerprint the run journaled, importing nothing.")
 @db_option
-def report_command(run_id: str, output: Path, workflow_spec: str | None, db: str) -> None:
+@json_option
+def report_command(run_id: str, output: Path, workflow_spec: str | None, db: str, as_json: bool) -> None:
     """Write one self-contained HTML file (no network needed to view it) with
     the run's graph and the path it took, a timeline with a lane per step
     showing each execution, retry and wait, the steps' totals and the event
     list."""
+    check_output_dir(output)
     info, history, inbox = run_with_store(db, lambda store: load_run(store, run_id))
     tl = build_timeline(history)
     if workflow_spec:
@@ -34,7 +44,14 @@ def report_command(run_id: str, output: Path, workflow_spec: str | None, db: str
     else:
         graph = graph_for_run(info, history)
     path = overlay(graph, history, tl)
-    output.write_text(report_html(info, history, inbox, tl, graph, path), encoding="utf-8")
+    try:
+        output.write_text(report_html(info, history, inbox, tl, graph, path), encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot write {str(output)!r}: {exc.strerror or exc}") from exc
+    if as_json:
+        echo_json({"run_id": info.run_id, "output": str(output), "entries": len(history),
+                   "executions": len(tl.executions)})  # fmt: skip
+        return
     click.echo(f"wrote {output} ({len(history)} journal entries, {len(tl.executions)} step executions)")
 
 

@@ -19,16 +19,17 @@ from ..events import StepState, StepStateChanged, StopEvent, WorkflowIdleEvent
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
 from ..timeline import short_type
 from ._common import (
-    EXIT_RUN_UNSUCCESSFUL,
-    CliError,
     Progress,
+    create_option,
     db_option,
     echo_json,
     json_option,
     load_workflow,
     run_with_store,
 )
+from ._errors import shell_message
 from ._format import error_text, outcome_text, run_dict, status_text, table
+from ._state_text import blame_text, outside_event_blamed
 
 
 @dataclass
@@ -40,6 +41,8 @@ class _Followed:
     running: dict[str, int] = field(default_factory=dict)
     error: BaseException | None = None
     info: RunInfo | None = None
+    #: The outside event the run's failed step took (a ``sent`` entry), if it failed on one.
+    blamed: dict[str, Any] | None = None
 
 
 async def follow(handler: Any, seen: _Followed, progress: Progress, redraw: Any) -> None:
@@ -86,6 +89,8 @@ async def settle(store: JournalStore, seen: _Followed) -> None:
     seen.info = await store.get_run(seen.run_id)
     if seen.info is not None and seen.info.status in FINISHED_STATUSES:
         seen.error = None
+    if seen.info is not None and seen.info.status == "failed":
+        seen.blamed = outside_event_blamed(await store.history(seen.run_id))
 
 
 def _status_line(label: str, seen: list[_Followed]) -> str:
@@ -97,44 +102,6 @@ def _status_line(label: str, seen: list[_Followed]) -> str:
     active = ", ".join(f"{step}×{n}" if n > 1 else step for step, n in sorted(running.items()))
     done = sum(s.steps_done for s in seen)
     return f"{label}: {done} step executions done" + (f" · running {active}" if active else "")
-
-
-@click.command("resume")
-@click.argument("run_id")
-@click.option("--workflow", "workflow_spec", required=True, metavar="MODULE:CLASS", help="The run's workflow class.")
-@click.option(
-    "--reset-recoveries",
-    is_flag=True,
-    help="Start the count of process deaths over; continues a run that max_recoveries failed.",
-)
-@db_option
-@json_option
-def resume_command(run_id: str, workflow_spec: str, reset_recoveries: bool, db: str, as_json: bool) -> None:
-    """Continue a run from its journal in this process, in the foreground,
-    until it finishes or waits for input (progress is shown on a terminal).
-    Exits 3 when the run ends failed, timed out or cancelled."""
-
-    async def work(store: JournalStore) -> _Followed:
-        wf = load_workflow(workflow_spec, store)
-        seen = _Followed(run_id)
-        progress = Progress()
-        handler = wf.resume(run_id, reset_recoveries=reset_recoveries)
-        await follow(handler, seen, progress, lambda: progress.update(_status_line(f"run {run_id[:12]}", [seen])))
-        progress.close()
-        await settle(store, seen)
-        return seen
-
-    seen = run_with_store(db, work)
-    if seen.error is not None:
-        raise CliError(f"{type(seen.error).__name__}: {seen.error}")
-    info = seen.info
-    assert info is not None
-    if as_json:
-        echo_json(run_dict(info))
-    else:
-        click.echo(_describe(info))
-    if info.status in FINISHED_STATUSES and info.status != "completed":
-        raise SystemExit(EXIT_RUN_UNSUCCESSFUL)
 
 
 def _result(info: RunInfo) -> str:
@@ -161,8 +128,9 @@ def _describe(info: RunInfo) -> str:
 @click.command("recover")
 @click.option("--workflow", "workflow_spec", required=True, metavar="MODULE:CLASS", help="Workflow whose runs to recover.")
 @db_option
+@create_option
 @json_option
-def recover_command(workflow_spec: str, db: str, as_json: bool) -> None:
+def recover_command(workflow_spec: str, db: str, create: bool, as_json: bool) -> None:
     """Resume every unfinished run of a workflow whose process is gone, in the
     foreground, until each finishes or waits (progress on a terminal). Runs a
     live process owns are left alone."""
@@ -171,40 +139,51 @@ def recover_command(workflow_spec: str, db: str, as_json: bool) -> None:
         wf = load_workflow(workflow_spec, store)
         progress = Progress()
         progress.update(f"recover {wf.workflow_name}: claiming runs")
-        handlers = await wf.recover()
-        seen = [_Followed(h.run_id) for h in handlers]
+        return await follow_all(store, await wf.recover(), "recover", progress)
 
-        def redraw() -> None:
-            progress.update(_status_line(f"recover: {len(seen)} runs", seen))
+    seen = run_with_store(db, work, write=True, create=create)
+    if not seen and not as_json:
+        click.echo("nothing to recover: no unfinished run of this workflow is without a live owner")
+        return
+    show_followed(seen, as_json)
 
-        async def one(handler: Any, s: _Followed) -> None:
-            await follow(handler, s, progress, redraw)
-            await settle(store, s)
-            if s.info is not None:
-                progress.note(f"  {s.run_id}: {s.info.status}")
 
-        await asyncio.gather(*(one(h, s) for h, s in zip(handlers, seen, strict=True)))
-        progress.close()
-        return seen
+async def follow_all(store: JournalStore, handlers: list[Any], label: str, progress: Progress) -> list[_Followed]:
+    """Follow every handler's run at once until each finishes or waits; what was seen of each."""
+    seen = [_Followed(h.run_id) for h in handlers]
 
-    seen = run_with_store(db, work)
+    def redraw() -> None:
+        progress.update(_status_line(f"{label}: {len(seen)} runs", seen))
+
+    async def one(handler: Any, s: _Followed) -> None:
+        await follow(handler, s, progress, redraw)
+        await settle(store, s)
+        if s.info is not None:
+            progress.note(f"  {s.run_id}: {s.info.status}")
+
+    await asyncio.gather(*(one(h, s) for h, s in zip(handlers, seen, strict=True)))
+    progress.close()
+    return seen
+
+
+def show_followed(seen: list[_Followed], as_json: bool) -> None:
+    """Print what became of several runs: a table, or a JSON list."""
     if as_json:
         echo_json(
             [
-                {**(run_dict(s.info) if s.info else {"run_id": s.run_id}), "error": str(s.error) if s.error else None}
+                {**(run_dict(s.info) if s.info else {"run_id": s.run_id}), "error": shell_message(s.error) if s.error else None}
                 for s in seen
             ]
         )
         return
-    if not seen:
-        click.echo("nothing to recover: no unfinished run of this workflow is without a live owner")
-        return
     rows = []
     for s in seen:
         status = s.info.status if s.info else "?"
-        note = f"{type(s.error).__name__}: {s.error}" if s.error else (_result(s.info) if s.info else "")
+        note = shell_message(s.error) if s.error else (_result(s.info) if s.info else "")
+        if s.blamed is not None:
+            note += f" ({blame_text(s.run_id, s.blamed)})"
         rows.append([s.run_id, status, note])
     click.echo(table(["ID", "STATUS", "RESULT"], rows, widths={2: 80}, styles={1: status_text}))
 
 
-COMMANDS = [resume_command, recover_command]
+COMMANDS = [recover_command]

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
 import click
 
-from ..errors import RunNotFoundError
 from ..storage import InboxItem, JournalStore, RunInfo
 from ..timeline import RunTimeline, build_timeline, short_type
-from ._common import db_option, echo_json, json_option, run_with_store
+from ._common import db_option, echo_json, find_run, json_option, run_with_store
+from ._follow import entry_line, follow_run
 from ._format import (
     clock,
     duration,
@@ -23,33 +24,39 @@ from ._format import (
     table,
     time_of_day,
 )
+from ._state_text import blame_text, how_to_continue, outside_event_blamed, workflow_spec
 
 
 async def load_run(
     store: JournalStore, run_id: str
 ) -> tuple[RunInfo, list[dict[str, Any]], list[InboxItem]]:
-    """The run's row, its history and its pending inbox.
+    """The run's row (``run_id`` may be a unique prefix), its history and its pending inbox.
 
     Raises:
         RunNotFoundError: no such run.
     """
-    info = await store.get_run(run_id)
-    if info is None:
-        raise RunNotFoundError(run_id)
-    return info, await store.history(run_id), await store.read_inbox(run_id)
+    info = await find_run(store, run_id)
+    return info, await store.history(info.run_id), await store.read_inbox(info.run_id)
 
 
 @click.command("show")
 @click.argument("run_id")
 @click.option("--tail", type=click.IntRange(min=1), help="Only the last N journal entries.")
 @click.option("--width", type=click.IntRange(min=20), default=70, show_default=True, help="Width of the detail column.")
+@click.option("--follow", "-f", is_flag=True,
+              help="Print journal entries as they commit (from any process) until the run ends; "
+              "with --json, one JSON object per line.")
 @db_option
 @json_option
-def show_command(run_id: str, tail: int | None, width: int, db: str, as_json: bool) -> None:
+def show_command(run_id: str, tail: int | None, width: int, follow: bool, db: str, as_json: bool) -> None:
     """Show a run's story: every journal entry (seq, time, kind, step, event
     type, detail), per-step durations and attempts, the outcome or the error
-    with its traceback, and what the run waits for."""
+    with its traceback, and what the run waits for. With --follow, tail a
+    live run instead."""
     info, history, inbox = run_with_store(db, lambda store: load_run(store, run_id))
+    if follow:
+        _follow(db, info, history, tail, width, as_json)
+        return
     tl = build_timeline(history)
     if as_json:
         echo_json(show_json(info, history, inbox, tl))
@@ -77,13 +84,28 @@ def show_command(run_id: str, tail: int | None, width: int, db: str, as_json: bo
         click.echo(steps_table(tl))
     click.echo()
     click.echo(ending(info, tl, inbox))
+    blamed = outside_event_blamed(history) if info.status == "failed" else None
+    if blamed is not None:
+        click.echo(click.style("note: ", bold=True) + blame_text(info.run_id, blamed))
+
+
+def _follow(db: str, info: RunInfo, history: list[dict[str, Any]], tail: int | None, width: int, as_json: bool) -> None:
+    shown = history[-(tail or 10) :]
+    if not as_json:
+        click.echo(header(info, build_timeline(history)))
+    for entry in shown:
+        click.echo(json.dumps(entry, ensure_ascii=False, default=str) if as_json else entry_line(entry, width))
+    last = follow_run(db, info.run_id, history[-1]["seq"] if history else 0, width, as_json)
+    if last is not None and not as_json:
+        click.echo(f"run {last.run_id} ended {status_text(last.status)}")
 
 
 def header(info: RunInfo, tl: RunTimeline) -> str:
     """The lines above the timeline: identity, status, times, lineage."""
     span = (tl.last - tl.started) if tl.started else 0.0
     lines = [
-        click.style(f"run {info.run_id}", bold=True) + f"  {info.workflow}  " + status_text(info.status),
+        click.style(f"run {info.run_id}", bold=True) + f"  {info.workflow}  " + status_text(info.state)
+        + (f" (journal status {info.status})" if info.state != info.status else ""),
         f"started {clock(info.created_at)} · last activity {clock(info.updated_at)} · "
         f"journal span {duration(span)} · {info.last_seq} entries",
     ]
@@ -141,11 +163,17 @@ def ending(info: RunInfo, tl: RunTimeline, inbox: list[InboxItem]) -> str:
             running = [a for a in tl.attempts if a.outcome == "running"]
             names = ", ".join(sorted({a.step for a in running})) or "nothing in flight"
             lines.append(click.style("running: ", bold=True) + names)
-        if info.waiting_for:
-            lines.append(f"send it with: durable-flows send {info.run_id} {info.waiting_for[0]} --data '{{...}}'")
+        hint = how_to_continue(info)
+        if hint:
+            lines.append(click.style("next: ", bold=True) + hint)
     if inbox:
-        types = ", ".join(short_type(i.event_type) for i in inbox)
+        types = ", ".join(f"#{i.id} {short_type(i.event_type)}" for i in inbox)
         lines.append(f"inbox: {len(inbox)} event(s) not yet taken in: {types}")
+        if info.status not in ("completed", "failed", "timed_out", "cancelled"):
+            lines.append(
+                f"drop one the run cannot take with: durable-flows resume {info.run_id} "
+                f"--workflow {workflow_spec(info.workflow)} --skip-event {inbox[0].id}"
+            )
     return "\n".join(lines)
 
 
@@ -177,6 +205,9 @@ def show_json(
             for w in tl.open_waits()
         ]
         or [{"event_type": t} for t in info.waiting_for],
+        "failed_on_outside_event": (
+            outside_event_blamed(history) if info.status == "failed" else None
+        ),
         "pending_inbox": [
             {"id": i.id, "event_type": i.event_type, "payload": parse_json_text(i.payload), "created_at": i.created_at}
             for i in inbox

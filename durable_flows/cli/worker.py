@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
 import signal
 
 import click
 
-from ..storage import open_store
 from ..worker import Worker
-from ._common import db_option, load_workflow
+from ._common import create_option, db_option, echo_json, existing_store, json_option, load_workflow
+from ._worker_watch import configure_logging, serve_health, write_health_file
 
 
 @click.command()
@@ -19,31 +19,60 @@ from ._common import db_option, load_workflow
 @click.option("--concurrency", default=8, show_default=True, help="Most runs executed at once.")
 @click.option("--grace", default=10.0, show_default=True,
               help="Seconds to let runs finish on SIGTERM before releasing them.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Log lines on stderr: for people, or one JSON object per line for machines.")
+@click.option("--health-file", metavar="PATH",
+              help="Rewrite PATH every second with the worker's health as JSON (ts, pid, counts).")
+@click.option("--health-port", type=click.IntRange(min=0, max=65535), metavar="PORT",
+              help="Answer HTTP requests on 127.0.0.1:PORT with the worker's health as JSON.")
 @db_option
-def worker(workflows: tuple[str, ...], concurrency: int, grace: float, db: str) -> None:
+@create_option
+@json_option
+def worker(
+    workflows: tuple[str, ...], concurrency: int, grace: float, log_format: str, health_file: str | None,
+    health_port: int | None, db: str, create: bool, as_json: bool,
+) -> None:  # fmt: skip
     """Claim and execute runs (submitted, resumable, or orphaned) until SIGTERM.
 
     Runs that wait for input are released at once and picked up again, by any
     worker, when input arrives. On SIGTERM or SIGINT the worker stops claiming,
     lets running runs finish for up to --grace seconds, then releases the rest.
+    A --db that names no journal is refused (not created) unless --create.
+    It logs one line per event (start, claim, park, finish, failure,
+    shutdown) on stderr; --json prints the final counts as JSON on stdout.
     """
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(log_format)
 
     async def serve() -> Worker:
-        store = open_store(db)
+        store = existing_store(db, write=True, create=create)
+        await store.open()  # a mistyped --db fails here, before the worker idles on it
         w = Worker([load_workflow(spec, store) for spec in workflows], store=store, concurrency=concurrency)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
+        watchers = []
+        if health_file:
+            watchers.append(asyncio.create_task(write_health_file(health_file, w.status)))
+        server = await serve_health(health_port, w.status) if health_port is not None else None
         try:
             await w.run(stop, grace=grace)
         finally:
+            for task in watchers:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if server is not None:
+                server.close()
             await store.close()
         return w
 
     done = asyncio.run(serve())
-    click.echo(f"worker stopped: {done.finished} runs finished, {done.parked} released while waiting")
+    if as_json:
+        echo_json({k: v for k, v in done.status().items() if k != "active_runs"})
+        return
+    click.echo(f"worker stopped: {done.finished} runs finished, {done.failed} failed, "
+               f"{done.parked} released while waiting")  # fmt: skip
 
 
 COMMANDS = [worker]

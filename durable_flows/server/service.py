@@ -173,8 +173,7 @@ class ServedWorkflows:
             RunExistsError: ``run_id`` is taken.
         """
         wf = self.by_name[name]
-        handler = wf.submit(start_event=start, run_id=run_id)
-        await handler._ready()  # journaled: the run is durable from here
+        await wf.submit(start_event=start, run_id=run_id)  # returns once the run is journaled
         self._wake_worker()
         return await self.run_info(run_id)
 

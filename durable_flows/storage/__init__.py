@@ -71,7 +71,7 @@ __all__ = [
 DEFAULT_DB_PATH = "./durable_flows.db"
 
 
-def open_store(url_or_path: str | None = None) -> JournalStore:
+def open_store(url_or_path: str | None = None, *, read_only: bool = False, create: bool = True) -> JournalStore:
     """Pick the store for a URL or path; the store opens itself on first use.
 
     Args:
@@ -81,6 +81,11 @@ def open_store(url_or_path: str | None = None) -> JournalStore:
             ``postgresql://user@host:5432/db`` (or ``postgres://``, optionally
             with ``?schema=NAME``) for a ``PostgresStore``. ``None`` means the
             ``DURABLE_FLOWS_DB`` environment variable, else ``./durable_flows.db``.
+        read_only: Open it only to read: nothing is created, migrated or
+            written, and a database that is not a durable_flows journal is
+            refused with :class:`~durable_flows.errors.NotAJournalError`.
+        create: Create a missing file or PostgreSQL schema (default);
+            ``False`` opens an existing journal only.
 
     Raises:
         StoreOpenError: an unknown scheme, or a PostgreSQL URL without the
@@ -92,20 +97,20 @@ def open_store(url_or_path: str | None = None) -> JournalStore:
     if target == "memory://":
         return MemoryStore()
     if target.startswith("sqlite:///"):
-        return SqliteStore(target[len("sqlite:///") :])
+        return SqliteStore(target[len("sqlite:///") :], read_only=read_only, create=create)
     scheme, sep, _ = target.partition("://")
     if sep and scheme.isidentifier():
         if scheme in ("postgresql", "postgres"):
-            return _postgres_store(target)
+            return _postgres_store(target, read_only=read_only, create=create)
         reason = (
             f"unknown scheme {scheme + '://'!r}; use a file path, sqlite:///path, "
             "postgresql://... or memory://"
         )
         raise StoreOpenError(target, reason)
-    return SqliteStore(target)
+    return SqliteStore(target, read_only=read_only, create=create)
 
 
-def _postgres_store(url: str) -> PostgresStore:
+def _postgres_store(url: str, *, read_only: bool, create: bool) -> PostgresStore:
     try:
         from .postgres import PostgresStore
     except ImportError as exc:
@@ -116,7 +121,7 @@ def _postgres_store(url: str) -> PostgresStore:
             "the PostgreSQL driver asyncpg is not installed",
             "Install it with: pip install durable_flows[postgres]",
         ) from exc
-    return PostgresStore(url)
+    return PostgresStore(url, read_only=read_only, create_schema=create)
 
 
 def __getattr__(name: str) -> Any:

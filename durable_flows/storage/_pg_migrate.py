@@ -19,10 +19,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import SchemaVersionError, StoreError, StoreOpenError
+from ..errors import (
+    JournalOutdatedError,
+    NotAJournalError,
+    SchemaVersionError,
+    StoreError,
+    StoreOpenError,
+)
 
 #: The newest PostgreSQL schema version this code knows (the highest file).
-PG_SCHEMA_VERSION = 3
+PG_SCHEMA_VERSION = 4
 
 _FILE_NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
 
@@ -155,3 +161,30 @@ async def apply_pg_migrations(conn: Any, schema: str, create_schema: bool, label
             ) from exc
         done.append(migration.version)
     return done
+
+
+async def check_pg_journal(conn: Any, schema: str, label: str, *, outdated_ok: bool) -> int:
+    """The journal schema version kept in ``schema``; raise if there is no journal there.
+
+    Only reads the catalog: a missing schema is reported, never created.
+
+    Raises:
+        NotAJournalError: the schema does not exist or holds no durable_flows tables.
+        SchemaVersionError: written by a newer durable_flows.
+        JournalOutdatedError: an older version and ``outdated_ok`` is false.
+    """
+    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1)", schema):
+        raise NotAJournalError(label, f"schema {schema!r} does not exist (nothing was created)")
+    rows = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = $1", schema)
+    missing = {"schema_migrations", "runs", "journal", "inbox"} - {row[0] for row in rows}
+    if missing:
+        raise NotAJournalError(
+            label, f"schema {schema!r} has no durable_flows journal (missing {', '.join(sorted(missing))})"
+        )
+    version = await conn.fetchval(f"SELECT max(version) FROM {quote_ident(schema)}.schema_migrations") or 0
+    newest = load_pg_migrations()[-1].version
+    if version > newest:
+        raise SchemaVersionError(label, version, newest)
+    if version < newest and not outdated_ok:
+        raise JournalOutdatedError(label, version, newest)
+    return int(version)

@@ -131,6 +131,18 @@ class JournalStore(ABC):
             RunNotFoundError, RunFinishedError.
         """
 
+    async def discard_inbox(self, lease: Lease, inbox_ids: Sequence[int]) -> list[int]:
+        """Drop pending inbox items of the lease's run: the run will never take them in.
+
+        The rows stay (``consumed_seq`` 0, see ``_discard.py``); the journal is
+        not touched. Returns the ids dropped (items not pending for this run
+        are left alone).
+
+        Raises:
+            StaleLeaseError: the lease is no longer the run's (nothing is changed).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot drop inbox items")
+
     # -- reading -----------------------------------------------------------------
 
     @abstractmethod
@@ -184,6 +196,7 @@ class JournalStore(ABC):
         *,
         batch_size: int = 100,
         progress: Callable[[int, int], None] | None = None,
+        only: Collection[str] | None = None,
     ) -> list[str]:
         """Delete finished runs last changed before ``finished_before``, with their journals.
 
@@ -197,6 +210,7 @@ class JournalStore(ABC):
             finished_before: Seconds since the epoch; runs with ``updated_at``
                 before it are deleted.
             dry_run: Only list what would be deleted.
+            only: Consider only these run ids (the rules above still apply).
 
         Returns:
             The ids deleted (or that would be), oldest first.
@@ -245,17 +259,27 @@ class JournalStore(ABC):
             )
         return out
 
-    async def send_event(self, run_id: str, event: Any, *, serializer: Any = None) -> int:
+    async def send_event(
+        self, run_id: str, event: Any, *, serializer: Any = None, check_fields: bool = True
+    ) -> int:
         """Deliver an event into a run from any process, running or not.
 
         The event is journaled in the run's inbox at once; the process that owns
         the run takes it in within its poll interval (at once in this process),
         or the next ``resume`` does. Returns the inbox id.
 
+        Before anything is journaled the event is checked against what the run
+        can take: its type (a step or a waiter accepts it) and, with
+        ``check_fields`` and when the run's workflow can be imported here, the
+        fields the steps or waiters that would take it read (see
+        ``durable_flows/_event_fit.py``).
+
         Raises:
             RunNotFoundError: no such run.
             RunFinishedError: the run already ended.
             EventNotAcceptedError: no step of the run (and no waiter) takes this type.
+            EventFieldsError: every step or waiter that would take it reads a
+                field it lacks (nothing is journaled).
             EventNotSerializableError: the event can't be journaled.
         """
         from ..codec import Codec
@@ -278,6 +302,10 @@ class JournalStore(ABC):
             lineage = {qualified_name(c) for c in type(event).__mro__}
             if accepted and not (lineage & accepted):
                 raise EventNotAcceptedError(run_id, type_name)
+        if check_fields:
+            from .._event_fit import check_outside_event
+
+            check_outside_event(run_id, info.workflow, event)
         codec = Codec(serializer)
         payload = json.dumps(codec.dump_event(event), separators=(",", ":"), ensure_ascii=False)
         return await self.send_to_inbox(run_id, type_name, payload, codec.name)

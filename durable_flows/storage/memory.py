@@ -14,7 +14,7 @@ import dataclasses
 import time
 import uuid
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from ..errors import (
@@ -253,6 +253,7 @@ class MemoryStore(JournalStore):
         *,
         batch_size: int = 100,
         progress: Callable[[int, int], None] | None = None,
+        only: Collection[str] | None = None,
     ) -> list[str]:
         """See :meth:`JournalStore.delete_runs`."""
         self._check_open()
@@ -267,6 +268,8 @@ class MemoryStore(JournalStore):
             key=lambda info: (info.updated_at, info.run_id),
         )
         ids = [info.run_id for info in doomed]
+        if only is not None:
+            ids = [run_id for run_id in ids if run_id in only]
         if dry_run:
             return ids
         for start in range(0, len(ids), batch_size):
@@ -295,6 +298,20 @@ class MemoryStore(JournalStore):
         """See :meth:`JournalStore.read`."""
         self._check_open()
         return [e for e in self._journal.get(run_id, ()) if e.seq > after_seq]
+
+    async def discard_inbox(self, lease: Lease, inbox_ids: Sequence[int]) -> list[int]:
+        """See :meth:`JournalStore.discard_inbox`."""
+        self._check_open()
+        info = self._runs.get(lease.run_id)
+        if info is None or info.lease_token != lease.token or info.owner != lease.owner:
+            raise StaleLeaseError(lease.run_id, lease.token)
+        dropped = [
+            i for i in inbox_ids
+            if i in self._inbox and self._inbox[i].run_id == lease.run_id and i not in self._consumed
+        ]  # fmt: skip
+        for i in dropped:
+            self._consumed[i] = 0
+        return dropped
 
     async def read_inbox(self, run_id: str) -> list[InboxItem]:
         """See :meth:`JournalStore.read_inbox`."""

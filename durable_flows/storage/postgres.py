@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import Any
 
@@ -31,9 +31,10 @@ except ImportError as exc:  # pragma: no cover - exercised through open_store
         "PostgresStore needs the asyncpg driver: pip install durable_flows[postgres]"
     ) from exc
 
-from ..errors import StoreClosedError, StoreError, StoreOpenError
+from ..errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
+from ._discard import discard_pg
 from ._pg_jobs import AppendItem, PgJobs
-from ._pg_migrate import apply_pg_migrations, quote_ident
+from ._pg_migrate import apply_pg_migrations, check_pg_journal, quote_ident
 from ._pg_notify import Notifier, channel_name
 from ._pg_reads import PgReads
 from ._pg_url import first_schema, redact, split_schema
@@ -74,6 +75,11 @@ class PostgresStore(PgReads, JournalStore):
             :class:`~durable_flows.errors.StoreWriteError`.
         pool_size: Most read connections open at once.
         max_batch: Most writes committed in one transaction.
+        read_only: Only read: no migration, no writer, read-only sessions; a
+            schema without a journal of this version is refused and every
+            write raises :class:`~durable_flows.errors.StoreReadOnlyError`.
+        create_schema: Create a missing schema and the journal's tables
+            (default). ``False``: only open an existing journal (migrating it).
         **connect_options: Passed on to ``asyncpg.connect`` (``ssl``,
             ``password``, ``server_settings``, ``statement_cache_size=0``
             behind PgBouncer in transaction mode, ...).
@@ -88,6 +94,8 @@ class PostgresStore(PgReads, JournalStore):
         lock_timeout: float = 30.0,
         pool_size: int = 8,
         max_batch: int = 500,
+        read_only: bool = False,
+        create_schema: bool = True,
         **connect_options: Any,
     ) -> None:
         if lease_ttl <= 0:
@@ -105,6 +113,8 @@ class PostgresStore(PgReads, JournalStore):
         self._lock_timeout = lock_timeout
         self._pool_size = pool_size
         self._max_batch = max_batch
+        self.read_only = read_only
+        self._create_schema = create_schema
         self._connect_options = connect_options
         self._writer: PgWriter | None = None
         self._pool: Any = None
@@ -130,12 +140,12 @@ class PostgresStore(PgReads, JournalStore):
             SchemaVersionError: the schema was written by a newer durable_flows.
             StoreClosedError: the store was closed.
         """
-        if self._writer is not None and not self._closed:
+        if self._pool is not None and not self._closed:
             return
         async with self._open_lock:
             if self._closed:
                 raise StoreClosedError(self.path)
-            if self._writer is not None:
+            if self._pool is not None:
                 return
             opened: list[Any] = []
             try:
@@ -152,7 +162,7 @@ class PostgresStore(PgReads, JournalStore):
                 raise
 
     async def _open(self, opened: list[Any]) -> None:
-        conn = await self._connect(write=True)
+        conn = await self._connect(write=not self.read_only)
         opened.append(conn.close)
         schema, create = self.schema, self.schema is not None
         if schema is None:
@@ -167,6 +177,15 @@ class PostgresStore(PgReads, JournalStore):
                 "the connection's search_path names no schema to keep the journal in",
                 "Pass schema=NAME (or ?schema=NAME in the URL) to choose one.",
             )
+        if self.read_only or not self._create_schema:
+            await check_pg_journal(conn, schema, self.path, outdated_ok=not self.read_only)
+            create = False
+        if self.read_only:
+            await conn.close()
+            self._pool = await asyncpg.create_pool(
+                self.dsn, min_size=1, max_size=self._pool_size, **self._connect_args(write=False)
+            )
+            return
         await apply_pg_migrations(conn, schema, create, self.path)
         inbox_channel = channel_name(schema, "inbox")
         runs_channel = channel_name(schema, "runs")
@@ -192,6 +211,8 @@ class PostgresStore(PgReads, JournalStore):
         settings = {"application_name": name, **options.pop("server_settings", {})}
         if self.schema is not None:
             settings["search_path"] = quote_ident(self.schema)
+        if self.read_only:
+            settings["default_transaction_read_only"] = "on"
         if write:
             settings["lock_timeout"] = f"{max(1, int(self._lock_timeout * 1000))}ms"
         return {"server_settings": settings, **options}
@@ -225,6 +246,8 @@ class PostgresStore(PgReads, JournalStore):
                     self._pool.terminate()
 
     async def _write(self, fn: JobFn[Any]) -> Any:
+        if self.read_only:
+            raise StoreReadOnlyError(self.path)
         if self._writer is None or self._closed:
             await self.open()
         assert self._writer is not None
@@ -305,6 +328,8 @@ class PostgresStore(PgReads, JournalStore):
         """
         _check_update(update)
         item = AppendItem(lease, tuple(entries), update, list(consumed_inbox))
+        if self.read_only:
+            raise StoreReadOnlyError(self.path)
         if self._writer is None or self._closed:
             await self.open()
         assert self._writer is not None
@@ -379,6 +404,7 @@ class PostgresStore(PgReads, JournalStore):
         *,
         batch_size: int = 100,
         progress: Callable[[int, int], None] | None = None,
+        only: Collection[str] | None = None,
     ) -> list[str]:
         """See :meth:`JournalStore.delete_runs`; one writer job per ``batch_size`` runs."""
         rows = await self._fetch(
@@ -388,6 +414,8 @@ class PostgresStore(PgReads, JournalStore):
             finished_before,
         )
         candidates = [row[0] for row in rows]
+        if only is not None:
+            candidates = [run_id for run_id in candidates if run_id in only]
         if dry_run:
             return candidates
 
@@ -397,6 +425,11 @@ class PostgresStore(PgReads, JournalStore):
             )
 
         return await delete_in_batches(candidates, batch_size, delete, progress)
+
+    async def discard_inbox(self, lease: Lease, inbox_ids: Sequence[int]) -> list[int]:
+        """See :meth:`JournalStore.discard_inbox`."""
+        dropped: list[int] = await self._write(partial(discard_pg, lease=lease, inbox_ids=list(inbox_ids)))
+        return dropped
 
     async def send_to_inbox(
         self, run_id: str, event_type: str, payload: str, codec: str = "json"

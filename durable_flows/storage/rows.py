@@ -74,6 +74,14 @@ class RunInfo:
     #: seq of the run's latest ``snapshot`` entry (a resume replays from it); None: none.
     snapshot_seq: int | None = None
 
+    @property
+    def state(self) -> str:
+        """Where the run stands now: ``status``, or for an unfinished run that no
+        live process holds ``queued``, ``orphaned`` or ``parked`` (see ``run_state.py``)."""
+        from .run_state import run_state
+
+        return run_state(self)
+
 
 @dataclass(frozen=True, slots=True)
 class RunSummary:

@@ -23,7 +23,9 @@ from typing import Any
 
 import aiosqlite
 
-from ..errors import StoreClosedError, StoreError, StoreOpenError
+from ..errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
+from ._discard import discard_sqlite
+from ._journal_check import check_journal_file, read_only_uri
 from ._write_jobs import ENTRY_COLUMNS, WriteJobs
 from ._writer import JobFn, Writer
 from .base import JournalStore, _check_update, delete_in_batches
@@ -65,6 +67,13 @@ class SqliteStore(JournalStore):
             loss (never on a process crash); ``"EXTRA"`` is stricter than FULL.
         busy_timeout: Seconds to wait for another process's write lock before
             a write fails with :class:`~durable_flows.errors.StoreWriteError`.
+        read_only: Only read: the file is opened read-only (never created,
+            migrated or changed; a file that is not a durable_flows journal of
+            this schema version is refused) and every write raises
+            :class:`~durable_flows.errors.StoreReadOnlyError`.
+        create: Create the file, or turn an empty or foreign SQLite file into
+            a journal, when needed (default). ``False``: only open an existing
+            journal (migrating it if it is older).
     """
 
     def __init__(
@@ -74,6 +83,8 @@ class SqliteStore(JournalStore):
         lease_ttl: float = 30.0,
         synchronous: str = "FULL",
         busy_timeout: float = 30.0,
+        read_only: bool = False,
+        create: bool = True,
     ) -> None:
         if synchronous.upper() not in _SYNCHRONOUS:
             raise ValueError(f"synchronous must be one of {_SYNCHRONOUS}, not {synchronous!r}")
@@ -84,6 +95,8 @@ class SqliteStore(JournalStore):
         self.owner_id = make_owner_id()
         self._synchronous = synchronous.upper()
         self._busy_timeout = busy_timeout
+        self.read_only = read_only
+        self._create = create
         self._writer: Writer | None = None
         self._reader: aiosqlite.Connection | None = None
         self._renewer: asyncio.Task[None] | None = None
@@ -120,27 +133,39 @@ class SqliteStore(JournalStore):
             if self._reader is not None:
                 return
             self._check_path()
+            if self.read_only or not self._create:
+                await asyncio.to_thread(check_journal_file, self.path, outdated_ok=not self.read_only)
+            if self.read_only:
+                self._reader = await self._connect_reader(read_only_uri(self.path), uri=True)
+                return
             writer = Writer(
                 self.path, synchronous=self._synchronous, busy_timeout=self._busy_timeout
             )
             await writer.start()
             try:
-                pending = aiosqlite.connect(
-                    self.path, timeout=self._busy_timeout, isolation_level=None
-                )
-                # aiosqlite's thread is not a daemon: a store the user forgot to
-                # close would hang interpreter exit. It only reads, so it may die.
-                with contextlib.suppress(AttributeError, RuntimeError):
-                    pending._thread.daemon = True
-                reader = await pending
-                await reader.execute("PRAGMA query_only=ON")
-            except sqlite3.Error as exc:
+                reader = await self._connect_reader(self.path)
+            except StoreOpenError:
                 await writer.stop()
-                raise StoreOpenError(self.path, f"cannot open a read connection ({exc})") from exc
+                raise
             self._writer, self._reader = writer, reader
             self._renewer = asyncio.get_running_loop().create_task(
                 self._renew_leases(), name=f"durable_flows lease renewal {self.path}"
             )
+
+    async def _connect_reader(self, target: str, uri: bool = False) -> aiosqlite.Connection:
+        try:
+            pending = aiosqlite.connect(
+                target, timeout=self._busy_timeout, isolation_level=None, uri=uri
+            )
+            # aiosqlite's thread is not a daemon: a store the user forgot to
+            # close would hang interpreter exit. It only reads, so it may die.
+            with contextlib.suppress(AttributeError, RuntimeError):
+                pending._thread.daemon = True
+            reader = await pending
+            await reader.execute("PRAGMA query_only=ON")
+        except sqlite3.Error as exc:
+            raise StoreOpenError(self.path, f"cannot open a read connection ({exc})") from exc
+        return reader
 
     async def close(self) -> None:
         """Commit queued writes, release held leases, stop the threads; idempotent."""
@@ -176,13 +201,15 @@ class SqliteStore(JournalStore):
             raise StoreOpenError(self.path, f"directory {folder!r} does not exist")
         if os.path.isdir(self.path):
             raise StoreOpenError(self.path, "it is a directory")
-        if not os.access(folder, os.W_OK):
+        if not self.read_only and not os.access(folder, os.W_OK):
             raise StoreOpenError(
                 self.path,
                 f"directory {folder!r} is not writable (WAL mode creates -wal and -shm files there)",
             )
 
     async def _write(self, fn: JobFn[Any]) -> Any:
+        if self.read_only:
+            raise StoreReadOnlyError(self.path)
         if self._writer is None or self._closed:
             await self.open()
         assert self._writer is not None
@@ -298,6 +325,7 @@ class SqliteStore(JournalStore):
         *,
         batch_size: int = 100,
         progress: Callable[[int, int], None] | None = None,
+        only: Collection[str] | None = None,
     ) -> list[str]:
         """See :meth:`JournalStore.delete_runs`; one writer job per ``batch_size`` runs."""
         rows = await self._read(
@@ -306,6 +334,8 @@ class SqliteStore(JournalStore):
             (json.dumps(sorted(FINISHED_STATUSES)), finished_before),
         )
         candidates = [row[0] for row in rows]
+        if only is not None:
+            candidates = [run_id for run_id in candidates if run_id in only]
         if dry_run:
             return candidates
 
@@ -339,6 +369,11 @@ class SqliteStore(JournalStore):
         if signal is not None:
             signal.set()
         return inbox_id
+
+    async def discard_inbox(self, lease: Lease, inbox_ids: Sequence[int]) -> list[int]:
+        """See :meth:`JournalStore.discard_inbox`."""
+        dropped: list[int] = await self._write(partial(discard_sqlite, lease=lease, inbox_ids=list(inbox_ids)))
+        return dropped
 
     def inbox_signal(self, run_id: str) -> asyncio.Event:
         """An ``asyncio.Event`` set when ``run_id``'s inbox has something new.

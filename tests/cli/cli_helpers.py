@@ -96,3 +96,13 @@ def console_script() -> str | None:
     """The installed ``durable-flows`` script next to this interpreter, if any."""
     candidate = Path(sys.executable).parent / "durable-flows"
     return str(candidate) if candidate.exists() else None
+
+
+def start_cli(*args: str, cwd: Path | None = None) -> Any:
+    """A ``durable-flows`` process left running (``worker``): stop it with SIGTERM, then communicate()."""
+    import subprocess
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "durable_flows.cli", *args],
+        cwd=cwd, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip

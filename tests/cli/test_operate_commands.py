@@ -90,15 +90,14 @@ def test_resume_with_a_bad_workflow_spec_is_one_line(cli: Any) -> None:
         "Error: 'flows:Item' is not a durable_flows Workflow class or instance"
     )
     assert one_line_error(cli("resume", "nope", "--workflow", "flows:AskName")) == (
-        "Error: RunNotFoundError: no run with id 'nope' in this journal. List runs with "
-        "`durable-flows runs` or store.list_runs() to find the right id."
+        "Error: no run with id 'nope' in this journal. `durable-flows runs` lists them"
     )
 
 
 def test_resume_a_waiting_run_without_an_answer_lets_it_wait(cli: Any, journal: Journal) -> None:
     result = as_json(cli("resume", "approval", "--workflow", "flows:Approval", "--json"))
     assert (result["status"], result["owner"]) == ("waiting", None)  # the lease was given back
-    assert cli("runs", "--status", "waiting", "--json").output.count('"run_id"') == 2
+    assert cli("runs", "--status", "parked", "--json").output.count('"run_id"') == 2
 
 
 def test_resume_a_finished_failed_run_exits_3(cli: Any) -> None:
@@ -127,7 +126,7 @@ def test_recover_finishes_the_interrupted_run_and_parks_the_waiting_ones(cli: An
 
 def test_cancel_a_parked_run(cli: Any, journal: Journal) -> None:
     result = as_json(cli("cancel", "asking", "--reason", "customer left", "--json"))
-    assert result == {"run_id": "asking", "action": "cancelled", "status": "cancelled"}
+    assert result == {"run_id": "asking", "action": "cancelled", "status": "cancelled", "state": "cancelled"}
     shown = as_json(cli("show", "asking", "--json"))
     assert shown["entries"][-1]["kind"] == "cancelled"
     assert shown["entries"][-1]["payload"] == {"reason": "customer left"}
@@ -146,7 +145,7 @@ def test_cancel_a_live_run_asks_its_owner(cli: Any, journal: Journal) -> None:
     try:
         store, _lease = loop.run_until_complete(hold())
         result = as_json(cli("cancel", "approval", "--wait", "0.3", "--json"))
-        assert result == {"run_id": "approval", "action": "requested", "status": "waiting"}
+        assert result == {"run_id": "approval", "action": "requested", "status": "waiting", "state": "waiting"}
         text = cli("cancel", "approval", "--wait", "0").output
         assert text.startswith("cancellation requested for run approval; its owner")
         loop.run_until_complete(store.close())

@@ -51,7 +51,7 @@ def test_runs_table_for_people(cli: Any) -> None:
     lines = result.output.splitlines()
     assert lines[0].split() == ["ID", "WORKFLOW", "STATUS", "STARTED", "LAST", "ACTIVITY", "STEPS", "WAITING", "FOR"]
     asking = next(line for line in lines if line.startswith("asking "))
-    assert "flows.AskName" in asking and "waiting" in asking and asking.endswith("HumanResponseEvent")
+    assert "flows.AskName" in asking and "parked" in asking and asking.endswith("HumanResponseEvent")
     assert any(line.startswith("chain-fork (fork of chain") for line in lines)
     assert "\x1b[" not in result.output  # no colours when not a terminal
 
@@ -60,7 +60,10 @@ def test_runs_filters(cli: Any) -> None:
     def ids(*args: str) -> list[str]:
         return sorted(r["run_id"] for r in as_json(cli("runs", "--json", *args)))
 
-    assert ids("--status", "waiting") == ["approval", "asking"]
+    assert ids("--status", "parked") == ["approval", "asking"]
+    assert ids("--status", "waiting") == []  # no live process holds them
+    assert ids("--status", "queued") == ["chain-fork"]
+    assert ids("--status", "orphaned") == ["interrupted"]
     assert ids("--status", "failed", "--status", "cancelled") == ["broken", "to-cancel"]
     assert ids("--status", "active") == ["approval", "asking", "chain-fork", "interrupted"]
     assert ids("--workflow", "Chain") == ["chain", "chain-fork"]
@@ -112,7 +115,9 @@ def test_show_waiting_run_says_what_it_waits_for(cli: Any) -> None:
     ]
     text = cli("show", "approval").output
     assert "waiting for: HumanResponseEvent (step review, waiter approval" in text
-    assert "send it with: durable-flows send approval durable_flows.events.HumanResponseEvent" in text
+    assert "run approval  flows.Approval  parked (journal status waiting)" in text
+    assert "answer it with `durable-flows send approval durable_flows.events.HumanResponseEvent" in text
+    assert "then `durable-flows resume approval --workflow flows:Approval` or a worker continues it" in text
     asking = cli("show", "asking").output
     assert "waiting for: HumanResponseEvent" in asking
 
@@ -169,8 +174,7 @@ def test_an_unknown_run_is_a_one_line_error(cli: Any, command: list[str]) -> Non
     result = cli(*command)
     assert result.exit_code == 1
     assert result.output.strip().splitlines() == [
-        "Error: no run with id 'nope' in this journal. List runs with `durable-flows runs` "
-        "or store.list_runs() to find the right id."
+        "Error: no run with id 'nope' in this journal. `durable-flows runs` lists them"
     ]
 
 
@@ -179,5 +183,5 @@ def test_a_file_that_is_not_a_journal_is_a_one_line_error(tmp_path: Path) -> Non
     bad.write_bytes(b"not a database" * 100)
     result = CliRunner().invoke(main, ["runs", "--db", str(bad)])
     assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
-    assert "not a usable SQLite database" in result.output
+    assert "it is not an SQLite database" in result.output
     assert bad.read_bytes() == b"not a database" * 100

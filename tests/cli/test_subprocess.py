@@ -89,7 +89,7 @@ def test_fork_resume_report_and_gc_from_the_shell(journal: Journal, tmp_path: Pa
     gc = run("gc", "--finished-before", "2999-01-01", "--json", *db)
     assert "again" in json.loads(gc.stdout)["run_ids"]
     cancelled = run("cancel", "approval", "--json", *db)
-    assert json.loads(cancelled.stdout) == {"run_id": "approval", "action": "cancelled", "status": "cancelled"}
+    assert json.loads(cancelled.stdout) == {"run_id": "approval", "action": "cancelled", "status": "cancelled", "state": "cancelled"}
 
 
 def test_draw_from_the_shell(tmp_path: Path) -> None:

@@ -60,8 +60,7 @@ async def submit_and_answer(url: str, kill: subprocess.Popen[str]) -> dict[str, 
 
     store = open_store(url)
     wf = Reference(store=store, timeout=120)
-    handles = [wf.submit(base=10) for _ in range(RUNS)]
-    await asyncio.gather(*(h._ready() for h in handles))
+    handles = await asyncio.gather(*(wf.submit(base=10) for _ in range(RUNS)))
     answered: set[str] = set()
     killed = False
     deadline = time.monotonic() + 400

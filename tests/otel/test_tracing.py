@@ -200,7 +200,7 @@ async def test_submitted_run_executed_by_a_worker_links_to_its_submission(teleme
     Flaky.tries = 1  # no retry this time
     store = SqliteStore(str(db_path))
     wf = Flaky(store=store)
-    handler = wf.submit(n=2)
+    handler = await wf.submit(n=2)
     stop = asyncio.Event()
     worker = asyncio.create_task(Worker([wf], store=store).run(stop))
     assert await asyncio.wait_for(handler, 30) == 4
