@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import CliError, db_option, load_workflow
+from ._common import CliError, db_option, echo_json, json_option, load_workflow
 
 
 def _named(spec: str) -> tuple[str, str]:
@@ -28,8 +28,10 @@ def _named(spec: str) -> tuple[str, str]:
 @click.option("--otel", is_flag=True,
               help="Trace and measure runs with OpenTelemetry (needs durable_flows[otel] and an SDK configured).")
 @db_option
+@json_option
 def serve_command(
-    workflows: tuple[str, ...], host: str, port: int, concurrency: int, no_worker: bool, otel: bool, db: str
+    workflows: tuple[str, ...], host: str, port: int, concurrency: int, no_worker: bool, otel: bool, db: str,
+    as_json: bool,
 ) -> None:
     """Serve workflows over HTTP with the API of llama-agents-server (so its
     WorkflowClient works unchanged) and a live web view of the runs at /.
@@ -57,7 +59,11 @@ def serve_command(
 
         instrument()
     app = create_app(served, store, concurrency=concurrency, run_worker=not no_worker)
-    click.echo(f"serving {', '.join(served)} on http://{host}:{port} (web view at /)", err=True)
+    url = f"http://{host}:{port}"
+    if as_json:  # one line a supervisor can parse: what is served where
+        echo_json({"url": url, "workflows": sorted(served), "web_view": url + "/", "worker": not no_worker})
+    else:
+        click.echo(f"serving {', '.join(served)} on {url} (web view at /)", err=True)
     uvicorn.run(app, host=host, port=port, log_level="warning", lifespan="on")
 
 
