@@ -341,3 +341,29 @@ class ForkPointError(DurableFlowsError, ValueError):
             f"run {run_id!r} cannot be forked at seq={seq}: its journal has entries "
             f"1..{last_seq}. Pick a seq in that range (see `durable-flows show {run_id}`)."
         )
+
+
+# --- auditing -------------------------------------------------------------------
+
+
+class ArchiveError(DurableFlowsError):
+    """An archive file cannot be written or read (gc deletes nothing then)."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"archive {path!r}: {reason}. Nothing was deleted or imported; fix the path "
+            "or the file and run the command again."
+        )
+
+
+class ArchiveImportError(DurableFlowsError):
+    """An archived run cannot be imported: the target journal already has it."""
+
+    def __init__(self, run_id: str, detail: str) -> None:
+        self.run_id = run_id
+        super().__init__(
+            f"cannot import run {run_id!r}: {detail}. Nothing was imported; import into "
+            "a journal without this run (or delete it there first)."
+        )

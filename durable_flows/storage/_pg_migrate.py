@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import SchemaVersionError, StoreError, StoreOpenError
 
 #: The newest PostgreSQL schema version this code knows (the highest file).
-PG_SCHEMA_VERSION = 3
+PG_SCHEMA_VERSION = 4
 
 _FILE_NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
 

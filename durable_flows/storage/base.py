@@ -23,13 +23,17 @@ from ..errors import JournalSeqError
 from .rows import (
     ALL_STATUSES,
     FINISHED_STATUSES,
+    ArchivedRun,
     InboxItem,
     JournalEntry,
     Lease,
     NewRun,
+    RunChain,
     RunInfo,
     RunSummary,
     RunUpdate,
+    SearchHit,
+    SearchQuery,
 )
 
 
@@ -112,9 +116,17 @@ class JournalStore(ABC):
 
     @abstractmethod
     async def send_to_inbox(
-        self, run_id: str, event_type: str, payload: str, codec: str = "json"
+        self,
+        run_id: str,
+        event_type: str,
+        payload: str,
+        codec: str = "json",
+        origin: str | None = None,
     ) -> int:
         """Durably queue an event for a run; returns the inbox id.
+
+        ``origin`` (JSON text) says who sent it; the run's owner copies it
+        into the ``sent`` record that takes the event in.
 
         Raises:
             RunNotFoundError, RunFinishedError.
@@ -173,6 +185,7 @@ class JournalStore(ABC):
         *,
         batch_size: int = 100,
         progress: Callable[[int, int], None] | None = None,
+        only: Collection[str] | None = None,
     ) -> list[str]:
         """Delete finished runs last changed before ``finished_before``, with their journals.
 
@@ -186,6 +199,8 @@ class JournalStore(ABC):
             finished_before: Seconds since the epoch; runs with ``updated_at``
                 before it are deleted.
             dry_run: Only list what would be deleted.
+            only: Delete none but these run ids (those of them that qualify):
+                ``gc --archive`` deletes exactly the runs it archived.
 
         Returns:
             The ids deleted (or that would be), oldest first.
@@ -219,12 +234,24 @@ class JournalStore(ABC):
             )
         return out
 
-    async def send_event(self, run_id: str, event: Any, *, serializer: Any = None) -> int:
+    async def send_event(
+        self,
+        run_id: str,
+        event: Any,
+        *,
+        serializer: Any = None,
+        actor: str | None = None,
+        via: str = "api",
+    ) -> int:
         """Deliver an event into a run from any process, running or not.
 
         The event is journaled in the run's inbox at once; the process that owns
         the run takes it in within its poll interval (at once in this process),
         or the next ``resume`` does. Returns the inbox id.
+
+        Who sent it is journaled with it (``durable_flows.storage.origin``):
+        this host, process and OS user, ``via`` (the interface: ``api``,
+        ``cli``, ...) and ``actor``, the application's own id of the sender.
 
         Raises:
             RunNotFoundError: no such run.
@@ -235,6 +262,7 @@ class JournalStore(ABC):
         from ..codec import Codec
         from ..errors import EventNotAcceptedError, RunFinishedError, RunNotFoundError
         from ..events import HumanResponseEvent, qualified_name
+        from .origin import make_origin
 
         info = await self.get_run(run_id)
         if info is None:
@@ -254,7 +282,8 @@ class JournalStore(ABC):
                 raise EventNotAcceptedError(run_id, type_name)
         codec = Codec(serializer)
         payload = json.dumps(codec.dump_event(event), separators=(",", ":"), ensure_ascii=False)
-        return await self.send_to_inbox(run_id, type_name, payload, codec.name)
+        origin = make_origin(via, actor)
+        return await self.send_to_inbox(run_id, type_name, payload, codec.name, origin)
 
     async def export(self, run_id: str) -> list[dict[str, Any]]:
         """The run's full history for archiving or diffing: same as :meth:`history`.
@@ -312,6 +341,28 @@ class JournalStore(ABC):
             execs = {e.decoded().get("exec") for e in await self.read(info.run_id) if e.kind == "accepted"}
             found.append(RunSummary(info, len(execs)))
         return found
+
+    # -- auditing (durable_flows.audit builds on these) ---------------------------
+
+    async def read_chain(self, run_id: str) -> RunChain | None:
+        """The run's journal with each entry's stored chain hash; None for an unknown run."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no hash chain")
+
+    async def dump_runs(self, run_ids: Sequence[str]) -> list[ArchivedRun]:
+        """The stored rows (run row, journal, inbox) of each existing run of ``run_ids``."""
+        raise NotImplementedError(f"{type(self).__name__} cannot archive runs")
+
+    async def load_runs(self, runs: Sequence[ArchivedRun]) -> None:
+        """Insert archived runs exactly as they were stored, all or none.
+
+        Raises:
+            ArchiveImportError: a run or inbox id is already here (nothing is written).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot import runs")
+
+    async def search(self, query: SearchQuery) -> list[SearchHit]:
+        """Journal entries holding every word of ``query.text`` (snapshots excepted), best first."""
+        raise NotImplementedError(f"{type(self).__name__} cannot search")
 
     def inbox_signal(self, run_id: str) -> Any:
         """An object the runtime may await to learn of local inbox sends.

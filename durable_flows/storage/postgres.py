@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from functools import partial
 from typing import Any
 
@@ -32,6 +32,7 @@ except ImportError as exc:  # pragma: no cover - exercised through open_store
     ) from exc
 
 from ..errors import StoreClosedError, StoreError, StoreOpenError
+from ._pg_audit import PgAudit
 from ._pg_jobs import AppendItem, PgJobs
 from ._pg_migrate import apply_pg_migrations, quote_ident
 from ._pg_notify import Notifier, channel_name
@@ -51,7 +52,7 @@ _OPEN_HINT = (
 )
 
 
-class PostgresStore(PgReads, JournalStore):
+class PostgresStore(PgAudit, PgReads, JournalStore):
     """A :class:`JournalStore` on a PostgreSQL database (9.5+; tested on 15).
 
     The store opens lazily: every method opens it on first use, creating the
@@ -375,6 +376,7 @@ class PostgresStore(PgReads, JournalStore):
         *,
         batch_size: int = 100,
         progress: Callable[[int, int], None] | None = None,
+        only: Collection[str] | None = None,
     ) -> list[str]:
         """See :meth:`JournalStore.delete_runs`; one writer job per ``batch_size`` runs."""
         rows = await self._fetch(
@@ -384,6 +386,8 @@ class PostgresStore(PgReads, JournalStore):
             finished_before,
         )
         candidates = [row[0] for row in rows]
+        if only is not None:
+            candidates = [c for c in candidates if c in set(only)]
         if dry_run:
             return candidates
 
@@ -395,7 +399,12 @@ class PostgresStore(PgReads, JournalStore):
         return await delete_in_batches(candidates, batch_size, delete, progress)
 
     async def send_to_inbox(
-        self, run_id: str, event_type: str, payload: str, codec: str = "json"
+        self,
+        run_id: str,
+        event_type: str,
+        payload: str,
+        codec: str = "json",
+        origin: str | None = None,
     ) -> int:
         """Durably queue an event for a run; committed when this returns.
 
@@ -413,6 +422,7 @@ class PostgresStore(PgReads, JournalStore):
             event_type=event_type,
             payload=payload,
             codec=codec,
+            origin=origin,
         )
         inbox_id: int = await self._write(job)
         self._notifier.inbox_sent(run_id)

@@ -24,6 +24,7 @@ from typing import Any
 import aiosqlite
 
 from ..errors import StoreClosedError, StoreError, StoreOpenError
+from ._sqlite_audit import SqliteAudit
 from ._write_jobs import ENTRY_COLUMNS, WriteJobs
 from ._writer import JobFn, Writer
 from .base import JournalStore, _check_update, delete_in_batches
@@ -49,7 +50,7 @@ _RUN_COLUMNS = (
 _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
 
 
-class SqliteStore(JournalStore):
+class SqliteStore(SqliteAudit, JournalStore):
     """A :class:`JournalStore` on one SQLite file.
 
     The store opens lazily: every method opens it on first use, so it can be
@@ -294,6 +295,7 @@ class SqliteStore(JournalStore):
         *,
         batch_size: int = 100,
         progress: Callable[[int, int], None] | None = None,
+        only: Collection[str] | None = None,
     ) -> list[str]:
         """See :meth:`JournalStore.delete_runs`; one writer job per ``batch_size`` runs."""
         rows = await self._read(
@@ -302,6 +304,8 @@ class SqliteStore(JournalStore):
             (json.dumps(sorted(FINISHED_STATUSES)), finished_before),
         )
         candidates = [row[0] for row in rows]
+        if only is not None:
+            candidates = [c for c in candidates if c in set(only)]
         if dry_run:
             return candidates
 
@@ -313,7 +317,12 @@ class SqliteStore(JournalStore):
         return await delete_in_batches(candidates, batch_size, delete, progress)
 
     async def send_to_inbox(
-        self, run_id: str, event_type: str, payload: str, codec: str = "json"
+        self,
+        run_id: str,
+        event_type: str,
+        payload: str,
+        codec: str = "json",
+        origin: str | None = None,
     ) -> int:
         """Durably queue an event for a run; committed when this returns.
 
@@ -329,6 +338,7 @@ class SqliteStore(JournalStore):
             event_type=event_type,
             payload=payload,
             codec=codec,
+            origin=origin,
         )
         inbox_id: int = await self._write(job)
         signal = self._signals.get(run_id)
@@ -385,7 +395,7 @@ class SqliteStore(JournalStore):
     async def read_inbox(self, run_id: str) -> list[InboxItem]:
         """Inbox items of a run not yet taken into its journal, oldest first."""
         rows = await self._read(
-            "SELECT id, run_id, event_type, payload, codec, created_at FROM inbox "
+            "SELECT id, run_id, event_type, payload, codec, created_at, origin FROM inbox "
             "WHERE run_id = ? AND consumed_seq IS NULL ORDER BY id",
             (run_id,),
         )

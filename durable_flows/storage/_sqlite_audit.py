@@ -1,0 +1,118 @@
+"""The audit reads and writes of :class:`~.sqlite.SqliteStore`: hash chains,
+archived rows, imports and full-text search (FTS5, see migrations/0004_audit.sql)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import ArchiveImportError
+from ._search_text import fts5_query, search_words
+from ._write_jobs import ENTRY_COLUMNS
+from ._writer import JobFn, UndoList
+from .rows import ARCHIVE_COLUMNS, ArchivedRun, JournalEntry, RunChain, SearchHit, SearchQuery
+
+
+class SqliteAudit:
+    """Mixed into ``SqliteStore``: needs its ``_read`` and ``_write``."""
+
+    async def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        raise NotImplementedError
+
+    async def _write(self, fn: JobFn[Any]) -> Any:
+        raise NotImplementedError
+
+    async def read_chain(self, run_id: str) -> RunChain | None:
+        """The run's journal with each entry's stored hash, or None for an unknown run."""
+        head = await self._read(
+            "SELECT last_seq, chain_head, unchained_upto FROM runs WHERE run_id = ?", (run_id,)
+        )
+        if not head:
+            return None
+        rows = await self._read(
+            f"SELECT {ENTRY_COLUMNS}, hash FROM journal WHERE run_id = ? ORDER BY seq", (run_id,)
+        )
+        return RunChain(
+            run_id, head[0][0], head[0][1], head[0][2],
+            [JournalEntry(*r[:-1]) for r in rows], [r[-1] for r in rows],
+        )  # fmt: skip
+
+    async def dump_runs(self, run_ids: Sequence[str]) -> list[ArchivedRun]:
+        """The stored rows of each of ``run_ids`` that exists, in the order given."""
+        out = []
+        for run_id in run_ids:
+            tables = {}
+            for table, columns in ARCHIVE_COLUMNS.items():
+                order = {"runs": "run_id", "journal": "seq", "inbox": "id"}[table]
+                rows = await self._read(
+                    f"SELECT {', '.join(columns)} FROM {table} WHERE run_id = ? ORDER BY {order}",
+                    (run_id,),
+                )
+                tables[table] = [dict(zip(columns, row, strict=True)) for row in rows]
+            if tables["runs"]:
+                out.append(ArchivedRun(tables["runs"][0], tables["journal"], tables["inbox"]))
+        return out
+
+    async def load_runs(self, runs: Sequence[ArchivedRun]) -> None:
+        """Insert archived runs as they were stored, in one transaction.
+
+        Raises:
+            ArchiveImportError: a run (or one of its inbox ids) is already here;
+                nothing is written.
+        """
+        await self._write(lambda conn, undo: _load(conn, undo, runs))
+
+    async def search(self, query: SearchQuery) -> list[SearchHit]:
+        """Journal entries holding every word of ``query.text``, best first (FTS5 bm25)."""
+        words = search_words(query.text)
+        if not words:
+            return []
+        where = ["journal_fts MATCH ?"]
+        params: list[Any] = [fts5_query(words)]
+        if query.statuses:
+            where.append(f"r.status IN ({', '.join('?' * len(query.statuses))})")
+            params += list(query.statuses)
+        if query.kinds:
+            where.append(f"j.kind IN ({', '.join('?' * len(query.kinds))})")
+            params += list(query.kinds)
+        if query.since is not None:
+            where.append("j.ts >= ?")
+            params.append(query.since)
+        if query.until is not None:
+            where.append("j.ts < ?")
+            params.append(query.until)
+        if query.workflow is not None:
+            wanted = query.workflow.replace(":", ".")
+            where.append("(r.workflow = ? OR substr(r.workflow, -(length(?) + 1)) = '.' || ?)")
+            params += [wanted, wanted, wanted]
+        params.append(query.limit)
+        rows = await self._read(
+            "SELECT d.run_id, d.seq, j.kind, j.ts, r.workflow, r.status, "
+            "snippet(journal_fts, 0, '[', ']', '…', 16), bm25(journal_fts) AS rank "
+            "FROM journal_fts JOIN journal_docs d ON d.doc = journal_fts.rowid "
+            "JOIN journal j ON j.run_id = d.run_id AND j.seq = d.seq "
+            "JOIN runs r ON r.run_id = d.run_id "
+            f"WHERE {' AND '.join(where)} ORDER BY rank, d.run_id, d.seq LIMIT ?",
+            params,
+        )
+        return [SearchHit(*row) for row in rows]
+
+
+def _load(conn: sqlite3.Connection, undo: UndoList, runs: Sequence[ArchivedRun]) -> None:
+    for archived in runs:
+        run_id = archived.run["run_id"]
+        if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run_id,)).fetchone():
+            raise ArchiveImportError(run_id, "a run with this id exists")
+        for table, rows in (
+            ("runs", [archived.run]), ("journal", archived.journal), ("inbox", archived.inbox),
+        ):  # fmt: skip
+            columns = ARCHIVE_COLUMNS[table]
+            try:
+                conn.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) "
+                    f"VALUES ({', '.join('?' * len(columns))})",
+                    [tuple(row.get(c) for c in columns) for row in rows],
+                )
+            except sqlite3.IntegrityError as exc:
+                raise ArchiveImportError(run_id, f"a row is already there ({exc})") from exc

@@ -1,0 +1,85 @@
+-- durable_flows journal schema, version 4: the audit trail.
+--
+-- Tamper evidence: every journal entry written from now on carries `hash`,
+-- chaining it to the previous entry of its run (durable_flows/storage/_chain.py
+-- says what is hashed); the store computes it in the transaction that writes
+-- the row and keeps the newest in `runs.chain_head`. Entries journaled before
+-- this migration have no hash: each existing run records how far its journal
+-- was unchained (`runs.unchained_upto`), so `durable-flows verify` reports
+-- them as "unchained up to seq N" and any later entry without a hash as a break.
+--
+-- Provenance: `inbox.origin` says who sent an outside event (host, process,
+-- OS user, the API or CLI used, the application's actor), as JSON text.
+--
+-- Search: `journal_fts`, an FTS5 index over each entry's kind, step, event
+-- type and payload text (snapshot entries, copies of the whole state, are
+-- left out), kept by triggers in the same transaction as the journal row.
+-- FTS5 rows need integer ids and the journal has none, so `journal_docs` maps
+-- each indexed entry to its id. Existing entries are indexed here.
+
+-- Hash of the entry, chained to the previous entry of its run ('s:' SHA-256
+-- or 'h:' HMAC-SHA256, hex); NULL for entries journaled before version 4.
+ALTER TABLE journal ADD COLUMN hash TEXT;
+
+-- Hash of the run's newest journal entry; NULL while it has none chained.
+ALTER TABLE runs ADD COLUMN chain_head TEXT;
+
+-- last_seq of the run when the journal became chained (version 4); NULL for
+-- runs created since, whose every entry is chained.
+ALTER TABLE runs ADD COLUMN unchained_upto INTEGER;
+
+UPDATE runs SET unchained_upto = last_seq WHERE last_seq > 0;
+
+-- Who sent the event, as JSON: host, pid, user, via (api/cli), actor.
+ALTER TABLE inbox ADD COLUMN origin TEXT;
+
+-- One row per indexed journal entry: the id of its row in journal_fts.
+CREATE TABLE journal_docs (
+    doc    INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    UNIQUE (run_id, seq)
+);
+
+-- Full-text index of the entries' text (rowid = journal_docs.doc).
+CREATE VIRTUAL TABLE journal_fts USING fts5 (body);
+
+CREATE TRIGGER journal_search_insert AFTER INSERT ON journal
+WHEN new.kind <> 'snapshot'
+BEGIN
+    INSERT INTO journal_docs (run_id, seq) VALUES (new.run_id, new.seq);
+    INSERT INTO journal_fts (rowid, body) VALUES (
+        last_insert_rowid(),
+        new.kind || ' ' || coalesce(new.step, '') || ' ' || coalesce(new.event_type, '')
+            || ' ' || new.payload);
+END;
+
+CREATE TRIGGER journal_search_delete AFTER DELETE ON journal
+BEGIN
+    DELETE FROM journal_fts WHERE rowid =
+        (SELECT doc FROM journal_docs WHERE run_id = old.run_id AND seq = old.seq);
+    DELETE FROM journal_docs WHERE run_id = old.run_id AND seq = old.seq;
+END;
+
+-- Journal rows are never updated by durable_flows; one edited by hand is
+-- re-indexed (and `verify` reports the edit).
+CREATE TRIGGER journal_search_update AFTER UPDATE OF kind, step, event_type, payload ON journal
+BEGIN
+    DELETE FROM journal_fts WHERE rowid =
+        (SELECT doc FROM journal_docs WHERE run_id = old.run_id AND seq = old.seq);
+    DELETE FROM journal_docs WHERE run_id = old.run_id AND seq = old.seq;
+    INSERT INTO journal_docs (run_id, seq) SELECT new.run_id, new.seq WHERE new.kind <> 'snapshot';
+    INSERT INTO journal_fts (rowid, body) SELECT
+        last_insert_rowid(),
+        new.kind || ' ' || coalesce(new.step, '') || ' ' || coalesce(new.event_type, '')
+            || ' ' || new.payload
+    WHERE new.kind <> 'snapshot';
+END;
+
+INSERT INTO journal_docs (run_id, seq)
+SELECT run_id, seq FROM journal WHERE kind <> 'snapshot' ORDER BY run_id, seq;
+
+INSERT INTO journal_fts (rowid, body)
+SELECT d.doc,
+       j.kind || ' ' || coalesce(j.step, '') || ' ' || coalesce(j.event_type, '') || ' ' || j.payload
+FROM journal_docs d JOIN journal j ON j.run_id = d.run_id AND j.seq = d.seq;
