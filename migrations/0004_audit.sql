@@ -1,7 +1,7 @@
 -- durable_flows journal schema, version 4: the audit trail.
 --
 -- Tamper evidence: every journal entry written from now on carries `hash`,
--- chaining it to the previous entry of its run (durable_flows/storage/_chain.py
+-- chaining it to the previous entry of its run (durable_flows/storage/chain.py
 -- says what is hashed); the store computes it in the transaction that writes
 -- the row and keeps the newest in `runs.chain_head`. Entries journaled before
 -- this migration have no hash: each existing run records how far its journal

@@ -36,9 +36,9 @@ def main() -> None:
 
 
 def _register() -> None:
-    from . import check, draw, export, gc, operate, report, running, runs, show, worker
+    from . import audit, check, draw, export, gc, operate, report, running, runs, show, worker
 
-    for module in (runs, show, operate, running, export, draw, report, gc, check, worker):
+    for module in (runs, show, operate, running, export, draw, report, gc, check, worker, audit):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -57,9 +57,11 @@ def _owned(info: RunInfo) -> bool:
 @click.argument("run_id")
 @click.argument("event_type")
 @click.option("--data", default="{}", show_default=True, metavar="JSON", help="The event's fields as a JSON object.")
+@click.option("--actor", default=None, metavar="NAME",
+              help="Who is sending, in your application's terms (journaled with host, pid and OS user).")
 @db_option
 @json_option
-def send_command(run_id: str, event_type: str, data: str, db: str, as_json: bool) -> None:
+def send_command(run_id: str, event_type: str, data: str, actor: str | None, db: str, as_json: bool) -> None:
     """Deliver an event into a run, as store.send_event does.
 
     EVENT_TYPE is the event class as module:Class or module.Class, for example
@@ -71,7 +73,7 @@ def send_command(run_id: str, event_type: str, data: str, db: str, as_json: bool
 
     async def work(store: JournalStore) -> tuple[int, RunInfo]:
         await _require_run(store, run_id)
-        inbox_id = await store.send_event(run_id, event)
+        inbox_id = await store.send_event(run_id, event, actor=actor, via="cli")
         return inbox_id, await _require_run(store, run_id)
 
     inbox_id, info = run_with_store(db, work)

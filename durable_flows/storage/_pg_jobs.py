@@ -32,11 +32,11 @@ from ..errors import (
     RunNotFoundError,
     StaleLeaseError,
 )
-from ._chain import chain_hashes, chain_key, rechain
 from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
 from ._pg_leases import NOW, PgLeaseJobs
 from ._pg_writer import UndoList
 from .base import _check_entries
+from .chain import chain_hashes, chain_key, rechain
 from .rows import (
     ACTIVE_STATUSES,
     FAILED,

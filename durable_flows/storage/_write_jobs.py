@@ -28,10 +28,10 @@ from ..errors import (
     RunNotFoundError,
     StaleLeaseError,
 )
-from ._chain import chain_hashes, chain_key, rechain
 from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
 from ._writer import UndoList
 from .base import _check_entries
+from .chain import chain_hashes, chain_key, rechain
 from .owners import owner_is_dead
 from .rows import FAILED, FINISHED_STATUSES, RUNNING, JournalEntry, Lease, NewRun, RunUpdate
 

@@ -27,10 +27,10 @@ from ..errors import (
     StaleLeaseError,
     StoreClosedError,
 )
-from ._chain import chain_hashes, chain_key, rechain
 from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
 from ._memory_audit import MemoryAudit
 from .base import JournalStore, _check_entries, _check_update
+from .chain import chain_hashes, chain_key, rechain
 from .owners import make_owner_id
 from .rows import (
     FAILED,

@@ -38,10 +38,11 @@ def make_origin(via: str = "api", actor: str | None = None) -> str:
 def describe_origin(origin: object) -> str:
     """One line for people: ``by alice (actor) via cli as bob@host pid 42``."""
     if isinstance(origin, str):
+        text = origin
         try:
-            origin = json.loads(origin)
+            origin = json.loads(text)
         except ValueError:
-            return origin
+            return text
     if not isinstance(origin, dict):
         return ""
     parts = []

@@ -1,7 +1,7 @@
 -- durable_flows journal schema (PostgreSQL), version 4: the audit trail.
 --
 -- Same columns as migrations/0004_audit.sql: `journal.hash` chains each entry
--- to the previous entry of its run (see durable_flows/storage/_chain.py),
+-- to the previous entry of its run (see durable_flows/storage/chain.py),
 -- `runs.chain_head` is the newest hash, `runs.unchained_upto` how far a run
 -- journaled before this migration is unchained, `inbox.origin` who sent an
 -- outside event. Search uses PostgreSQL's own full-text search: a GIN index
