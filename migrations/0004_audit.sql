@@ -63,7 +63,7 @@ END;
 
 -- Journal rows are never updated by durable_flows; one edited by hand is
 -- re-indexed (and `verify` reports the edit).
-CREATE TRIGGER journal_search_update AFTER UPDATE OF kind, step, event_type, payload ON journal
+CREATE TRIGGER journal_search_update AFTER UPDATE ON journal
 BEGIN
     DELETE FROM journal_fts WHERE rowid =
         (SELECT doc FROM journal_docs WHERE run_id = old.run_id AND seq = old.seq);

@@ -1,0 +1,77 @@
+"""The audit methods every store has: hash chains written by each kind of
+write, archived rows that load into any store and export back unchanged,
+inbox origins, and search."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from storage_helpers import entries, make_entry, new_run
+
+from durable_flows.audit import verify_chain
+from durable_flows.audit.archive import archive_bytes
+from durable_flows.storage import JournalStore, SqliteStore
+from durable_flows.storage.chain import chain_hashes
+from durable_flows.storage.rows import RunUpdate, SearchQuery
+
+
+async def _journal(store: JournalStore) -> None:
+    lease = await store.create_run(new_run("r1"), entries("r1", 1, 3))
+    await store.append(lease, entries("r1", 4, 5))
+    await store.append(lease, [], RunUpdate(status="waiting"))
+    inbox = await store.send_to_inbox("r1", "x.Answer", '{"_data":{"a":1}}', origin='{"actor":"amy"}')
+    await store.append(lease, [make_entry("r1", 6, payload=json.dumps({"inbox": inbox, "refund": 42}))], None, [inbox])
+    await store.append(lease, entries("r1", 7, 7), RunUpdate(status="completed", release_lease=True))
+
+
+async def test_every_write_chains_and_verifies(store: JournalStore) -> None:
+    await _journal(store)
+    chain = await store.read_chain("r1")
+    assert chain is not None and len(chain.entries) == 7
+    assert chain.hashes == chain_hashes(None, chain.entries, None)
+    assert chain.chain_head == chain.hashes[-1] and chain.unchained_upto is None
+    assert verify_chain(chain).ok
+    fork_id = await store.fork("r1", 5, "r1-fork")
+    fork = await store.read_chain(fork_id)
+    assert fork is not None and [e.run_id for e in fork.entries] == ["r1-fork"] * 5
+    assert fork.hashes == chain_hashes(None, fork.entries, None) and verify_chain(fork).ok
+    assert fork.hashes[0] != chain.hashes[0]  # the copy names another run: a chain of its own
+    assert await store.read_chain("nope") is None
+
+
+async def test_archived_rows_load_into_sqlite_and_export_unchanged(store: JournalStore, tmp_path: Path) -> None:
+    await _journal(store)
+    dumped = await store.dump_runs(["r1", "nope"])
+    assert [d.run["run_id"] for d in dumped] == ["r1"]
+    [run] = dumped
+    assert len(run.journal) == 7 and [i["origin"] for i in run.inbox] == ['{"actor":"amy"}']
+    assert run.inbox[0]["consumed_seq"] == 6
+    original = archive_bytes(dumped)
+    async with SqliteStore(tmp_path / "copy.db") as copy:
+        await copy.load_runs(dumped)
+        assert archive_bytes(await copy.dump_runs(["r1"])) == original
+        assert verify_chain(await copy.read_chain("r1")).ok  # type: ignore[arg-type]
+
+
+async def test_search_finds_words_of_payloads_with_filters(store: JournalStore) -> None:
+    await _journal(store)
+    hits = await store.search(SearchQuery("Refund 42"))
+    assert [(h.run_id, h.seq, h.kind, h.status) for h in hits] == [("r1", 6, "sent", "completed")]
+    assert "[refund]" in hits[0].snippet.lower()
+    assert await store.search(SearchQuery("refund", kinds=("failed",))) == []
+    assert await store.search(SearchQuery("refund", statuses=("failed",))) == []
+    assert await store.search(SearchQuery("refund", workflow="other")) == []
+    assert len(await store.search(SearchQuery("refund", workflow="wf"))) == 1
+    assert await store.search(SearchQuery("refund", until=0)) == []
+    assert await store.search(SearchQuery("!!")) == []
+
+
+async def test_send_event_records_origin(store: JournalStore) -> None:
+    from durable_flows.events import HumanResponseEvent
+
+    await store.create_run(new_run("r1"), entries("r1", 1, 1))
+    await store.send_event("r1", HumanResponseEvent(response="ok"), actor="u-9")
+    [item] = await store.read_inbox("r1")
+    origin = json.loads(item.origin or "")
+    assert origin["actor"] == "u-9" and origin["via"] == "api" and isinstance(origin["pid"], int)
