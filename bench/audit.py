@@ -1,0 +1,167 @@
+"""What the audit trail costs and how fast search answers.
+
+    python bench/audit.py chain  [--runs 200 --reps 5]   # hash chain cost per chain step
+    python bench/audit.py search [--entries 1000000]     # search over a big journal
+
+``chain`` runs the 10-step chain workflow on SQLite (synchronous=FULL) with
+the writer's chain step as shipped and with it replaced by a no-op, in
+alternating repetitions, and prints µs per step for both. Because the
+machine is shared and a 2% difference drowns in its noise, it also times the
+hashing itself on the very entries those runs journaled (entries per step
+times µs per entry) and prints that as a share of a step.
+
+``search`` writes a journal of N entries (1,000 runs; payloads of random words,
+a few entries mentioning "refund 42"), then times ``store.search`` for a rare
+phrase, a common word and a filtered query (median of 20).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.append(str(ROOT))
+
+from bench.workloads import CHAIN_STEPS, define  # noqa: E402
+from durable_flows.storage import SqliteStore, _write_jobs  # noqa: E402
+from durable_flows.storage.chain import chain_hashes  # noqa: E402
+from durable_flows.storage.rows import JournalEntry, SearchQuery  # noqa: E402
+
+
+async def _chain_runs(path: Path, runs: int) -> float:
+    ns = define("durable_flows")
+    async with SqliteStore(path) as store:
+        flow = ns.ChainFlow(store=store, timeout=None)
+        await flow.run()  # warm up
+        start = time.perf_counter()
+        for _ in range(runs):
+            await flow.run()
+        return (time.perf_counter() - start) / (runs * CHAIN_STEPS)
+
+
+def _no_chain(prev: Any, entries: Any, key: Any) -> list[None]:
+    return [None] * len(entries)
+
+
+def bench_chain(runs: int, reps: int) -> None:
+    shipped = _write_jobs.chain_hashes
+    on: list[float] = []
+    off: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for rep in range(reps):
+            for label, fn, out in (("on", shipped, on), ("off", _no_chain, off)):
+                _write_jobs.chain_hashes = fn  # type: ignore[assignment]
+                try:
+                    out.append(asyncio.run(_chain_runs(Path(tmp) / f"{label}{rep}.db", runs)))
+                finally:
+                    _write_jobs.chain_hashes = shipped
+        conn = sqlite3.connect(Path(tmp) / "on0.db")
+        rows = [JournalEntry(*r) for r in conn.execute(
+            "SELECT run_id, seq, kind, step, event_type, payload, ts, codec FROM journal ORDER BY run_id, seq")]
+        steps = runs + 1
+    per_step_entries = len(rows) / (steps * CHAIN_STEPS)
+    start = time.perf_counter()
+    for _ in range(5):
+        chain_hashes(None, rows, None)
+    per_entry = (time.perf_counter() - start) / (5 * len(rows))
+    m_on, m_off = statistics.median(on), statistics.median(off)
+    hashing = per_entry * per_step_entries
+    print(f"chain step, hashing on : {m_on * 1e6:7.1f} µs (median of {reps}; {[round(x * 1e6) for x in on]})")
+    print(f"chain step, hashing off: {m_off * 1e6:7.1f} µs (median of {reps}; {[round(x * 1e6) for x in off]})")
+    print(f"difference of medians  : {(m_on - m_off) / m_off * 100:+.1f}% (machine noise included)")
+    print(f"hashing itself         : {per_entry * 1e6:.2f} µs per entry x {per_step_entries:.1f} entries per step "
+          f"= {hashing * 1e6:.1f} µs = {hashing / m_on * 100:.2f}% of a step")
+
+
+WORDS = [f"w{i}" for i in range(5000)]
+
+
+def _fill(path: Path, entries: int) -> None:
+    asyncio.run(_open(path))
+    rng = random.Random(7)
+    conn = sqlite3.connect(path)
+    runs = 1000
+    per_run = entries // runs
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO runs (run_id, workflow, status, created_at, updated_at, last_seq, waiting_for) "
+        "VALUES (?, ?, ?, 0, 0, ?, '[]')",
+        [(f"run{r:04d}", f"app.Flow{r % 5}", "failed" if r % 10 == 0 else "completed", per_run) for r in range(runs)],
+    )
+    for r in range(runs):
+        rows = []
+        for seq in range(1, per_run + 1):
+            text = " ".join(rng.choice(WORDS) for _ in range(8))
+            if rng.random() < 0.0001:
+                text += " refund 42"
+            kind = "failed" if seq % 50 == 0 else "sent"
+            rows.append((f"run{r:04d}", seq, kind, "step", "app.Ev", json.dumps({"text": text}), seq * 0.1, "json"))
+        conn.executemany(
+            "INSERT INTO journal (run_id, seq, kind, step, event_type, payload, ts, codec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        if r % 100 == 99:
+            conn.execute("COMMIT")
+            print(f"  written {(r + 1) * per_run:,} entries", file=sys.stderr)
+            conn.execute("BEGIN")
+    conn.execute("COMMIT")
+    conn.close()
+
+
+async def _open(path: Path) -> None:
+    async with SqliteStore(path):
+        pass
+
+
+async def _time_queries(path: Path) -> None:
+    async with SqliteStore(path) as store:
+        for label, query in (
+            ("rare phrase 'refund 42'", SearchQuery("refund 42")),
+            ("common word, top 50", SearchQuery("w17")),
+            ("word + --status failed --kind failed", SearchQuery("w17", statuses=("failed",), kinds=("failed",))),
+        ):
+            times = []
+            for _ in range(20):
+                start = time.perf_counter()
+                hits = await store.search(query)
+                times.append(time.perf_counter() - start)
+            print(f"{label:40s} {statistics.median(times) * 1000:7.1f} ms median ({len(hits)} hits)")
+
+
+def bench_search(entries: int, keep: str | None) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(keep) if keep else Path(tmp) / "big.db"
+        if not path.exists():
+            start = time.perf_counter()
+            _fill(path, entries)
+            print(f"wrote {entries:,} entries (FTS5 kept by triggers) in {time.perf_counter() - start:.0f} s")
+        asyncio.run(_time_queries(path))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["chain", "search"])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--keep", default=None, help="search: journal file to write once and reuse")
+    args = parser.parse_args()
+    if args.what == "chain":
+        bench_chain(args.runs, args.reps)
+    else:
+        bench_search(args.entries, args.keep)
+
+
+if __name__ == "__main__":
+    main()
