@@ -22,8 +22,9 @@ def report_html(
     tl: RunTimeline,
     graph: WorkflowGraph,
     path: RunPath,
+    extra: str = "",
 ) -> str:
-    """The whole report page."""
+    """The whole report page; ``extra`` is HTML of more sections (``--compare``)."""
     step_order = [n.label for n in graph.nodes if n.kind == "step"]
     body = "\n".join(
         [
@@ -33,6 +34,7 @@ def report_html(
             _steps_section(tl),
             _events_section(tl),
             _journal_section(history, tl),
+            extra,
         ]
     )
     return page(f"run {info.run_id} · {info.workflow}", body)

@@ -4,6 +4,7 @@ two runs, and ``import-archive`` (``gc --archive`` writes archives)."""
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -14,6 +15,7 @@ from ..audit.verify import ChainReport
 from ..storage import JournalStore
 from ..storage.rows import ALL_STATUSES, SearchHit, SearchQuery
 from ._common import db_option, echo_json, json_option, run_with_store
+from ._diff_page import diff_html
 from ._format import clock, entry_detail, parse_when, shorten, table
 
 
@@ -100,9 +102,13 @@ def _hit_dict(h: SearchHit) -> dict[str, Any]:
 @click.argument("run_b")
 @click.option("--all", "show_all", is_flag=True, help="Show every aligned entry, not only around the divergence.")
 @click.option("--width", type=int, default=60, show_default=True, help="Width of each side.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the two runs side by side to this self-contained HTML file.")
 @db_option
 @json_option
-def diff_command(run_a: str, run_b: str, show_all: bool, width: int, db: str, as_json: bool) -> None:
+def diff_command(
+    run_a: str, run_b: str, show_all: bool, width: int, html_path: Path | None, db: str, as_json: bool
+) -> None:
     """Align the journals of RUN_A and RUN_B by step and event and show where
     they diverge first (a fork and its origin, a run before and after a code
     change, two runs of the same input)."""
@@ -111,10 +117,14 @@ def diff_command(run_a: str, run_b: str, show_all: bool, width: int, db: str, as
         return diff_histories(run_a, await store.history(run_a), run_b, await store.history(run_b))
 
     diff = run_with_store(db, work)
+    if html_path is not None:
+        html_path.write_text(diff_html(diff), encoding="utf-8")
     if as_json:
         echo_json(diff.as_dict())
         return
     click.echo(diff_text(diff, show_all, width))
+    if html_path is not None:
+        click.echo(f"wrote {html_path}")
 
 
 _MARK = {"same": " ", "changed": "~", "only_a": "<", "only_b": ">"}

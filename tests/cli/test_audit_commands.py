@@ -184,3 +184,24 @@ async def _create(path: Path) -> None:
 async def _export(path: Path, run_ids: list[str]) -> bytes:
     async with SqliteStore(path) as store:
         return archive_bytes(await store.dump_runs(run_ids))
+
+
+def test_diff_html_and_report_compare_show_the_runs_side_by_side(cli: Any, journal: Journal, tmp_path: Path) -> None:
+    page = tmp_path / "diff.html"
+    result = cli("diff", journal.chain, journal.forked, "--html", str(page))
+    assert result.exit_code == 0 and f"wrote {page}" in result.output
+    html = page.read_text()
+    assert f"{journal.chain} beside {journal.forked}" in html
+    assert html.count('style="background:#fee2e2"') > 0  # entries only the original has
+    assert '<tr id="d' in html and "first divergence" in html
+    report = tmp_path / "report.html"
+    assert cli("report", journal.chain, "-o", str(report), "--compare", journal.forked).exit_code == 0
+    assert f"{journal.chain} beside {journal.forked}" in report.read_text()
+
+
+def test_report_shows_who_sent_an_outside_event(cli: Any, journal: Journal, tmp_path: Path) -> None:
+    cli("send", "asking", HUMAN, "--data", '{"response": "ann"}', "--actor", "clerk-7")
+    assert cli("resume", "asking", "--workflow", "flows:AskName").exit_code == 0
+    report = tmp_path / "r.html"
+    assert cli("report", "asking", "-o", str(report)).exit_code == 0
+    assert "actor clerk-7, via cli" in report.read_text()
