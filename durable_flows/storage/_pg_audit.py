@@ -15,8 +15,8 @@ from .rows import ARCHIVE_COLUMNS, ArchivedRun, JournalEntry, RunChain, SearchHi
 _ENTRY = "run_id, seq, kind, step, event_type, payload, ts, codec"
 #: The text the GIN index holds: the expression must match the index's.
 _DOC = (
-    "to_tsvector('simple', j.kind || ' ' || coalesce(j.step, '') || ' ' "
-    "|| coalesce(j.event_type, '') || ' ' || j.payload)"
+    "to_tsvector('simple', regexp_replace(j.kind || ' ' || coalesce(j.step, '') || ' ' "
+    "|| coalesce(j.event_type, '') || ' ' || j.payload, '[^[:alnum:]]+', ' ', 'g'))"
 )
 _ORDER = {"runs": "run_id", "journal": "seq", "inbox": "id"}
 

@@ -19,7 +19,11 @@ UPDATE runs SET unchained_upto = last_seq WHERE last_seq > 0;
 
 ALTER TABLE inbox ADD COLUMN origin TEXT;
 
+-- Anything but letters and digits becomes a space first, so that words are
+-- cut where SQLite's FTS5 cuts them (PostgreSQL's parser would keep
+-- `module.Class` or `a/b` whole as host names and paths).
 CREATE INDEX journal_search ON journal USING gin (
-    to_tsvector('simple', kind || ' ' || coalesce(step, '') || ' ' || coalesce(event_type, '')
-        || ' ' || payload)
+    to_tsvector('simple', regexp_replace(
+        kind || ' ' || coalesce(step, '') || ' ' || coalesce(event_type, '') || ' ' || payload,
+        '[^[:alnum:]]+', ' ', 'g'))
 ) WHERE kind <> 'snapshot';

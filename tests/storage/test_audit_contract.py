@@ -75,3 +75,30 @@ async def test_send_event_records_origin(store: JournalStore) -> None:
     [item] = await store.read_inbox("r1")
     origin = json.loads(item.origin or "")
     assert origin["actor"] == "u-9" and origin["via"] == "api" and isinstance(origin["pid"], int)
+
+
+async def test_sqlite_appends_chain_from_the_stored_head_when_another_store_wrote(tmp_path: Path) -> None:
+    """The writer remembers each run's chain head to skip a read; an append by
+    another store object (another process) in between must not fork the chain."""
+    import sqlite3
+
+    path = tmp_path / "j.db"
+    async with SqliteStore(path) as a, SqliteStore(path) as b:
+        lease = await a.create_run(new_run("r1"), entries("r1", 1, 2))
+        await a.append(lease, entries("r1", 3, 3), RunUpdate(release_lease=True))
+        lease_b = await b.claim_lease("r1")
+        await b.append(lease_b, entries("r1", 4, 5), RunUpdate(release_lease=True))
+        lease = await a.claim_lease("r1")
+        await a.append(lease, entries("r1", 6, 6))
+        chain = await a.read_chain("r1")
+        assert chain is not None and verify_chain(chain).ok and len(chain.entries) == 6
+        # A head changed behind the writer's back while seq stayed put: the
+        # append's WHERE clause notices, the head is read again, and the append succeeds.
+        conn = sqlite3.connect(path)
+        conn.execute("UPDATE runs SET chain_head = 's:forged' WHERE run_id = 'r1'")
+        conn.commit()
+        await a.append(lease, entries("r1", 7, 7))
+        chain = await a.read_chain("r1")
+        assert chain is not None and chain.hashes[-1] == chain_hashes("s:forged", chain.entries[-1:], None)[0]
+        report = verify_chain(chain)
+        assert not report.ok and report.seq == 7
