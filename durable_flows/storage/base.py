@@ -283,7 +283,7 @@ class JournalStore(ABC):
         codec = Codec(serializer)
         payload = json.dumps(codec.dump_event(event), separators=(",", ":"), ensure_ascii=False)
         origin = make_origin(via, actor)
-        return await self.send_to_inbox(run_id, type_name, payload, codec.name, origin)
+        return await self.send_to_inbox(run_id, type_name, payload, codec.name, origin=origin)
 
     async def export(self, run_id: str) -> list[dict[str, Any]]:
         """The run's full history for archiving or diffing: same as :meth:`history`.
