@@ -2,8 +2,9 @@
 
 Each journal entry is reduced to what two runs can share: its kind, step,
 event type and payload without the fields that differ between any two runs
-(execution ids, inbox ids, times, workers, sender origin). The two lists are
-aligned with :class:`difflib.SequenceMatcher`; the first non-matching block
+(execution ids, inbox ids, times, workers, sender origin, tracebacks);
+snapshots and ``resumed`` entries, facts about processes, are left out. The
+two lists are aligned with :class:`difflib.SequenceMatcher`; the first non-matching block
 is the divergence: a fork from its origin diverges right after the fork
 point, a run before and after a code change where the steps did something
 else, two runs of the same input where a step's output differed.
@@ -16,11 +17,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Payload fields left out of the comparison: they differ between runs by nature.
+#: Payload fields left out of the comparison: they differ between runs by nature
+#: (ids, times, durations, which worker or process, who sent an outside event).
 VOLATILE_FIELDS = frozenset(
-    {"exec", "inbox", "worker", "origin", "at", "deadline", "retry_in", "wake_at", "ts",
-     "started", "ended", "event_seq", "lease", "token"}
+    {"exec", "inbox", "worker", "origin", "deadline", "retry_in", "duration", "event_seq",
+     "waiter_id", "op", "owner", "token", "rerun"}
 )  # fmt: skip
+#: Entries about the process rather than the run's history: not aligned at all.
+SKIPPED_KINDS = frozenset({"snapshot", "resumed"})
 
 
 def entry_key(entry: dict[str, Any]) -> tuple[Any, ...]:
@@ -28,6 +32,8 @@ def entry_key(entry: dict[str, Any]) -> tuple[Any, ...]:
     payload = entry.get("payload")
     if isinstance(payload, dict):
         payload = {k: v for k, v in payload.items() if k not in VOLATILE_FIELDS}
+        if isinstance(payload.get("error"), dict):  # tracebacks name files and lines
+            payload["error"] = {k: v for k, v in payload["error"].items() if k != "traceback"}
     return (
         entry.get("kind"),
         entry.get("step"),
@@ -77,9 +83,9 @@ class RunDiff:
 def diff_histories(
     run_a: str, history_a: list[dict[str, Any]], run_b: str, history_b: list[dict[str, Any]]
 ) -> RunDiff:
-    """Align two histories (``JournalStore.history``; snapshots left out)."""
-    a = [e for e in history_a if e["kind"] != "snapshot"]
-    b = [e for e in history_b if e["kind"] != "snapshot"]
+    """Align two histories (``JournalStore.history``; :data:`SKIPPED_KINDS` left out)."""
+    a = [e for e in history_a if e["kind"] not in SKIPPED_KINDS]
+    b = [e for e in history_b if e["kind"] not in SKIPPED_KINDS]
     keys_a, keys_b = [entry_key(e) for e in a], [entry_key(e) for e in b]
     diff = RunDiff(run_a, run_b)
     matcher = difflib.SequenceMatcher(None, keys_a, keys_b, autojunk=False)

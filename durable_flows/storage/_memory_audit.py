@@ -29,6 +29,8 @@ class MemoryAudit:
     _runs: dict[str, RunInfo]
     _journal: dict[str, list[JournalEntry]]
     _hashes: dict[str, list[str | None]]
+    #: run_id -> unchained_upto of runs imported from a journal older than chaining.
+    _unchained: dict[str, int]
     _inbox: dict[int, InboxItem]
     _consumed: dict[int, int]
     _last_inbox_id: int
@@ -44,7 +46,8 @@ class MemoryAudit:
             return None
         hashes = list(self._hashes[run_id])
         head = hashes[-1] if hashes else None
-        return RunChain(run_id, info.last_seq, head, None, list(self._journal[run_id]), hashes)
+        legacy = self._unchained.get(run_id)
+        return RunChain(run_id, info.last_seq, head, legacy, list(self._journal[run_id]), hashes)
 
     async def dump_runs(self, run_ids: Sequence[str]) -> list[ArchivedRun]:
         """See ``JournalStore.dump_runs``."""
@@ -58,6 +61,7 @@ class MemoryAudit:
             row["waiting_for"] = json.dumps(info.waiting_for)
             hashes = self._hashes[run_id]
             row["chain_head"] = hashes[-1] if hashes else None
+            row["unchained_upto"] = self._unchained.get(run_id)
             journal = [
                 {**e._asdict(), "hash": h}
                 for e, h in zip(self._journal[run_id], hashes, strict=True)
@@ -74,7 +78,7 @@ class MemoryAudit:
         return out
 
     async def load_runs(self, runs: Sequence[ArchivedRun]) -> None:
-        """See ``JournalStore.load_runs``; keeps ``unchained_upto`` only as the hashes show it."""
+        """See ``JournalStore.load_runs``."""
         self._check_open()
         for archived in runs:
             run_id = archived.run["run_id"]
@@ -95,6 +99,8 @@ class MemoryAudit:
                 for e in archived.journal
             ]
             self._hashes[run_id] = [e.get("hash") for e in archived.journal]
+            if archived.run.get("unchained_upto") is not None:
+                self._unchained[run_id] = archived.run["unchained_upto"]
             for item in archived.inbox:
                 self._inbox[item["id"]] = InboxItem(
                     item["id"], run_id, item["event_type"], item["payload"], item["codec"],

@@ -115,9 +115,11 @@ async def _load(conn: Any, undo: UndoList, runs: Sequence[ArchivedRun]) -> None:
         ):  # fmt: skip
             columns = ARCHIVE_COLUMNS[table]
             marks = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+            # inbox.id is an identity column: keep the archived ids.
+            overriding = " OVERRIDING SYSTEM VALUE" if table == "inbox" else ""
             try:
                 await conn.executemany(
-                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})",
+                    f"INSERT INTO {table} ({', '.join(columns)}){overriding} VALUES ({marks})",
                     [tuple(row.get(c) for c in columns) for row in rows],
                 )
             except asyncpg.UniqueViolationError as exc:

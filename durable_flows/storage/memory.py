@@ -62,6 +62,7 @@ class MemoryStore(MemoryAudit, JournalStore):
         self._runs: dict[str, RunInfo] = {}
         self._journal: dict[str, list[JournalEntry]] = {}
         self._hashes: dict[str, list[str | None]] = {}  # run_id -> each entry's chain hash
+        self._unchained: dict[str, int] = {}  # see MemoryAudit
         self._key = chain_key()
         self._inbox: dict[int, InboxItem] = {}
         self._consumed: dict[int, int] = {}  # inbox id -> seq that took it in
@@ -289,6 +290,7 @@ class MemoryStore(MemoryAudit, JournalStore):
                 del self._runs[run_id]
                 del self._journal[run_id]
                 del self._hashes[run_id]
+                self._unchained.pop(run_id, None)
                 self._held.pop(run_id, None)
                 for item_id in [i for i, item in self._inbox.items() if item.run_id == run_id]:
                     del self._inbox[item_id]

@@ -205,3 +205,18 @@ def test_report_shows_who_sent_an_outside_event(cli: Any, journal: Journal, tmp_
     report = tmp_path / "r.html"
     assert cli("report", "asking", "-o", str(report)).exit_code == 0
     assert "actor clerk-7, via cli" in report.read_text()
+
+
+def test_diff_of_two_runs_of_the_same_input_is_the_same(cli: Any, journal: Journal) -> None:
+    """Two chain runs of equal input align entry for entry (ids, times ignored)."""
+
+    async def again() -> None:
+        import flows
+
+        async with SqliteStore(journal.path) as store:
+            assert await flows.Chain(store=store).run(n=4, run_id="chain-2") == 52
+
+    asyncio.run(again())
+    result = as_json(cli("diff", journal.chain, "chain-2", "--json"))
+    assert result["same"] is True, result["first_divergence"]
+    assert result["common_prefix"] == len(result["rows"]) > 5

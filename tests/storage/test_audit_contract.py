@@ -102,3 +102,28 @@ async def test_sqlite_appends_chain_from_the_stored_head_when_another_store_wrot
         assert chain is not None and chain.hashes[-1] == chain_hashes("s:forged", chain.entries[-1:], None)[0]
         report = verify_chain(chain)
         assert not report.ok and report.seq == 7
+
+
+async def test_an_archive_loads_into_every_store_and_exports_unchanged(store: JournalStore, tmp_path: Path) -> None:
+    """SQLite -> archive -> (memory | SQLite | PostgreSQL) -> archive: the same bytes."""
+    from durable_flows.errors import ArchiveImportError
+
+    async with SqliteStore(tmp_path / "src.db") as source:
+        await _journal(source)
+        await source.fork("r1", 4, "r1-fork")
+        dumped = await source.dump_runs(["r1", "r1-fork"])
+    original = archive_bytes(dumped)
+    await store.load_runs(dumped)
+    assert archive_bytes(await store.dump_runs(["r1", "r1-fork"])) == original
+    for run_id in ("r1", "r1-fork"):
+        assert verify_chain(await store.read_chain(run_id)).ok  # type: ignore[arg-type]
+    assert [i.id for i in await store.read_inbox("r1")] == []  # consumed, as in the source
+    try:
+        await store.load_runs(dumped)
+    except ArchiveImportError as exc:
+        assert "r1" in str(exc) and "Nothing was imported" in str(exc)
+    else:
+        raise AssertionError("a second import must be refused")
+    # New inbox ids never reuse imported ones.
+    await store.create_run(new_run("r2"), entries("r2", 1, 1))
+    assert await store.send_to_inbox("r2", "x.E", "{}") > dumped[0].inbox[0]["id"]
