@@ -4,8 +4,10 @@
     python bench/audit.py search [--entries 1000000]     # search over a big journal
 
 ``chain`` runs the 10-step chain workflow on SQLite (synchronous=FULL) with
-the writer's chain step as shipped and with it replaced by a no-op, in
-alternating repetitions, and prints µs per step for both. Because the
+the writer's chain step as shipped, with it replaced by a no-op, and with
+that and the search index's triggers dropped (the journal as it was before),
+in alternating repetitions, and prints µs per step for each and the file
+size per entry. Because the
 machine is shared and a 2% difference drowns in its noise, it also times the
 hashing itself on the very entries those runs journaled (entries per step
 times µs per entry) and prints that as a share of a step.
@@ -39,8 +41,15 @@ from durable_flows.storage.chain import chain_hashes  # noqa: E402
 from durable_flows.storage.rows import JournalEntry, SearchQuery  # noqa: E402
 
 
-async def _chain_runs(path: Path, runs: int) -> float:
+async def _chain_runs(path: Path, runs: int, search_index: bool = True) -> float:
     ns = define("durable_flows")
+    if not search_index:
+        async with SqliteStore(path):
+            pass
+        conn = sqlite3.connect(path)
+        for trigger in ("insert", "delete", "update"):
+            conn.execute(f"DROP TRIGGER journal_search_{trigger}")
+        conn.close()
     async with SqliteStore(path) as store:
         flow = ns.ChainFlow(store=store, timeout=None)
         await flow.run()  # warm up
@@ -58,14 +67,18 @@ def bench_chain(runs: int, reps: int) -> None:
     shipped = _write_jobs.chain_hashes
     on: list[float] = []
     off: list[float] = []
+    bare: list[float] = []  # no hash chain and no search index: the journal before issue 17
     with tempfile.TemporaryDirectory() as tmp:
         for rep in range(reps):
-            for label, fn, out in (("on", shipped, on), ("off", _no_chain, off)):
+            for label, fn, out, index in (
+                ("on", shipped, on, True), ("off", _no_chain, off, True), ("bare", _no_chain, bare, False),
+            ):  # fmt: skip
                 _write_jobs.chain_hashes = fn  # type: ignore[assignment]
                 try:
-                    out.append(asyncio.run(_chain_runs(Path(tmp) / f"{label}{rep}.db", runs)))
+                    out.append(asyncio.run(_chain_runs(Path(tmp) / f"{label}{rep}.db", runs, index)))
                 finally:
                     _write_jobs.chain_hashes = shipped
+        sizes = {label: (Path(tmp) / f"{label}0.db").stat().st_size for label in ("on", "bare")}
         conn = sqlite3.connect(Path(tmp) / "on0.db")
         rows = [JournalEntry(*r) for r in conn.execute(
             "SELECT run_id, seq, kind, step, event_type, payload, ts, codec FROM journal ORDER BY run_id, seq")]
@@ -75,11 +88,15 @@ def bench_chain(runs: int, reps: int) -> None:
     for _ in range(5):
         chain_hashes(None, rows, None)
     per_entry = (time.perf_counter() - start) / (5 * len(rows))
-    m_on, m_off = statistics.median(on), statistics.median(off)
+    m_on, m_off, m_bare = statistics.median(on), statistics.median(off), statistics.median(bare)
     hashing = per_entry * per_step_entries
     print(f"chain step, hashing on : {m_on * 1e6:7.1f} µs (median of {reps}; {[round(x * 1e6) for x in on]})")
     print(f"chain step, hashing off: {m_off * 1e6:7.1f} µs (median of {reps}; {[round(x * 1e6) for x in off]})")
-    print(f"difference of medians  : {(m_on - m_off) / m_off * 100:+.1f}% (machine noise included)")
+    print(f"no chain, no search idx: {m_bare * 1e6:7.1f} µs (median of {reps}; {[round(x * 1e6) for x in bare]})")
+    print(f"chain on vs off        : {(m_on - m_off) / m_off * 100:+.1f}% (difference of medians, machine noise included)")
+    print(f"chain + index vs bare  : {(m_on - m_bare) / m_bare * 100:+.1f}%")
+    print(f"journal file after the first repetition: {sizes['on'] / len(rows):.0f} bytes per entry "
+          f"with hashes and search index, {sizes['bare'] / len(rows):.0f} without")
     print(f"hashing itself         : {per_entry * 1e6:.2f} µs per entry x {per_step_entries:.1f} entries per step "
           f"= {hashing * 1e6:.1f} µs = {hashing / m_on * 100:.2f}% of a step")
 

@@ -3,18 +3,20 @@ two runs, and ``import-archive`` (``gc --archive`` writes archives)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..audit import diff_histories, import_archive, read_archive, verify_archive, verify_runs
+from ..audit import diff_histories, read_archive, verify_archive, verify_runs
 from ..audit.diff import RunDiff
 from ..audit.verify import ChainReport
-from ..storage import JournalStore
+from ..storage import JournalStore, open_store
 from ..storage.rows import ALL_STATUSES, SearchHit, SearchQuery
-from ._common import db_option, echo_json, json_option, run_with_store
+from ._common import CliError, db_file, db_option, echo_json, json_option, run_with_store
 from ._diff_page import diff_html
 from ._format import clock, entry_detail, parse_when, shorten, table
 
@@ -165,12 +167,22 @@ def _side(entry: dict[str, Any] | None, width: int) -> str:
 @json_option
 def import_archive_command(path: str, db: str, as_json: bool) -> None:
     """Load the runs of an archive written by `gc --archive` into the journal
-    at --db (SQLite or PostgreSQL), all or none."""
+    at --db (SQLite or PostgreSQL), all or none. Unlike other commands it
+    creates a missing SQLite file: restoring into a new journal is its use."""
+    runs = read_archive(path)  # a bad archive fails before any journal is created
 
-    async def work(store: JournalStore) -> list[str]:
-        return await import_archive(store, path)
+    async def work() -> list[str]:
+        store = open_store(db)
+        try:
+            await store.load_runs(runs)
+        finally:
+            await store.close()
+        return [run.run["run_id"] for run in runs]
 
-    ids = run_with_store(db, work)
+    folder = os.path.dirname(db_file(db) or "") or "."
+    if not os.path.isdir(folder):
+        raise CliError(f"--db {db!r}: the folder {folder!r} does not exist (nothing was created)")
+    ids = asyncio.run(work())
     if as_json:
         echo_json({"archive": path, "run_ids": ids, "count": len(ids)})
         return

@@ -144,8 +144,7 @@ def test_gc_archive_then_import_round_trips_byte_for_byte(cli: Any, journal: Jou
     assert sum(json.loads(line)["table"] == "runs" for line in lines[1:]) == before
     assert as_json(cli("verify", "--archive", str(archive), "--json"))["ok"] is True
 
-    target = tmp_path / "restored.db"
-    asyncio.run(_create(target))
+    target = tmp_path / "restored.db"  # import-archive creates it
     imported = as_json(cli("import-archive", str(archive), "--json", db=target))
     assert sorted(imported["run_ids"]) == sorted(gone["run_ids"])
     assert as_json(cli("verify", "--json", db=target))["ok"] is True
@@ -154,6 +153,9 @@ def test_gc_archive_then_import_round_trips_byte_for_byte(cli: Any, journal: Jou
     # Importing twice is refused whole, with one line.
     twice = cli("import-archive", str(archive), db=target)
     assert twice.exit_code == 1 and "Nothing was imported" in twice.output
+    bad = cli("import-archive", str(tmp_path / "missing.gz"), db=tmp_path / "never.db")
+    assert bad.exit_code == 1 and "no such file" in bad.output
+    assert not (tmp_path / "never.db").exists()
 
 
 def test_gc_deletes_nothing_when_the_archive_cannot_be_written(cli: Any, journal: Journal, tmp_path: Path) -> None:
@@ -174,11 +176,6 @@ def test_verify_of_a_tampered_archive_exits_1(cli: Any, journal: Journal, tmp_pa
     assert text.count("\"kind\":\"Completed\"") == 1
     archive.write_bytes(gzip.compress(text.encode()))
     assert cli("verify", "--archive", str(archive)).exit_code == 1
-
-
-async def _create(path: Path) -> None:
-    async with SqliteStore(path):
-        pass
 
 
 async def _export(path: Path, run_ids: list[str]) -> bytes:
