@@ -367,3 +367,13 @@ class ArchiveImportError(DurableFlowsError):
             f"cannot import run {run_id!r}: {detail}. Nothing was imported; import into "
             "a journal without this run (or delete it there first)."
         )
+
+
+class SearchError(DurableFlowsError):
+    """The search index cannot answer this query."""
+
+    def __init__(self, query: str, reason: str) -> None:
+        self.query = query
+        super().__init__(
+            f"cannot search for {query!r}: {reason}. Search for plain words (letters and digits)."
+        )

@@ -12,10 +12,13 @@
 -- OS user, the API or CLI used, the application's actor), as JSON text.
 --
 -- Search: `journal_fts`, an FTS5 index over each entry's kind, step, event
--- type and payload text (snapshot entries, copies of the whole state, are
--- left out), kept by triggers in the same transaction as the journal row.
--- FTS5 rows need integer ids and the journal has none, so `journal_docs` maps
--- each indexed entry to its id. Existing entries are indexed here.
+-- type and payload text, kept by triggers in the same transaction as the
+-- journal row. Entries of kinds `snapshot` (a copy of the whole state),
+-- `accepted` and `completed` (ids, attempt numbers, durations) are not indexed
+-- (durable_flows/storage/_search_text.py: UNINDEXED_KINDS). The index stores
+-- no copy of the text: its content is the view `journal_text`, and since
+-- FTS5 rows need integer ids and the journal has none, `journal_docs` gives
+-- each indexed entry one. Existing entries are indexed here.
 
 -- Hash of the entry, chained to the previous entry of its run ('s:' SHA-256
 -- or 'h:' HMAC-SHA256, hex); NULL for entries journaled before version 4.
@@ -33,7 +36,7 @@ UPDATE runs SET unchained_upto = last_seq WHERE last_seq > 0;
 -- Who sent the event, as JSON: host, pid, user, via (api/cli), actor.
 ALTER TABLE inbox ADD COLUMN origin TEXT;
 
--- One row per indexed journal entry: the id of its row in journal_fts.
+-- One row per indexed journal entry: its id in journal_fts.
 CREATE TABLE journal_docs (
     doc    INTEGER PRIMARY KEY,
     run_id TEXT NOT NULL,
@@ -41,11 +44,20 @@ CREATE TABLE journal_docs (
     UNIQUE (run_id, seq)
 );
 
--- Full-text index of the entries' text (rowid = journal_docs.doc).
-CREATE VIRTUAL TABLE journal_fts USING fts5 (body);
+-- The text of each indexed entry, as the index reads it (snippets, rebuilds).
+CREATE VIEW journal_text AS
+SELECT d.doc AS doc,
+       j.kind || ' ' || coalesce(j.step, '') || ' ' || coalesce(j.event_type, '') || ' ' || j.payload AS body
+FROM journal_docs d JOIN journal j ON j.run_id = d.run_id AND j.seq = d.seq;
+
+-- Full-text index of journal_text (rowid = journal_docs.doc). detail=none:
+-- queries are sets of words (no phrases), so token positions are not kept.
+CREATE VIRTUAL TABLE journal_fts USING fts5 (
+    body, content = 'journal_text', content_rowid = 'doc', detail = none
+);
 
 CREATE TRIGGER journal_search_insert AFTER INSERT ON journal
-WHEN new.kind <> 'snapshot'
+WHEN new.kind NOT IN ('snapshot', 'accepted', 'completed')
 BEGIN
     INSERT INTO journal_docs (run_id, seq) VALUES (new.run_id, new.seq);
     INSERT INTO journal_fts (rowid, body) VALUES (
@@ -54,10 +66,15 @@ BEGIN
             || ' ' || new.payload);
 END;
 
+-- An external-content index forgets a row when told its old text.
 CREATE TRIGGER journal_search_delete AFTER DELETE ON journal
+WHEN old.kind NOT IN ('snapshot', 'accepted', 'completed')
 BEGIN
-    DELETE FROM journal_fts WHERE rowid =
-        (SELECT doc FROM journal_docs WHERE run_id = old.run_id AND seq = old.seq);
+    INSERT INTO journal_fts (journal_fts, rowid, body)
+    SELECT 'delete', d.doc,
+           old.kind || ' ' || coalesce(old.step, '') || ' ' || coalesce(old.event_type, '')
+               || ' ' || old.payload
+    FROM journal_docs d WHERE d.run_id = old.run_id AND d.seq = old.seq;
     DELETE FROM journal_docs WHERE run_id = old.run_id AND seq = old.seq;
 END;
 
@@ -65,21 +82,23 @@ END;
 -- re-indexed (and `verify` reports the edit).
 CREATE TRIGGER journal_search_update AFTER UPDATE ON journal
 BEGIN
-    DELETE FROM journal_fts WHERE rowid =
-        (SELECT doc FROM journal_docs WHERE run_id = old.run_id AND seq = old.seq);
+    INSERT INTO journal_fts (journal_fts, rowid, body)
+    SELECT 'delete', d.doc,
+           old.kind || ' ' || coalesce(old.step, '') || ' ' || coalesce(old.event_type, '')
+               || ' ' || old.payload
+    FROM journal_docs d WHERE d.run_id = old.run_id AND d.seq = old.seq;
     DELETE FROM journal_docs WHERE run_id = old.run_id AND seq = old.seq;
-    INSERT INTO journal_docs (run_id, seq) SELECT new.run_id, new.seq WHERE new.kind <> 'snapshot';
+    INSERT INTO journal_docs (run_id, seq) SELECT new.run_id, new.seq
+    WHERE new.kind NOT IN ('snapshot', 'accepted', 'completed');
     INSERT INTO journal_fts (rowid, body) SELECT
         last_insert_rowid(),
         new.kind || ' ' || coalesce(new.step, '') || ' ' || coalesce(new.event_type, '')
             || ' ' || new.payload
-    WHERE new.kind <> 'snapshot';
+    WHERE new.kind NOT IN ('snapshot', 'accepted', 'completed');
 END;
 
 INSERT INTO journal_docs (run_id, seq)
-SELECT run_id, seq FROM journal WHERE kind <> 'snapshot' ORDER BY run_id, seq;
+SELECT run_id, seq FROM journal
+WHERE kind NOT IN ('snapshot', 'accepted', 'completed') ORDER BY run_id, seq;
 
-INSERT INTO journal_fts (rowid, body)
-SELECT d.doc,
-       j.kind || ' ' || coalesce(j.step, '') || ' ' || coalesce(j.event_type, '') || ' ' || j.payload
-FROM journal_docs d JOIN journal j ON j.run_id = d.run_id AND j.seq = d.seq;
+INSERT INTO journal_fts (journal_fts) VALUES ('rebuild');

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ArchiveImportError
-from ._search_text import entry_text, search_words, snippet_of
+from ._search_text import UNINDEXED_KINDS, entry_text, search_words, snippet_of
 from .base import workflow_matches
 from .rows import (
     ARCHIVE_COLUMNS,
@@ -137,7 +137,7 @@ class MemoryAudit:
 
 
 def _entry_matches(entry: JournalEntry, words: list[str], query: SearchQuery) -> bool:
-    if entry.kind == "snapshot" or (query.kinds and entry.kind not in query.kinds):
+    if entry.kind in UNINDEXED_KINDS or (query.kinds and entry.kind not in query.kinds):
         return False
     if query.since is not None and entry.ts < query.since:
         return False

@@ -14,6 +14,11 @@ from .rows import JournalEntry
 
 _WORD = re.compile(r"[^\W_]+")
 
+#: Kinds the search index leaves out: ``snapshot`` (a copy of the whole state),
+#: ``accepted`` and ``completed`` (ids, attempt numbers, durations). The
+#: migrations (0004_audit) spell the same list in their triggers and index.
+UNINDEXED_KINDS = frozenset({"snapshot", "accepted", "completed"})
+
 
 def search_words(text: str) -> list[str]:
     """The lower-cased words of ``text`` (runs of letters and digits)."""

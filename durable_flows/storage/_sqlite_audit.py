@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ArchiveImportError
+from ..errors import ArchiveImportError, SearchError
 from ._search_text import fts5_query, search_words
 from ._write_jobs import ENTRY_COLUMNS
 from ._writer import JobFn, UndoList
@@ -87,15 +87,18 @@ class SqliteAudit:
             where.append("(r.workflow = ? OR substr(r.workflow, -(length(?) + 1)) = '.' || ?)")
             params += [wanted, wanted, wanted]
         params.append(query.limit)
-        rows = await self._read(
-            "SELECT d.run_id, d.seq, j.kind, j.ts, r.workflow, r.status, "
-            "snippet(journal_fts, 0, '[', ']', '…', 16), bm25(journal_fts) AS rank "
-            "FROM journal_fts JOIN journal_docs d ON d.doc = journal_fts.rowid "
-            "JOIN journal j ON j.run_id = d.run_id AND j.seq = d.seq "
-            "JOIN runs r ON r.run_id = d.run_id "
-            f"WHERE {' AND '.join(where)} ORDER BY rank, d.run_id, d.seq LIMIT ?",
-            params,
-        )
+        try:
+            rows = await self._read(
+                "SELECT d.run_id, d.seq, j.kind, j.ts, r.workflow, r.status, "
+                "snippet(journal_fts, 0, '[', ']', '…', 16), bm25(journal_fts) AS rank "
+                "FROM journal_fts JOIN journal_docs d ON d.doc = journal_fts.rowid "
+                "JOIN journal j ON j.run_id = d.run_id AND j.seq = d.seq "
+                "JOIN runs r ON r.run_id = d.run_id "
+                f"WHERE {' AND '.join(where)} ORDER BY rank, d.run_id, d.seq LIMIT ?",
+                params,
+            )
+        except sqlite3.OperationalError as exc:  # e.g. a word FTS5 cuts in two (a phrase)
+            raise SearchError(query.text, str(exc)) from exc
         return [SearchHit(*row) for row in rows]
 
 

@@ -6,7 +6,7 @@
 -- journaled before this migration is unchained, `inbox.origin` who sent an
 -- outside event. Search uses PostgreSQL's own full-text search: a GIN index
 -- over the same text SQLite's FTS5 table holds (kind, step, event type and
--- payload; snapshot entries left out), kept by PostgreSQL in the same
+-- payload; snapshot, accepted and completed entries left out), kept by PostgreSQL in the same
 -- transaction as the row.
 
 ALTER TABLE journal ADD COLUMN hash TEXT;
@@ -26,4 +26,4 @@ CREATE INDEX journal_search ON journal USING gin (
     to_tsvector('simple', regexp_replace(
         kind || ' ' || coalesce(step, '') || ' ' || coalesce(event_type, '') || ' ' || payload,
         '[^[:alnum:]]+', ' ', 'g'))
-) WHERE kind <> 'snapshot';
+) WHERE kind NOT IN ('snapshot', 'accepted', 'completed');

@@ -18,7 +18,7 @@ from durable_flows.audit.verify import ChainReport
 from durable_flows.storage import SqliteStore
 from durable_flows.storage.chain import KEY_ENV
 from durable_flows.storage.migrate import load_migrations
-from durable_flows.storage.rows import JournalEntry, NewRun
+from durable_flows.storage.rows import JournalEntry, NewRun, SearchQuery
 
 SIZES = {"a": 9, "b": 14, "c": 5}
 SHIFT = 1_000_000  # renumbering goes through high seqs: (run_id, seq) is the primary key
@@ -187,3 +187,9 @@ def test_journal_from_before_chaining_verifies_as_unchained_then_chains(tmp_path
     assert not stripped.ok and stripped.seq == 5
     # Indexed on upgrade: the old entries are searchable.
     assert conn.execute("SELECT count(*) FROM journal_docs WHERE run_id = 'old'").fetchone() == (6,)
+
+    async def search() -> list[int]:
+        async with SqliteStore(path) as store:
+            return sorted(h.seq for h in await store.search(SearchQuery("old")))
+
+    assert asyncio.run(search()) == [1, 2, 3, 4, 5, 6]
