@@ -1,6 +1,7 @@
 """What the audit trail costs and how fast search answers.
 
     python bench/audit.py chain  [--runs 200 --reps 5]   # hash chain cost per chain step
+    python bench/audit.py writer [--steps 3000 --reps 7] # the writer's cost per step, no fsync
     python bench/audit.py search [--entries 1000000]     # search over a big journal
 
 ``chain`` runs the 10-step chain workflow on SQLite (synchronous=FULL) with
@@ -11,6 +12,11 @@ size per entry. Because the
 machine is shared and a 2% difference drowns in its noise, it also times the
 hashing itself on the very entries those runs journaled (entries per step
 times µs per entry) and prints that as a share of a step.
+
+``writer`` times the store's append of one chain step's three entries
+(synchronous=NORMAL: no fsync per commit) with no chain and no search index, with the
+chain, and with both; the minimum of the repetitions is the figure least
+disturbed by other processes.
 
 ``search`` writes a journal of N entries (1,000 runs; payloads of random words,
 a few entries mentioning "refund 42"), then times ``store.search`` for a rare
@@ -38,7 +44,7 @@ if str(ROOT) not in sys.path:
 from bench.workloads import CHAIN_STEPS, define  # noqa: E402
 from durable_flows.storage import SqliteStore, _write_jobs  # noqa: E402
 from durable_flows.storage.chain import chain_hashes  # noqa: E402
-from durable_flows.storage.rows import JournalEntry, SearchQuery  # noqa: E402
+from durable_flows.storage.rows import JournalEntry, NewRun, SearchQuery  # noqa: E402
 
 
 async def _chain_runs(path: Path, runs: int, search_index: bool = True) -> float:
@@ -90,15 +96,60 @@ def bench_chain(runs: int, reps: int) -> None:
     per_entry = (time.perf_counter() - start) / (5 * len(rows))
     m_on, m_off, m_bare = statistics.median(on), statistics.median(off), statistics.median(bare)
     hashing = per_entry * per_step_entries
-    print(f"chain step, hashing on : {m_on * 1e6:7.1f} µs (median of {reps}; {[round(x * 1e6) for x in on]})")
-    print(f"chain step, hashing off: {m_off * 1e6:7.1f} µs (median of {reps}; {[round(x * 1e6) for x in off]})")
-    print(f"no chain, no search idx: {m_bare * 1e6:7.1f} µs (median of {reps}; {[round(x * 1e6) for x in bare]})")
+    print(f"chain step, hashing on : {m_on * 1e6:7.1f} µs median, {min(on) * 1e6:7.1f} min; {[round(x * 1e6) for x in on]}")
+    print(f"chain step, hashing off: {m_off * 1e6:7.1f} µs median, {min(off) * 1e6:7.1f} min; {[round(x * 1e6) for x in off]}")
+    print(f"no chain, no search idx: {m_bare * 1e6:7.1f} µs median, {min(bare) * 1e6:7.1f} min; {[round(x * 1e6) for x in bare]}")
     print(f"chain on vs off        : {(m_on - m_off) / m_off * 100:+.1f}% (difference of medians, machine noise included)")
     print(f"chain + index vs bare  : {(m_on - m_bare) / m_bare * 100:+.1f}%")
     print(f"journal file after the first repetition: {sizes['on'] / len(rows):.0f} bytes per entry "
           f"with hashes and search index, {sizes['bare'] / len(rows):.0f} without")
     print(f"hashing itself         : {per_entry * 1e6:.2f} µs per entry x {per_step_entries:.1f} entries per step "
           f"= {hashing * 1e6:.1f} µs = {hashing / m_on * 100:.2f}% of a step")
+
+
+async def _appends(path: Path, steps: int, search_index: bool) -> float:
+    """Seconds per chain-step-like append (accepted, produced, completed) in the writer."""
+    async with SqliteStore(path, synchronous="NORMAL") as store:
+        if not search_index:
+            conn = sqlite3.connect(path)
+            for trigger in ("insert", "delete", "update"):
+                conn.execute(f"DROP TRIGGER journal_search_{trigger}")
+            conn.close()
+        lease = await store.create_run(NewRun("r", "bench.Flow", "{}"), [])
+        seq = 0
+        start = time.perf_counter()
+        for i in range(steps):
+            rows = [
+                JournalEntry("r", seq + 1, "accepted", f"step_{i % 10}", None,
+                             f'{{"exec":{i},"worker":0,"attempt":1,"event_seq":{seq}}}', time.time()),
+                JournalEntry("r", seq + 2, "produced", f"step_{i % 10}", "bench.workloads._DF.Chain4",
+                             f'{{"exec":{i},"event":{{"_data":{{"n":{i}}}}}}}', time.time()),
+                JournalEntry("r", seq + 3, "completed", f"step_{i % 10}", None,
+                             f'{{"exec":{i},"attempt":1,"duration":0.000123}}', time.time()),
+            ]  # fmt: skip
+            seq += 3
+            await store.append(lease, rows)
+        return (time.perf_counter() - start) / steps
+
+
+def bench_writer(steps: int, reps: int) -> None:
+    shipped = _write_jobs.chain_hashes
+    results: dict[str, list[float]] = {"bare": [], "chain": [], "chain+index": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for rep in range(reps):
+            for label in results:
+                _write_jobs.chain_hashes = shipped if label != "bare" else _no_chain  # type: ignore[assignment]
+                try:
+                    path = Path(tmp) / f"w-{label}-{rep}.db"
+                    results[label].append(asyncio.run(_appends(path, steps, label == "chain+index")))
+                finally:
+                    _write_jobs.chain_hashes = shipped
+    best = {label: min(times) for label, times in results.items()}
+    for label, times in results.items():
+        print(f"append of one chain step, {label:12s}: {best[label] * 1e6:6.1f} µs min, "
+              f"{statistics.median(times) * 1e6:6.1f} median of {reps} (synchronous=NORMAL)")
+    print(f"hash chain adds {(best['chain'] - best['bare']) * 1e6:.1f} µs per step, "
+          f"search index {(best['chain+index'] - best['chain']) * 1e6:.1f} µs more")
 
 
 WORDS = [f"w{i}" for i in range(5000)]
@@ -168,7 +219,8 @@ def bench_search(entries: int, keep: str | None) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("what", choices=["chain", "search"])
+    parser.add_argument("what", choices=["chain", "writer", "search"])
+    parser.add_argument("--steps", type=int, default=3000)
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--entries", type=int, default=1_000_000)
@@ -176,6 +228,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "chain":
         bench_chain(args.runs, args.reps)
+    elif args.what == "writer":
+        bench_writer(args.steps, args.reps)
     else:
         bench_search(args.entries, args.keep)
 
