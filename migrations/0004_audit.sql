@@ -12,13 +12,18 @@
 -- OS user, the API or CLI used, the application's actor), as JSON text.
 --
 -- Search: `journal_fts`, an FTS5 index over each entry's kind, step, event
--- type and payload text, kept by triggers in the same transaction as the
--- journal row. Entries of kinds `snapshot` (a copy of the whole state),
--- `accepted` and `completed` (ids, attempt numbers, durations) are not indexed
--- (durable_flows/storage/_search_text.py: UNINDEXED_KINDS). The index stores
--- no copy of the text: its content is the view `journal_text`, and since
--- FTS5 rows need integer ids and the journal has none, `journal_docs` gives
--- each indexed entry one. Existing entries are indexed here.
+-- type and payload text. Entries of kinds `snapshot` (a copy of the whole
+-- state), `accepted` and `completed` (ids, attempt numbers, durations) are
+-- not indexed (durable_flows/storage/_search_text.py: UNINDEXED_KINDS).
+-- FTS5 pays a fixed cost per transaction that touches it (it writes a new
+-- index segment), about as much as the rest of a one-step commit; so a
+-- trigger records each new entry in `journal_search_pending`, in the same
+-- transaction as the entry, and the store's writer moves pending entries into
+-- the index in batches (when it is idle, or every few hundred entries).
+-- Search reads the index and scans the pending entries, so it always sees
+-- every committed entry. The index stores no copy of the text (its content is
+-- the view `journal_text`); `journal_docs` gives each indexed entry the
+-- integer id FTS5 needs. Existing entries are indexed here.
 
 -- Hash of the entry, chained to the previous entry of its run ('s:' SHA-256
 -- or 'h:' HMAC-SHA256, hex); NULL for entries journaled before version 4.
@@ -56,20 +61,24 @@ CREATE VIRTUAL TABLE journal_fts USING fts5 (
     body, content = 'journal_text', content_rowid = 'doc', detail = none
 );
 
+-- Entries journaled but not yet in journal_fts.
+CREATE TABLE journal_search_pending (
+    run_id TEXT NOT NULL,
+    seq    INTEGER NOT NULL,
+    PRIMARY KEY (run_id, seq)
+) WITHOUT ROWID;
+
 CREATE TRIGGER journal_search_insert AFTER INSERT ON journal
 WHEN new.kind NOT IN ('snapshot', 'accepted', 'completed')
 BEGIN
-    INSERT INTO journal_docs (run_id, seq) VALUES (new.run_id, new.seq);
-    INSERT INTO journal_fts (rowid, body) VALUES (
-        last_insert_rowid(),
-        new.kind || ' ' || coalesce(new.step, '') || ' ' || coalesce(new.event_type, '')
-            || ' ' || new.payload);
+    INSERT INTO journal_search_pending (run_id, seq) VALUES (new.run_id, new.seq);
 END;
 
 -- An external-content index forgets a row when told its old text.
 CREATE TRIGGER journal_search_delete AFTER DELETE ON journal
 WHEN old.kind NOT IN ('snapshot', 'accepted', 'completed')
 BEGIN
+    DELETE FROM journal_search_pending WHERE run_id = old.run_id AND seq = old.seq;
     INSERT INTO journal_fts (journal_fts, rowid, body)
     SELECT 'delete', d.doc,
            old.kind || ' ' || coalesce(old.step, '') || ' ' || coalesce(old.event_type, '')
@@ -79,21 +88,17 @@ BEGIN
 END;
 
 -- Journal rows are never updated by durable_flows; one edited by hand is
--- re-indexed (and `verify` reports the edit).
+-- indexed again (and `verify` reports the edit).
 CREATE TRIGGER journal_search_update AFTER UPDATE ON journal
 BEGIN
+    DELETE FROM journal_search_pending WHERE run_id = old.run_id AND seq = old.seq;
     INSERT INTO journal_fts (journal_fts, rowid, body)
     SELECT 'delete', d.doc,
            old.kind || ' ' || coalesce(old.step, '') || ' ' || coalesce(old.event_type, '')
                || ' ' || old.payload
     FROM journal_docs d WHERE d.run_id = old.run_id AND d.seq = old.seq;
     DELETE FROM journal_docs WHERE run_id = old.run_id AND seq = old.seq;
-    INSERT INTO journal_docs (run_id, seq) SELECT new.run_id, new.seq
-    WHERE new.kind NOT IN ('snapshot', 'accepted', 'completed');
-    INSERT INTO journal_fts (rowid, body) SELECT
-        last_insert_rowid(),
-        new.kind || ' ' || coalesce(new.step, '') || ' ' || coalesce(new.event_type, '')
-            || ' ' || new.payload
+    INSERT INTO journal_search_pending (run_id, seq) SELECT new.run_id, new.seq
     WHERE new.kind NOT IN ('snapshot', 'accepted', 'completed');
 END;
 

@@ -71,7 +71,7 @@ class PgAudit:
 
     async def search(self, query: SearchQuery) -> list[SearchHit]:
         """See ``JournalStore.search``: PostgreSQL full-text search, ranked by ts_rank."""
-        words = search_words(query.text)
+        words = search_words(query.text, fold=False)
         if not words:
             return []
         params: list[Any] = [" & ".join(words)]

@@ -9,6 +9,7 @@ in-memory store matches with these same functions.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from .rows import JournalEntry
 
@@ -20,9 +21,18 @@ _WORD = re.compile(r"[^\W_]+")
 UNINDEXED_KINDS = frozenset({"snapshot", "accepted", "completed"})
 
 
-def search_words(text: str) -> list[str]:
-    """The lower-cased words of ``text`` (runs of letters and digits)."""
-    return [w.lower() for w in _WORD.findall(text)]
+def search_words(text: str, fold: bool = True) -> list[str]:
+    """The words of ``text`` (runs of letters and digits), lower-cased and, with
+    ``fold``, without diacritics (``Naïve`` -> ``naive``) as FTS5's unicode61
+    sees them (PostgreSQL's ``simple`` configuration keeps them)."""
+    return [_fold(w) if fold else w.lower() for w in _WORD.findall(text)]
+
+
+def _fold(word: str) -> str:
+    word = word.lower()
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
 def entry_text(entry: JournalEntry) -> str:

@@ -8,14 +8,17 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ArchiveImportError, SearchError
-from ._search_text import fts5_query, search_words
-from ._write_jobs import ENTRY_COLUMNS
+from ._search_index import BODY_SQL
+from ._search_text import fts5_query, search_words, snippet_of
+from ._write_jobs import ENTRY_COLUMNS, WriteJobs
 from ._writer import JobFn, UndoList
 from .rows import ARCHIVE_COLUMNS, ArchivedRun, JournalEntry, RunChain, SearchHit, SearchQuery
 
 
 class SqliteAudit:
-    """Mixed into ``SqliteStore``: needs its ``_read`` and ``_write``."""
+    """Mixed into ``SqliteStore``: needs its ``_read``, ``_write`` and ``_jobs``."""
+
+    _jobs: WriteJobs
 
     async def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
         raise NotImplementedError
@@ -61,15 +64,24 @@ class SqliteAudit:
             ArchiveImportError: a run (or one of its inbox ids) is already here;
                 nothing is written.
         """
-        await self._write(lambda conn, undo: _load(conn, undo, runs))
+        def load(conn: sqlite3.Connection, undo: UndoList) -> None:
+            _load(conn, undo, runs)
+            self._jobs.indexer.note_count(sum(len(run.journal) for run in runs))
+
+        await self._write(load)
 
     async def search(self, query: SearchQuery) -> list[SearchHit]:
-        """Journal entries holding every word of ``query.text``, best first (FTS5 bm25)."""
+        """Journal entries holding every word of ``query.text``, best first.
+
+        Indexed entries are ranked by FTS5's bm25; entries journaled so
+        recently that the writer has not indexed them yet (a few hundred at
+        most while it is busy) are matched by a scan and ranked after them.
+        """
         words = search_words(query.text)
         if not words:
             return []
-        where = ["journal_fts MATCH ?"]
-        params: list[Any] = [fts5_query(words)]
+        where: list[str] = []
+        params: list[Any] = []
         if query.statuses:
             where.append(f"r.status IN ({', '.join('?' * len(query.statuses))})")
             params += list(query.statuses)
@@ -86,7 +98,7 @@ class SqliteAudit:
             wanted = query.workflow.replace(":", ".")
             where.append("(r.workflow = ? OR substr(r.workflow, -(length(?) + 1)) = '.' || ?)")
             params += [wanted, wanted, wanted]
-        params.append(query.limit)
+        filters = "".join(f" AND {w}" for w in where)
         try:
             rows = await self._read(
                 "SELECT d.run_id, d.seq, j.kind, j.ts, r.workflow, r.status, "
@@ -94,12 +106,33 @@ class SqliteAudit:
                 "FROM journal_fts JOIN journal_docs d ON d.doc = journal_fts.rowid "
                 "JOIN journal j ON j.run_id = d.run_id AND j.seq = d.seq "
                 "JOIN runs r ON r.run_id = d.run_id "
-                f"WHERE {' AND '.join(where)} ORDER BY rank, d.run_id, d.seq LIMIT ?",
-                params,
+                f"WHERE journal_fts MATCH ?{filters} ORDER BY rank, d.run_id, d.seq LIMIT ?",
+                [fts5_query(words), *params, query.limit],
             )
         except sqlite3.OperationalError as exc:  # e.g. a word FTS5 cuts in two (a phrase)
             raise SearchError(query.text, str(exc)) from exc
-        return [SearchHit(*row) for row in rows]
+        hits = [SearchHit(*row) for row in rows]
+        if len(hits) < query.limit:
+            hits += await self._search_pending(words, filters, params, query.limit - len(hits))
+        return hits
+
+    async def _search_pending(
+        self, words: list[str], filters: str, params: list[Any], limit: int
+    ) -> list[SearchHit]:
+        """Entries not indexed yet that hold every word (matched as FTS5 would)."""
+        rows = await self._read(
+            f"SELECT j.run_id, j.seq, j.kind, j.ts, r.workflow, r.status, {BODY_SQL} "
+            "FROM journal_search_pending p JOIN journal j ON j.run_id = p.run_id AND j.seq = p.seq "
+            f"JOIN runs r ON r.run_id = p.run_id WHERE 1 = 1{filters} ORDER BY j.run_id, j.seq",
+            params,
+        )
+        wanted = set(words)
+        hits = [
+            SearchHit(r[0], r[1], r[2], r[3], r[4], r[5], snippet_of(r[6], words), 0.0)
+            for r in rows
+            if wanted <= set(search_words(r[6]))
+        ]
+        return hits[:limit]
 
 
 def _load(conn: sqlite3.Connection, undo: UndoList, runs: Sequence[ArchivedRun]) -> None:

@@ -29,6 +29,7 @@ from ..errors import (
     StaleLeaseError,
 )
 from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
+from ._search_index import SearchIndexer
 from ._writer import UndoList
 from .base import _check_entries
 from .chain import chain_hashes, chain_key, rechain
@@ -52,6 +53,8 @@ class WriteJobs:
         #: append need not read the head first; the append's WHERE clause
         #: checks it, and a stale entry is read again.
         self.heads: dict[str, tuple[int, str | None]] = {}
+        #: Moves journaled entries into the search index between jobs.
+        self.indexer = SearchIndexer()
 
     # -- runs and journal ----------------------------------------------------------
 
@@ -72,7 +75,7 @@ class WriteJobs:
             (run.run_id, run.workflow, RUNNING, now, now, len(entries), self.owner_id,
              expires, run.fingerprint, run.parent_run_id, run.forked_at_seq, head),
         )  # fmt: skip
-        _insert_entries(conn, run.run_id, entries, hashes)
+        self._insert(conn, run.run_id, entries, hashes)
         self._remember_head(run.run_id, len(entries), head, undo)
         self._hold(run.run_id, 1, undo)
         return Lease(run.run_id, self.owner_id, 1, expires)
@@ -95,7 +98,7 @@ class WriteJobs:
             raise AssertionError("append refused for no reason")
         if entries:
             _check_entries(run_id, entries, entries[0].seq)
-            _insert_entries(conn, run_id, entries, hashes)
+            self._insert(conn, run_id, entries, hashes)
             self._remember_head(run_id, entries[-1].seq, hashes[-1], undo)
         if inbox_ids:
             if entries:
@@ -153,6 +156,16 @@ class WriteJobs:
             self._refuse_append(conn, lease, entries)
             return None
         return hashes
+
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        run_id: str,
+        entries: Sequence[JournalEntry],
+        hashes: Sequence[str | None],
+    ) -> None:
+        _insert_entries(conn, run_id, entries, hashes)
+        self.indexer.noted(entries)
 
     def _head(self, conn: sqlite3.Connection, run_id: str, seq: int, fresh: bool) -> str | None:
         """The chain head of ``run_id`` when its last seq is ``seq``: remembered or read."""
@@ -246,7 +259,7 @@ class WriteJobs:
             (new_id, workflow, status, now, now, cut, fingerprint, outcome, error, run_id, cut,
              snapshot_seq, head),
         )  # fmt: skip
-        _insert_entries(conn, new_id, [e for e, _ in copied], [h for _, h in copied])
+        self._insert(conn, new_id, [e for e, _ in copied], [h for _, h in copied])
         return cut
 
     def delete_runs(

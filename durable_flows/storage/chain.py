@@ -48,15 +48,12 @@ def entry_digest_input(prev: str, entry: JournalEntry) -> bytes:
     rows give the same bytes, and None (``-``) differs from "" (``0:``). One
     f-string: this runs for every entry written, inside the writer's transaction.
     """
-    run_id, kind, step, event_type, codec, payload = (
-        entry.run_id, entry.kind, entry.step, entry.event_type, entry.codec, entry.payload,
-    )  # fmt: skip
-    step_text = "-" if step is None else f"{len(step)}:{step}"
-    type_text = "-" if event_type is None else f"{len(event_type)}:{event_type}"
+    run_id, seq, kind, step, event_type, payload, ts, codec = entry
     return (
-        f"{len(prev)}:{prev}|{len(run_id)}:{run_id}|{entry.seq}|{len(kind)}:{kind}|"
-        f"{step_text}|{type_text}|{float(entry.ts)!r}|{len(codec)}:{codec}|"
-        f"{len(payload)}:{payload}"
+        f"{len(prev)}:{prev}|{len(run_id)}:{run_id}|{seq}|{len(kind)}:{kind}|"
+        f"{'-' if step is None else f'{len(step)}:{step}'}|"
+        f"{'-' if event_type is None else f'{len(event_type)}:{event_type}'}|"
+        f"{float(ts)!r}|{len(codec)}:{codec}|{len(payload)}:{payload}"
     ).encode()
 
 

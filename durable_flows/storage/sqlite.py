@@ -122,7 +122,10 @@ class SqliteStore(SqliteAudit, JournalStore):
                 return
             self._check_path()
             writer = Writer(
-                self.path, synchronous=self._synchronous, busy_timeout=self._busy_timeout
+                self.path,
+                synchronous=self._synchronous,
+                busy_timeout=self._busy_timeout,
+                background=self._jobs.indexer,
             )
             await writer.start()
             try:

@@ -73,7 +73,7 @@ async def test_open_creates_schema_in_wal_mode(sqlite_store: SqliteStore, db_pat
     tables = {r[0] for r in rows(db_path, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"runs", "journal", "inbox", "schema_migrations"} <= tables
     views = {r[0] for r in rows(db_path, "SELECT name FROM sqlite_master WHERE type='view'")}
-    assert views == {"step_attempts", "step_executions", "run_events", "run_summary"}
+    assert views == {"step_attempts", "step_executions", "run_events", "run_summary", "journal_text"}
     assert rows(db_path, "PRAGMA journal_mode") == [("wal",)]
     journal_sql = rows(db_path, "SELECT sql FROM sqlite_master WHERE name='journal'")[0][0]
     assert "WITHOUT ROWID" in str(journal_sql)
