@@ -127,3 +127,43 @@ async def test_an_archive_loads_into_every_store_and_exports_unchanged(store: Jo
     # New inbox ids never reuse imported ones.
     await store.create_run(new_run("r2"), entries("r2", 1, 1))
     assert await store.send_to_inbox("r2", "x.E", "{}") > dumped[0].inbox[0]["id"]
+
+
+async def test_sqlite_writer_indexes_pending_entries_when_idle_and_finds_them_before(tmp_path: Path) -> None:
+    """Entries are searchable the moment they commit (a scan of the pending
+    ones), and the writer moves them into the FTS5 index once it is idle,
+    including entries a crashed process left pending."""
+    import asyncio
+    import sqlite3
+
+    path = tmp_path / "j.db"
+    async with SqliteStore(path) as store:
+        await store.create_run(new_run("r0"), entries("r0", 1, 1))
+    conn = sqlite3.connect(path)  # as a process that died before indexing would leave it
+    conn.execute(
+        "INSERT INTO journal (run_id, seq, kind, step, event_type, payload, ts, codec) "
+        "VALUES ('r0', 2, 'sent', NULL, NULL, '{\"refund\": 42}', 1.0, 'json')"
+    )
+    conn.execute("UPDATE runs SET last_seq = 2 WHERE run_id = 'r0'")
+    conn.commit()
+    assert conn.execute("SELECT count(*) FROM journal_search_pending").fetchone() == (1,)
+    async with SqliteStore(path) as store:
+        lease = await store.create_run(new_run("r1"), [make_entry("r1", 1, payload='{"refund": 43}')])
+        await store.append(lease, [make_entry("r1", 2, payload='{"refund": 44}')])
+        found = await store.search(SearchQuery("refund"))
+        assert sorted((h.run_id, h.seq) for h in found) == [("r0", 2), ("r1", 1), ("r1", 2)]
+        for _ in range(100):
+            if conn.execute("SELECT count(*) FROM journal_search_pending").fetchone() == (0,):
+                break
+            await asyncio.sleep(0.02)
+        assert conn.execute("SELECT count(*) FROM journal_search_pending").fetchone() == (0,)
+        indexed = conn.execute(
+            "SELECT d.run_id, d.seq FROM journal_fts JOIN journal_docs d ON d.doc = journal_fts.rowid "
+            "WHERE journal_fts MATCH 'refund' ORDER BY 1, 2"
+        ).fetchall()
+        assert indexed == [("r0", 2), ("r1", 1), ("r1", 2)]
+        assert sorted((h.run_id, h.seq) for h in await store.search(SearchQuery("refund"))) == indexed
+        [hit] = await store.search(SearchQuery("43"))
+        assert (hit.run_id, hit.seq) == ("r1", 1) and "[43]" in hit.snippet and hit.rank < 0
+        deleted = await store.delete_runs(float("inf"), only=["r0"])
+        assert deleted == []  # r0 is running: never deleted
