@@ -21,8 +21,9 @@ from .rows import JournalEntry
 
 #: Index as soon as this many entries wait, idle or not.
 THRESHOLD = 256
-#: Entries moved per transaction.
-BATCH = 5000
+#: Entries moved per transaction while jobs wait (keeps their latency low) and when idle.
+BUSY_BATCH = 512
+IDLE_BATCH = 5000
 #: Seconds to wait after a failed batch before the next try.
 RETRY_AFTER = 5.0
 
@@ -56,14 +57,15 @@ class SearchIndexer:
             return False
         return idle or self.pending >= THRESHOLD
 
-    def run(self, conn: sqlite3.Connection) -> None:
+    def run(self, conn: sqlite3.Connection, idle: bool) -> None:
         self._retry_at = time.monotonic() + RETRY_AFTER  # cleared below on success
+        limit = IDLE_BATCH if idle else BUSY_BATCH
         top = conn.execute("SELECT coalesce(max(doc), 0) FROM journal_docs").fetchone()[0]
-        conn.execute(
+        moved = conn.execute(
             "INSERT INTO journal_docs (run_id, seq) SELECT run_id, seq FROM journal_search_pending "
             "ORDER BY run_id, seq LIMIT ?",
-            (BATCH,),
-        )
+            (limit,),
+        ).rowcount
         conn.execute(
             f"INSERT INTO journal_fts (rowid, body) SELECT d.doc, {BODY_SQL} FROM journal_docs d "
             "JOIN journal j ON j.run_id = d.run_id AND j.seq = d.seq WHERE d.doc > ?",
@@ -74,5 +76,7 @@ class SearchIndexer:
             "(SELECT run_id, seq FROM journal_docs WHERE doc > ?)",
             (top,),
         )
-        self.pending = conn.execute("SELECT count(*) FROM journal_search_pending").fetchone()[0]
+        # Fewer than asked for: none are left (this thread is the only one
+        # adding them here). A full batch may have left more: stay due.
+        self.pending = limit if moved == limit else 0
         self._retry_at = 0.0

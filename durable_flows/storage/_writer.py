@@ -38,7 +38,7 @@ class BackgroundWork(Protocol):
     def due(self, idle: bool) -> bool:
         """Whether to run now; ``idle``: the queue has been empty for IDLE_WAIT."""
 
-    def run(self, conn: sqlite3.Connection) -> None:
+    def run(self, conn: sqlite3.Connection, idle: bool) -> None:
         """Do one bounded piece of the work (a transaction is open); if it raises,
         it must not be due again at once (the writer only logs the error)."""
 
@@ -229,7 +229,7 @@ class Writer:
             return
         try:
             conn.execute("BEGIN IMMEDIATE")
-            self._background.run(conn)
+            self._background.run(conn, idle)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
