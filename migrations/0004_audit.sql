@@ -62,6 +62,10 @@ CREATE VIRTUAL TABLE journal_fts USING fts5 (
 );
 
 -- Entries journaled but not yet in journal_fts.
+-- How many indexed entries hold each word: search ranks by relevance (bm25,
+-- which reads every match) only when its rarest word is in few entries.
+CREATE VIRTUAL TABLE journal_fts_vocab USING fts5vocab (journal_fts, row);
+
 CREATE TABLE journal_search_pending (
     run_id TEXT NOT NULL,
     seq    INTEGER NOT NULL,

@@ -14,6 +14,10 @@ from ._write_jobs import ENTRY_COLUMNS, WriteJobs
 from ._writer import JobFn, UndoList
 from .rows import ARCHIVE_COLUMNS, ArchivedRun, JournalEntry, RunChain, SearchHit, SearchQuery
 
+#: Rank matches by relevance when the query's rarest word is in at most this
+#: many entries (bm25 reads each match: ~10 µs apiece); else newest first.
+RANKED_MATCHES = 5000
+
 
 class SqliteAudit:
     """Mixed into ``SqliteStore``: needs its ``_read``, ``_write`` and ``_jobs``."""
@@ -99,22 +103,53 @@ class SqliteAudit:
             where.append("(r.workflow = ? OR substr(r.workflow, -(length(?) + 1)) = '.' || ?)")
             params += [wanted, wanted, wanted]
         filters = "".join(f" AND {w}" for w in where)
+        # Ranking by relevance (bm25) costs a read per match: it is done when
+        # the rarest word is in at most RANKED_MATCHES entries; a query of
+        # only common words lists the newest matches instead (rank 0).
+        # Without filters the index alone picks the rows (FTS5 sorts itself)
+        # and only those are joined; with filters every match is joined
+        # first. Snippets are cut in Python from the chosen rows only: FTS5's
+        # snippet() would read the text of every match.
+        ranked = await self._rarest(words) <= RANKED_MATCHES
+        order = "rank" if ranked else "rowid DESC"
+        if filters:
+            source = "journal_fts JOIN journal_docs d ON d.doc = journal_fts.rowid"
+            matched = "journal_fts MATCH ?"
+            rank = "bm25(journal_fts)" if ranked else "0.0"
+            sort = "score, d.run_id, d.seq" if ranked else "d.doc DESC"
+        else:
+            source = (
+                f"(SELECT rowid AS doc, {'rank' if ranked else '0.0'} AS rank FROM journal_fts "
+                f"WHERE journal_fts MATCH ? ORDER BY {order} LIMIT ?) f "
+                "JOIN journal_docs d ON d.doc = f.doc"
+            )
+            matched = "1 = 1"
+            rank = "f.rank"
+            sort = "score, d.run_id, d.seq" if ranked else "d.doc DESC"
         try:
             rows = await self._read(
-                "SELECT d.run_id, d.seq, j.kind, j.ts, r.workflow, r.status, "
-                "snippet(journal_fts, 0, '[', ']', '…', 16), bm25(journal_fts) AS rank "
-                "FROM journal_fts JOIN journal_docs d ON d.doc = journal_fts.rowid "
+                f"SELECT d.run_id, d.seq, j.kind, j.ts, r.workflow, r.status, {BODY_SQL}, "
+                f"{rank} AS score FROM {source} "
                 "JOIN journal j ON j.run_id = d.run_id AND j.seq = d.seq "
                 "JOIN runs r ON r.run_id = d.run_id "
-                f"WHERE journal_fts MATCH ?{filters} ORDER BY rank, d.run_id, d.seq LIMIT ?",
-                [fts5_query(words), *params, query.limit],
+                f"WHERE {matched}{filters} ORDER BY {sort} LIMIT ?",
+                [fts5_query(words), *([] if filters else [query.limit]), *params, query.limit],
             )
         except sqlite3.OperationalError as exc:  # e.g. a word FTS5 cuts in two (a phrase)
             raise SearchError(query.text, str(exc)) from exc
-        hits = [SearchHit(*row) for row in rows]
+        hits = [SearchHit(*r[:6], snippet_of(r[6], words), r[7]) for r in rows]  # type: ignore[call-arg]
         if len(hits) < query.limit:
             hits += await self._search_pending(words, filters, params, query.limit - len(hits))
         return hits
+
+    async def _rarest(self, words: list[str]) -> int:
+        """How many indexed entries hold the rarest of ``words`` (an upper bound on matches)."""
+        marks = ", ".join("?" * len(words))
+        rows = await self._read(
+            f"SELECT term, doc FROM journal_fts_vocab WHERE term IN ({marks})", words
+        )
+        found = dict(rows)
+        return min(found.get(w, 0) for w in words)
 
     async def _search_pending(
         self, words: list[str], filters: str, params: list[Any], limit: int
@@ -122,8 +157,10 @@ class SqliteAudit:
         """Entries not indexed yet that hold every word (matched as FTS5 would)."""
         rows = await self._read(
             f"SELECT j.run_id, j.seq, j.kind, j.ts, r.workflow, r.status, {BODY_SQL} "
-            "FROM journal_search_pending p JOIN journal j ON j.run_id = p.run_id AND j.seq = p.seq "
-            f"JOIN runs r ON r.run_id = p.run_id WHERE 1 = 1{filters} ORDER BY j.run_id, j.seq",
+            # CROSS JOIN keeps the (small) pending table the outer loop.
+            "FROM journal_search_pending p CROSS JOIN journal j ON j.run_id = p.run_id "
+            "AND j.seq = p.seq CROSS JOIN runs r ON r.run_id = p.run_id "
+            f"WHERE 1 = 1{filters} ORDER BY j.run_id, j.seq",
             params,
         )
         wanted = set(words)

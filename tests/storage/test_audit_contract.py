@@ -167,3 +167,24 @@ async def test_sqlite_writer_indexes_pending_entries_when_idle_and_finds_them_be
         assert (hit.run_id, hit.seq) == ("r1", 1) and "[43]" in hit.snippet and hit.rank < 0
         deleted = await store.delete_runs(float("inf"), only=["r0"])
         assert deleted == []  # r0 is running: never deleted
+
+
+async def test_sqlite_search_of_only_common_words_lists_the_newest_matches(tmp_path: Path) -> None:
+    """bm25 reads every match; past RANKED_MATCHES entries per word the newest come first."""
+    from durable_flows.storage._sqlite_audit import RANKED_MATCHES
+    from durable_flows.storage.rows import JournalEntry
+
+    n = RANKED_MATCHES + 100
+    rows = [
+        JournalEntry("r1", seq, "sent", None, None, json.dumps({"text": "common" + (" rare" if seq % 1000 == 0 else "")}), 1.0)
+        for seq in range(1, n + 1)
+    ]
+    async with SqliteStore(tmp_path / "j.db") as store:
+        await store.create_run(new_run("r1"), rows)
+    async with SqliteStore(tmp_path / "j.db") as store:  # closed and reopened: all indexed
+        common = await store.search(SearchQuery("common", limit=5))
+        assert [(h.seq, h.rank) for h in common] == [(n - i, 0.0) for i in range(5)]
+        filtered = await store.search(SearchQuery("common", kinds=("sent",), limit=3))
+        assert [h.seq for h in filtered] == [n, n - 1, n - 2]
+        rare = await store.search(SearchQuery("rare common", limit=100))
+        assert sorted(h.seq for h in rare) == list(range(1000, n + 1, 1000)) and all(h.rank < 0 for h in rare)
