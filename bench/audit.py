@@ -231,6 +231,7 @@ async def _time_queries(path: Path) -> None:
             ("rare phrase 'refund 42'", SearchQuery("refund 42")),
             ("common word, top 50", SearchQuery("w17")),
             ("word + --status failed --kind failed", SearchQuery("w17", statuses=("failed",), kinds=("failed",))),
+            ("a word in every entry ('sent')", SearchQuery("sent")),
         ):
             times = []
             for _ in range(20):
