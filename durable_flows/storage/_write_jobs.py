@@ -28,6 +28,7 @@ from ..errors import (
     RunNotFoundError,
     StaleLeaseError,
 )
+from ._chain_heads import ChainHeads
 from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
 from ._search_index import SearchIndexer
 from ._writer import UndoList
@@ -49,10 +50,7 @@ class WriteJobs:
         self.held: dict[str, int] = {}
         #: HMAC key of the hash chain (None: key-less SHA-256), read at open.
         self.key = chain_key()
-        #: run_id -> (last_seq, chain_head) as this store last wrote them, so an
-        #: append need not read the head first; the append's WHERE clause
-        #: checks it, and a stale entry is read again.
-        self.heads: dict[str, tuple[int, str | None]] = {}
+        self.heads = ChainHeads()  # each run's newest hash, as last written here
         #: Moves journaled entries into the search index between jobs.
         self.indexer = SearchIndexer()
 
@@ -75,8 +73,8 @@ class WriteJobs:
             (run.run_id, run.workflow, RUNNING, now, now, len(entries), self.owner_id,
              expires, run.fingerprint, run.parent_run_id, run.forked_at_seq, head),
         )  # fmt: skip
-        self._insert(conn, run.run_id, entries, hashes)
-        self._remember_head(run.run_id, len(entries), head, undo)
+        _insert_entries(conn, run.run_id, entries, hashes, self.indexer)
+        self.heads.remember(run.run_id, len(entries), head, undo)
         self._hold(run.run_id, 1, undo)
         return Lease(run.run_id, self.owner_id, 1, expires)
 
@@ -98,16 +96,11 @@ class WriteJobs:
             raise AssertionError("append refused for no reason")
         if entries:
             _check_entries(run_id, entries, entries[0].seq)
-            self._insert(conn, run_id, entries, hashes)
-            self._remember_head(run_id, entries[-1].seq, hashes[-1], undo)
+            _insert_entries(conn, run_id, entries, hashes, self.indexer)
+            self.heads.remember(run_id, entries[-1].seq, hashes[-1], undo)
         if inbox_ids:
-            if entries:
-                last_seq = entries[-1].seq
-            else:
-                last_seq = conn.execute(
-                    "SELECT last_seq FROM runs WHERE run_id = ?", (run_id,)
-                ).fetchone()[0]
-            _consume_inbox(conn, run_id, inbox_ids, last_seq)
+            row = conn.execute("SELECT last_seq FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            _consume_inbox(conn, run_id, inbox_ids, row[0])
         if update is not None and update.release_lease:
             self._let_go(lease, undo)
 
@@ -121,10 +114,9 @@ class WriteJobs:
     ) -> list[str] | None:
         """Update the run row for an append; returns the entries' chain hashes.
 
-        Happy path in one statement: the token, the seq continuity and the
-        chain head the hashes were computed from are the WHERE clause; only
-        when it matches no row do we look at why. Returns None when only the
-        head differed from this store's memory of it (call again, ``fresh``).
+        One statement: token, seq continuity and the chain head hashed from
+        are its WHERE clause; only when it matches no row do we look at why.
+        None: only the head differed from memory (call again, ``fresh``).
         """
         run_id = lease.run_id
         now = time.time()
@@ -139,7 +131,7 @@ class WriteJobs:
         prev: str | None = None
         if entries:
             sets += ", last_seq = ?, chain_head = ?"
-            prev = self._head(conn, run_id, entries[0].seq - 1, fresh)
+            prev = self.heads.head(conn, run_id, entries[0].seq - 1, fresh)
             hashes = chain_hashes(prev, entries, self.key)
             params += [entries[-1].seq, hashes[-1]]
         if update is not None:
@@ -152,40 +144,10 @@ class WriteJobs:
             where += " AND last_seq = ? AND chain_head IS ?"
             params += [entries[0].seq - 1, prev]
         if conn.execute(f"UPDATE runs SET {sets} WHERE {where}", params).rowcount != 1:
-            self.heads.pop(run_id, None)
+            self.heads.forget(run_id)
             self._refuse_append(conn, lease, entries)
             return None
         return hashes
-
-    def _insert(
-        self,
-        conn: sqlite3.Connection,
-        run_id: str,
-        entries: Sequence[JournalEntry],
-        hashes: Sequence[str | None],
-    ) -> None:
-        _insert_entries(conn, run_id, entries, hashes)
-        self.indexer.noted(entries)
-
-    def _head(self, conn: sqlite3.Connection, run_id: str, seq: int, fresh: bool) -> str | None:
-        """The chain head of ``run_id`` when its last seq is ``seq``: remembered or read."""
-        known = None if fresh else self.heads.get(run_id)
-        if known is not None and known[0] == seq:
-            return known[1]
-        row = conn.execute("SELECT chain_head FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return row[0] if row else None
-
-    def _remember_head(self, run_id: str, seq: int, head: str | None, undo: UndoList) -> None:
-        before = self.heads.get(run_id)
-        self.heads[run_id] = (seq, head)
-
-        def restore() -> None:
-            if before is None:
-                self.heads.pop(run_id, None)
-            else:
-                self.heads[run_id] = before
-
-        undo.append(restore)
 
     def _refuse_append(
         self, conn: sqlite3.Connection, lease: Lease, entries: Sequence[JournalEntry]
@@ -259,7 +221,7 @@ class WriteJobs:
             (new_id, workflow, status, now, now, cut, fingerprint, outcome, error, run_id, cut,
              snapshot_seq, head),
         )  # fmt: skip
-        self._insert(conn, new_id, [e for e, _ in copied], [h for _, h in copied])
+        _insert_entries(conn, new_id, [e for e, _ in copied], [h for _, h in copied], self.indexer)
         return cut
 
     def delete_runs(
@@ -376,7 +338,7 @@ class WriteJobs:
 
     def _let_go(self, lease: Lease, undo: UndoList) -> None:
         """Stop holding (and renewing) ``lease``, unless its transaction rolls back."""
-        self.heads.pop(lease.run_id, None)  # only a cache: a miss reads the head
+        self.heads.forget(lease.run_id)
         if self.held.get(lease.run_id) == lease.token:
             del self.held[lease.run_id]
             undo.append(lambda: self._restore(lease.run_id, lease.token))
@@ -398,9 +360,11 @@ def _insert_entries(
     run_id: str,
     entries: Sequence[JournalEntry],
     hashes: Sequence[str | None],
+    indexer: SearchIndexer,
 ) -> None:
     if not entries:
         return
+    indexer.noted(entries)
     try:
         # A JournalEntry is a tuple in ENTRY_COLUMNS order: it binds as it is.
         conn.executemany(
