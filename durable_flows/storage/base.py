@@ -20,24 +20,21 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 from ..errors import JournalSeqError
+from ._audit_api import AuditMethods
 from .rows import (
     ALL_STATUSES,
     FINISHED_STATUSES,
-    ArchivedRun,
     InboxItem,
     JournalEntry,
     Lease,
     NewRun,
-    RunChain,
     RunInfo,
     RunSummary,
     RunUpdate,
-    SearchHit,
-    SearchQuery,
 )
 
 
-class JournalStore(ABC):
+class JournalStore(AuditMethods, ABC):
     """The narrow interface between the runtime and a journal database.
 
     All methods are coroutines unless noted. Implementations must be safe to
@@ -341,28 +338,6 @@ class JournalStore(ABC):
             execs = {e.decoded().get("exec") for e in await self.read(info.run_id) if e.kind == "accepted"}
             found.append(RunSummary(info, len(execs)))
         return found
-
-    # -- auditing (durable_flows.audit builds on these) ---------------------------
-
-    async def read_chain(self, run_id: str) -> RunChain | None:
-        """The run's journal with each entry's stored chain hash; None for an unknown run."""
-        raise NotImplementedError(f"{type(self).__name__} keeps no hash chain")
-
-    async def dump_runs(self, run_ids: Sequence[str]) -> list[ArchivedRun]:
-        """The stored rows (run row, journal, inbox) of each existing run of ``run_ids``."""
-        raise NotImplementedError(f"{type(self).__name__} cannot archive runs")
-
-    async def load_runs(self, runs: Sequence[ArchivedRun]) -> None:
-        """Insert archived runs exactly as they were stored, all or none.
-
-        Raises:
-            ArchiveImportError: a run or inbox id is already here (nothing is written).
-        """
-        raise NotImplementedError(f"{type(self).__name__} cannot import runs")
-
-    async def search(self, query: SearchQuery) -> list[SearchHit]:
-        """Journal entries holding every word of ``query.text`` (snapshots excepted), best first."""
-        raise NotImplementedError(f"{type(self).__name__} cannot search")
 
     def inbox_signal(self, run_id: str) -> Any:
         """An object the runtime may await to learn of local inbox sends.
