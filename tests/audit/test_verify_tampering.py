@@ -193,3 +193,18 @@ def test_journal_from_before_chaining_verifies_as_unchained_then_chains(tmp_path
             return sorted(h.seq for h in await store.search(SearchQuery("old")))
 
     assert asyncio.run(search()) == [1, 2, 3, 4, 5, 6]
+
+
+def test_cli_verify_says_unchained_up_to_seq_n(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from durable_flows.cli import main
+
+    path = tmp_path / "v3.db"
+    _version3_journal(path)
+    result = CliRunner().invoke(main, ["verify", "--db", str(path)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "ok      old: 4 entries (unchained up to seq 4)",
+        "1 run(s) checked, 0 broken",
+    ]
