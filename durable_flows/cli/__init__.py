@@ -40,6 +40,7 @@ def main() -> None:
 
 def _register() -> None:
     from . import (
+        audit,
         cancel,
         check,
         draw,
@@ -56,7 +57,7 @@ def _register() -> None:
         worker,
     )
 
-    for module in (runs, show, operate, cancel, resume, running, export, draw, report, gc, check, worker, migrate, serve):
+    for module in (runs, show, operate, cancel, resume, running, export, draw, report, gc, check, worker, migrate, serve, audit):
         for command in module.COMMANDS:
             main.add_command(command)
 

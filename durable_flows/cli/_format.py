@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from ..storage import RunInfo
+from ..storage.origin import describe_origin
 from ..timeline import short_type
 
 _AGE = re.compile(
@@ -246,6 +247,8 @@ def entry_detail(entry: Mapping[str, Any], width: int = 70) -> str:
         source = p.get("source") or "?"
         if p.get("inbox"):
             source += f" #{p['inbox']}"
+        if p.get("origin"):  # who sent an outside event (send_event / send)
+            source += f" ({describe_origin(p['origin'])})"
         target = f" → {p['target']}" if p.get("target") else ""
         if "undecodable" in p:
             text = f"{source}{target} · undecodable: {p['undecodable']}"

@@ -22,9 +22,10 @@ def report_html(
     tl: RunTimeline,
     graph: WorkflowGraph,
     path: RunPath,
+    extra: str = "",
 ) -> str:
-    """The whole report page."""
-    body = "\n".join(report_sections(info, history, inbox, tl, graph, path))
+    """The whole report page; ``extra`` is HTML of more sections (``--compare``)."""
+    body = "\n".join([*report_sections(info, history, inbox, tl, graph, path), extra])
     return page(f"run {info.run_id} · {info.workflow}", body)
 
 

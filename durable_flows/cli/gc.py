@@ -6,6 +6,7 @@ import time
 
 import click
 
+from ..audit import archive_and_delete
 from ..storage import FINISHED_STATUSES, JournalStore
 from ._common import Progress, db_option, echo_json, json_option, run_with_store
 from ._format import clock, parse_when
@@ -20,11 +21,14 @@ from ._select import make_selection, select_runs, selection_options
 @click.option("--dry-run", is_flag=True, help="Only list the runs that would be deleted.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=100, show_default=True,
               help="Runs deleted per transaction.")
+@click.option("--archive", "archive_path", default=None, metavar="PATH",
+              help="First write the runs to this new compressed archive (see import-archive); "
+              "nothing is deleted if it cannot be written.")
 @db_option
 @json_option
 def gc_command(
     run_ids: tuple[str, ...], when: str | None, states: tuple[str, ...], workflow_filter: str | None,
-    before: str | None, dry_run: bool, batch_size: int, db: str, as_json: bool,
+    before: str | None, dry_run: bool, batch_size: int, archive_path: str | None, db: str, as_json: bool,
 ) -> None:  # fmt: skip
     """Delete finished runs (completed, failed, cancelled, timed out) with
     their journals and inboxes, in bounded transactions: those that finished
@@ -43,17 +47,26 @@ def gc_command(
         def show(done: int, total: int) -> None:
             progress.update(f"gc: deleted {done}/{total} runs")
 
+        def show_step(what: str, done: int, total: int) -> None:
+            progress.update(f"gc: {what} {done}/{total} runs")
+
         try:
+            if archive_path is not None and not dry_run:
+                return await archive_and_delete(
+                    store, cutoff, archive_path, batch_size=batch_size, progress=show_step, only=only
+                )
             return await store.delete_runs(cutoff, dry_run, batch_size=batch_size, progress=show, only=only)
         finally:
             progress.close()
 
     ids = run_with_store(db, work, write=not dry_run)
     if as_json:
-        echo_json({"finished_before": cutoff, "dry_run": dry_run, "run_ids": ids, "count": len(ids)})
+        echo_json({"finished_before": cutoff, "dry_run": dry_run, "run_ids": ids, "count": len(ids),
+                   "archive": archive_path})  # fmt: skip
         return
     verb = "would delete" if dry_run else "deleted"
-    click.echo(f"{verb} {len(ids)} run(s)" + (f" finished before {clock(cutoff)}" if when else ""))
+    where = f" (archived to {archive_path} first)" if archive_path and not dry_run else ""
+    click.echo(f"{verb} {len(ids)} run(s)" + (f" finished before {clock(cutoff)}" if when else "") + where)
     if dry_run:
         for run_id in ids:
             click.echo(f"  {run_id}")

@@ -67,9 +67,13 @@ def _owned(info: RunInfo) -> bool:
 @click.option("--data", default="{}", show_default=True, metavar="JSON", help="The event's fields as a JSON object.")
 @click.option("--no-check", is_flag=True,
               help="Deliver it even if the steps that would take it read fields it lacks.")
+@click.option("--actor", default=None, metavar="NAME",
+              help="Who is sending, in your application's terms (journaled with host, pid and OS user).")
 @db_option
 @json_option
-def send_command(run_id: str, event_type: str, data: str, no_check: bool, db: str, as_json: bool) -> None:
+def send_command(
+    run_id: str, event_type: str, data: str, no_check: bool, actor: str | None, db: str, as_json: bool
+) -> None:
     """Deliver an event into a run, as store.send_event does.
 
     EVENT_TYPE is the event class as module:Class or module.Class, for example
@@ -84,7 +88,7 @@ def send_command(run_id: str, event_type: str, data: str, no_check: bool, db: st
 
     async def work(store: JournalStore) -> tuple[int, RunInfo]:
         info = await find_run(store, run_id)
-        inbox_id = await store.send_event(info.run_id, event, check_fields=not no_check)
+        inbox_id = await store.send_event(info.run_id, event, check_fields=not no_check, actor=actor, via="cli")
         return inbox_id, await _require_run(store, info.run_id)
 
     inbox_id, info = run_with_store(db, work, write=True)

@@ -7,6 +7,7 @@ import json
 import time
 
 from ..storage import cancel_request_reason
+from ..storage.origin import origin_data
 from . import records as k
 from ._loop_base import LoopBase, _Batch
 from .records import Record
@@ -93,8 +94,8 @@ class InputsMixin(LoopBase):
                 data = {"source": "inbox", "inbox": item.id, "undecodable": str(exc)}
                 self._append(batch, Record(k.SENT, time.time(), data=data))
                 continue
-            self._append(
-                batch,
-                Record(k.SENT, time.time(), event=event, data={"target": None, "source": "inbox", "inbox": item.id}),
-            )
+            data = {"target": None, "source": "inbox", "inbox": item.id}
+            if item.origin is not None:  # issue 17 hook: who sent it, under the hash chain
+                data["origin"] = origin_data(item.origin)
+            self._append(batch, Record(k.SENT, time.time(), event=event, data=data))
 

@@ -36,6 +36,7 @@ from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
 from ._pg_leases import NOW, PgLeaseJobs
 from ._pg_writer import UndoList
 from .base import _check_entries
+from .chain import chain_hashes, chain_key, rechain
 from .rows import (
     ACTIVE_STATUSES,
     FAILED,
@@ -53,18 +54,20 @@ _FINISHED = sorted(FINISHED_STATUSES)
 # unnest() of the entries' columns, as the rows of the journal (run_id aside).
 _ENTRY_ROWS = (
     "unnest($E1::bigint[], $E2::text[], $E3::text[], $E4::text[], $E5::text[], "
-    "$E6::float8[], $E7::text[]) AS e (seq, kind, step, event_type, payload, ts, codec)"
+    "$E6::float8[], $E7::text[], $E8::text[]) "
+    "AS e (seq, kind, step, event_type, payload, ts, codec, hash)"
 )
+_JOURNAL_COLUMNS = "run_id, seq, kind, step, event_type, payload, ts, codec, hash"
 
 
 def _entry_sql(sql: str, first: int) -> str:
-    """``sql`` with the placeholders $E1..$E7 numbered from ``first``."""
-    for i in range(7, 0, -1):
+    """``sql`` with the placeholders $E1..$E8 numbered from ``first``."""
+    for i in range(8, 0, -1):
         sql = sql.replace(f"$E{i}", f"${first + i - 1}")
     return sql
 
 
-def _entry_args(entries: Sequence[JournalEntry]) -> list[list[Any]]:
+def _entry_args(entries: Sequence[JournalEntry], hashes: Sequence[str | None]) -> list[list[Any]]:
     return [
         [e.seq for e in entries],
         [e.kind for e in entries],
@@ -73,6 +76,7 @@ def _entry_args(entries: Sequence[JournalEntry]) -> list[list[Any]]:
         [e.payload for e in entries],
         [e.ts for e in entries],
         [e.codec for e in entries],
+        list(hashes),
     ]
 
 
@@ -96,6 +100,8 @@ class PgJobs(PgLeaseJobs):
         self.runs_channel = runs_channel
         #: run_id -> token of each lease handed out and not released.
         self.held: dict[str, int] = {}
+        #: HMAC key of the hash chain (None: key-less SHA-256), read at open.
+        self.key = chain_key()
 
     # -- runs and journal ----------------------------------------------------------
 
@@ -103,25 +109,26 @@ class PgJobs(PgLeaseJobs):
         self, conn: Any, undo: UndoList, run: NewRun, entries: Sequence[JournalEntry]
     ) -> Lease:
         _check_entries(run.run_id, entries, 1)
+        hashes = chain_hashes(None, entries, self.key)
         sql = _entry_sql(
             "WITH r AS ("
             "  INSERT INTO runs (run_id, workflow, status, created_at, updated_at, last_seq, "
             "  owner, lease_token, lease_expires, fingerprint, waiting_for, parent_run_id, "
-            "  forked_at_seq) "
-            f"  SELECT $1, $2, '{RUNNING}', n.now, n.now, $3, $4, 1, n.now + $5, $6, '[]', $7, $8 "
-            f"  FROM (SELECT {NOW} AS now) n "
+            "  forked_at_seq, chain_head) "
+            f"  SELECT $1, $2, '{RUNNING}', n.now, n.now, $3, $4, 1, n.now + $5, $6, '[]', $7, $8, "
+            f"  $10 FROM (SELECT {NOW} AS now) n "
             "  ON CONFLICT (run_id) DO NOTHING RETURNING run_id, lease_expires"
             "), j AS ("
-            "  INSERT INTO journal (run_id, seq, kind, step, event_type, payload, ts, codec) "
+            f"  INSERT INTO journal ({_JOURNAL_COLUMNS}) "
             f"  SELECT r.run_id, e.* FROM r, {_ENTRY_ROWS}"
             ") SELECT lease_expires, pg_notify($9, run_id) FROM r",
-            10,
+            11,
         )
         row = await conn.fetchrow(
             sql,
             run.run_id, run.workflow, len(entries), self.owner_id, self.lease_ttl,
             run.fingerprint, run.parent_run_id, run.forked_at_seq, self.runs_channel,
-            *_entry_args(entries),
+            hashes[-1] if hashes else None, *_entry_args(entries, hashes),
         )  # fmt: skip
         if row is None:  # ON CONFLICT: nothing was written
             raise RunExistsError(run.run_id)
@@ -144,9 +151,10 @@ class PgJobs(PgLeaseJobs):
         """
         run_ids = sorted({item.lease.run_id for item in items})
         runs = {
-            r[0]: _RunAppends(r[1], r[2])
+            r[0]: _RunAppends(r[1], r[2], r[3])
             for r in await conn.fetch(
-                "SELECT run_id, lease_token, last_seq FROM runs WHERE run_id = ANY($1::text[]) "
+                "SELECT run_id, lease_token, last_seq, chain_head FROM runs "
+                "WHERE run_id = ANY($1::text[]) "
                 'ORDER BY run_id COLLATE "C" FOR NO KEY UPDATE',
                 run_ids,
             )
@@ -198,6 +206,9 @@ class PgJobs(PgLeaseJobs):
             raise InboxConsumeError(run_id, bad)
         if item.entries:
             run.last_seq = item.entries[-1].seq
+            hashes = chain_hashes(run.head, item.entries, self.key)
+            run.head = hashes[-1]
+            run.hashes.extend(hashes)
         run.entries.extend(item.entries)
         run.touched = True
         update = item.update
@@ -243,14 +254,20 @@ class PgJobs(PgLeaseJobs):
         )  # fmt: skip
         if inserted is None:  # created by another process since our check
             raise RunExistsError(new_id)
-        await conn.execute(
-            "INSERT INTO journal (run_id, seq, kind, step, event_type, payload, ts, codec) "
-            "SELECT $1, seq, kind, step, event_type, payload, ts, codec FROM journal "
-            "WHERE run_id = $2 AND seq <= $3",
-            new_id,
+        # The copy is a new chain: its entries name the new run, so they hash anew.
+        rows = await conn.fetch(
+            "SELECT run_id, seq, kind, step, event_type, payload, ts, codec FROM journal "
+            "WHERE run_id = $1 AND seq <= $2 ORDER BY seq",
             run_id,
             cut,
         )
+        copied, head = rechain(new_id, (JournalEntry(*r) for r in rows), self.key)
+        await conn.execute(
+            f"INSERT INTO journal ({_JOURNAL_COLUMNS}) SELECT $1, e.* FROM {_entry_sql(_ENTRY_ROWS, 2)}",
+            new_id,
+            *_entry_args([e for e, _ in copied], [h for _, h in copied]),
+        )
+        await conn.execute("UPDATE runs SET chain_head = $1 WHERE run_id = $2", head, new_id)
         if status == RUNNING:
             await conn.execute("SELECT pg_notify($1, $2)", self.runs_channel, new_id)
         return cut
@@ -286,7 +303,14 @@ class PgJobs(PgLeaseJobs):
             raise RunNotFoundError(run_id)
 
     async def send_to_inbox(
-        self, conn: Any, undo: UndoList, run_id: str, event_type: str, payload: str, codec: str
+        self,
+        conn: Any,
+        undo: UndoList,
+        run_id: str,
+        event_type: str,
+        payload: str,
+        codec: str,
+        origin: str | None = None,
     ) -> int:
         # Locking the run's row serialises the senders of one run with each
         # other and with its owner: inbox ids of a run then become visible in
@@ -300,9 +324,9 @@ class PgJobs(PgLeaseJobs):
         if status in FINISHED_STATUSES:
             raise RunFinishedError(run_id, status)
         inbox_id: int = await conn.fetchval(
-            "INSERT INTO inbox (run_id, event_type, payload, codec, created_at) "
-            f"VALUES ($1, $2, $3, $4, {NOW}) RETURNING id, pg_notify($5, $1)",
-            run_id, event_type, payload, codec, self.inbox_channel,
+            "INSERT INTO inbox (run_id, event_type, payload, codec, created_at, origin) "
+            f"VALUES ($1, $2, $3, $4, {NOW}, $6) RETURNING id, pg_notify($5, $1)",
+            run_id, event_type, payload, codec, self.inbox_channel, origin,
         )  # fmt: skip
         return inbox_id
 
@@ -323,8 +347,10 @@ class _RunAppends:
 
     token: int
     last_seq: int
+    head: str | None  # chain_head
     touched: bool = False
     entries: list[JournalEntry] = field(default_factory=list)
+    hashes: list[str] = field(default_factory=list)  # of ``entries``
     changes: dict[str, Any] = field(default_factory=dict)
     consumed: dict[int, int] = field(default_factory=dict)  # inbox id -> seq
     release: bool = False  # the lease is given up with the append
@@ -341,11 +367,11 @@ async def _write_appends(
     if entries:
         try:
             await conn.execute(
-                "INSERT INTO journal (run_id, seq, kind, step, event_type, payload, ts, codec) "
+                f"INSERT INTO journal ({_JOURNAL_COLUMNS}) "
                 "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
-                "$5::text[], $6::text[], $7::float8[], $8::text[])",
+                "$5::text[], $6::text[], $7::float8[], $8::text[], $9::text[])",
                 [e.run_id for e in entries],
-                *_entry_args(entries),
+                *_entry_args(entries, [h for run in touched.values() for h in run.hashes]),
             )
         except asyncpg.UniqueViolationError as exc:
             if len(touched) > 1:
@@ -363,10 +389,11 @@ async def _write_appends(
         "waiting_for = coalesce(u.waiting_for, runs.waiting_for), "
         "outcome = coalesce(u.outcome, runs.outcome), error = coalesce(u.error, runs.error), "
         "snapshot_seq = coalesce(u.snapshot_seq, runs.snapshot_seq), "
-        "fingerprint = coalesce(u.fingerprint, runs.fingerprint) "
+        "fingerprint = coalesce(u.fingerprint, runs.fingerprint), chain_head = u.chain_head "
         "FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], "
-        "$8::bigint[], $9::text[], $10::bool[]) AS u "
-        "(run_id, last_seq, status, waiting_for, outcome, error, snapshot_seq, fingerprint, release), "
+        "$8::bigint[], $9::text[], $10::bool[], $13::text[]) AS u "
+        "(run_id, last_seq, status, waiting_for, outcome, error, snapshot_seq, fingerprint, release, "
+        "chain_head), "
         f"(SELECT {NOW} AS now) n WHERE runs.run_id = u.run_id "
         "RETURNING CASE WHEN u.release AND runs.status = ANY($11::text[]) "
         "THEN pg_notify($12, runs.run_id) END",
@@ -377,6 +404,7 @@ async def _write_appends(
         [run.release for run in touched.values()],
         sorted(ACTIVE_STATUSES),
         runs_channel,
+        [run.head for run in touched.values()],
     )
     consumed = [(i, seq) for run in touched.values() for i, seq in run.consumed.items()]
     if consumed:

@@ -40,7 +40,7 @@ class PgReads:
     async def read_inbox(self, run_id: str) -> list[InboxItem]:
         """Inbox items of a run not yet taken into its journal, oldest first."""
         rows = await self._fetch(
-            "SELECT id, run_id, event_type, payload, codec, created_at FROM inbox "
+            "SELECT id, run_id, event_type, payload, codec, created_at, origin FROM inbox "
             "WHERE run_id = $1 AND consumed_seq IS NULL ORDER BY id",
             run_id,
         )

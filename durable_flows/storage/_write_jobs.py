@@ -28,9 +28,12 @@ from ..errors import (
     RunNotFoundError,
     StaleLeaseError,
 )
+from ._chain_heads import ChainHeads
 from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
+from ._search_index import SearchIndexer
 from ._writer import UndoList
 from .base import _check_entries
+from .chain import chain_hashes, chain_key, rechain
 from .owners import owner_is_dead
 from .rows import FAILED, FINISHED_STATUSES, RUNNING, JournalEntry, Lease, NewRun, RunUpdate
 
@@ -45,6 +48,11 @@ class WriteJobs:
         self.lease_ttl = lease_ttl
         #: run_id -> token of each lease handed out and not released.
         self.held: dict[str, int] = {}
+        #: HMAC key of the hash chain (None: key-less SHA-256), read at open.
+        self.key = chain_key()
+        self.heads = ChainHeads()  # each run's newest hash, as last written here
+        #: Moves journaled entries into the search index between jobs.
+        self.indexer = SearchIndexer()
 
     # -- runs and journal ----------------------------------------------------------
 
@@ -56,14 +64,17 @@ class WriteJobs:
         _check_entries(run.run_id, entries, 1)
         now = time.time()
         expires = now + self.lease_ttl
+        hashes = chain_hashes(None, entries, self.key)
+        head = hashes[-1] if hashes else None
         conn.execute(
             "INSERT INTO runs (run_id, workflow, status, created_at, updated_at, last_seq, "
             "owner, lease_token, lease_expires, fingerprint, waiting_for, parent_run_id, "
-            "forked_at_seq) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, '[]', ?, ?)",
+            "forked_at_seq, chain_head) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, '[]', ?, ?, ?)",
             (run.run_id, run.workflow, RUNNING, now, now, len(entries), self.owner_id,
-             expires, run.fingerprint, run.parent_run_id, run.forked_at_seq),
+             expires, run.fingerprint, run.parent_run_id, run.forked_at_seq, head),
         )  # fmt: skip
-        _insert_entries(conn, run.run_id, entries)
+        _insert_entries(conn, run.run_id, entries, hashes, self.indexer)
+        self.heads.remember(run.run_id, len(entries), head, undo)
         self._hold(run.run_id, 1, undo)
         return Lease(run.run_id, self.owner_id, 1, expires)
 
@@ -77,11 +88,38 @@ class WriteJobs:
         inbox_ids: list[int],
     ) -> None:
         run_id = lease.run_id
-        first_seq = entries[0].seq if entries else None
-        last_seq = entries[-1].seq if entries else None
+        for fresh in (False, True):
+            hashes = self._try_append(conn, lease, entries, update, fresh)
+            if hashes is not None:
+                break
+        else:  # pragma: no cover - the head was read in this transaction
+            raise AssertionError("append refused for no reason")
+        if entries:
+            _check_entries(run_id, entries, entries[0].seq)
+            _insert_entries(conn, run_id, entries, hashes, self.indexer)
+            self.heads.remember(run_id, entries[-1].seq, hashes[-1], undo)
+        if inbox_ids:
+            row = conn.execute("SELECT last_seq FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+            _consume_inbox(conn, run_id, inbox_ids, row[0])
+        if update is not None and update.release_lease:
+            self._let_go(lease, undo)
+
+    def _try_append(
+        self,
+        conn: sqlite3.Connection,
+        lease: Lease,
+        entries: Sequence[JournalEntry],
+        update: RunUpdate | None,
+        fresh: bool,
+    ) -> list[str] | None:
+        """Update the run row for an append; returns the entries' chain hashes.
+
+        One statement: token, seq continuity and the chain head hashed from
+        are its WHERE clause; only when it matches no row do we look at why.
+        None: only the head differed from memory (call again, ``fresh``).
+        """
+        run_id = lease.run_id
         now = time.time()
-        # Happy path in one statement: the token and the seq continuity are the
-        # WHERE clause; only when it matches no row do we look at why.
         release = update is not None and update.release_lease
         if release:
             sets = "updated_at = ?, owner = NULL, lease_expires = NULL"
@@ -89,36 +127,33 @@ class WriteJobs:
         else:
             sets = "updated_at = ?, lease_expires = ?"
             params = [now, now + self.lease_ttl]
-        if last_seq is not None:
-            sets += ", last_seq = ?"
-            params.append(last_seq)
+        hashes: list[str] = []
+        prev: str | None = None
+        if entries:
+            sets += ", last_seq = ?, chain_head = ?"
+            prev = self.heads.head(conn, run_id, entries[0].seq - 1, fresh)
+            hashes = chain_hashes(prev, entries, self.key)
+            params += [entries[-1].seq, hashes[-1]]
         if update is not None:
             for column, value in update.row_changes().items():
                 sets += f", {column} = ?"
                 params.append(value)
         where = "run_id = ? AND lease_token = ?"
         params += [run_id, lease.token]
-        if first_seq is not None:
-            where += " AND last_seq = ?"
-            params.append(first_seq - 1)
-        if conn.execute(f"UPDATE runs SET {sets} WHERE {where}", params).rowcount != 1:
-            self._refuse_append(conn, lease, entries)
         if entries:
-            _check_entries(run_id, entries, entries[0].seq)
-            _insert_entries(conn, run_id, entries)
-        else:
-            row = conn.execute("SELECT last_seq FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-            last_seq = row[0]
-        if inbox_ids:
-            assert last_seq is not None
-            _consume_inbox(conn, run_id, inbox_ids, last_seq)
-        if release:
-            self._let_go(lease, undo)
+            where += " AND last_seq = ? AND chain_head IS ?"
+            params += [entries[0].seq - 1, prev]
+        if conn.execute(f"UPDATE runs SET {sets} WHERE {where}", params).rowcount != 1:
+            self.heads.forget(run_id)
+            self._refuse_append(conn, lease, entries)
+            return None
+        return hashes
 
     def _refuse_append(
         self, conn: sqlite3.Connection, lease: Lease, entries: Sequence[JournalEntry]
     ) -> None:
-        """The append's UPDATE matched nothing: raise the reason (unknown run, stale token, bad seq)."""
+        """The append's UPDATE matched nothing: raise the reason (unknown run, stale
+        token, bad seq); return when there is none (the chain head was stale)."""
         run_id = lease.run_id
         row = conn.execute(
             "SELECT lease_token, last_seq FROM runs WHERE run_id = ?", (run_id,)
@@ -131,7 +166,7 @@ class WriteJobs:
                 del self.held[run_id]  # lost for good: stop renewing it
             raise StaleLeaseError(run_id, lease.token)
         _check_entries(run_id, entries, last_seq + 1)
-        raise AssertionError("append refused for no reason")  # pragma: no cover
+        # Token and seq are right: the chain head differed from what we remembered.
 
     def fork(
         self, conn: sqlite3.Connection, undo: UndoList, run_id: str, at_seq: int, new_id: str
@@ -165,19 +200,28 @@ class WriteJobs:
                 (run_id, cut, SNAPSHOT_KIND),
             ).fetchone()[0]
         now = time.time()
+        # The copy is a new chain: its entries name the new run, so they hash anew.
+        copied, head = rechain(
+            new_id,
+            (
+                JournalEntry(*row)
+                for row in conn.execute(
+                    f"SELECT {ENTRY_COLUMNS} FROM journal WHERE run_id = ? AND seq <= ? "
+                    "ORDER BY seq",
+                    (run_id, cut),
+                )
+            ),
+            self.key,
+        )
         conn.execute(
             "INSERT INTO runs (run_id, workflow, status, created_at, updated_at, last_seq, "
             "owner, lease_token, lease_expires, fingerprint, waiting_for, outcome, error, "
-            "parent_run_id, forked_at_seq, snapshot_seq) "
-            "VALUES (?, ?, ?, ?, ?, ?, NULL, 0, NULL, ?, '[]', ?, ?, ?, ?, ?)",
+            "parent_run_id, forked_at_seq, snapshot_seq, chain_head) "
+            "VALUES (?, ?, ?, ?, ?, ?, NULL, 0, NULL, ?, '[]', ?, ?, ?, ?, ?, ?)",
             (new_id, workflow, status, now, now, cut, fingerprint, outcome, error, run_id, cut,
-             snapshot_seq),
+             snapshot_seq, head),
         )  # fmt: skip
-        conn.execute(
-            f"INSERT INTO journal ({ENTRY_COLUMNS}) SELECT ?, seq, kind, step, event_type, "
-            "payload, ts, codec FROM journal WHERE run_id = ? AND seq <= ?",
-            (new_id, run_id, cut),
-        )
+        _insert_entries(conn, new_id, [e for e, _ in copied], [h for _, h in copied], self.indexer)
         return cut
 
     def delete_runs(
@@ -223,6 +267,7 @@ class WriteJobs:
         event_type: str,
         payload: str,
         codec: str,
+        origin: str | None = None,
     ) -> int:
         row = conn.execute("SELECT status FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         if row is None:
@@ -230,9 +275,9 @@ class WriteJobs:
         if row[0] in FINISHED_STATUSES:
             raise RunFinishedError(run_id, row[0])
         cur = conn.execute(
-            "INSERT INTO inbox (run_id, event_type, payload, codec, created_at) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (run_id, event_type, payload, codec, time.time()),
+            "INSERT INTO inbox (run_id, event_type, payload, codec, created_at, origin) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (run_id, event_type, payload, codec, time.time(), origin),
         )
         assert cur.lastrowid is not None
         return cur.lastrowid
@@ -295,6 +340,7 @@ class WriteJobs:
 
     def _let_go(self, lease: Lease, undo: UndoList) -> None:
         """Stop holding (and renewing) ``lease``, unless its transaction rolls back."""
+        self.heads.forget(lease.run_id)
         if self.held.get(lease.run_id) == lease.token:
             del self.held[lease.run_id]
             undo.append(lambda: self._restore(lease.run_id, lease.token))
@@ -311,13 +357,21 @@ class WriteJobs:
             self.held[run_id] = token
 
 
-def _insert_entries(conn: sqlite3.Connection, run_id: str, entries: Sequence[JournalEntry]) -> None:
+def _insert_entries(
+    conn: sqlite3.Connection,
+    run_id: str,
+    entries: Sequence[JournalEntry],
+    hashes: Sequence[str | None],
+    indexer: SearchIndexer,
+) -> None:
     if not entries:
         return
+    indexer.noted(entries)
     try:
         # A JournalEntry is a tuple in ENTRY_COLUMNS order: it binds as it is.
         conn.executemany(
-            f"INSERT INTO journal ({ENTRY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", entries
+            f"INSERT INTO journal ({ENTRY_COLUMNS}, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(*e, h) for e, h in zip(entries, hashes, strict=True)],
         )
     except sqlite3.IntegrityError as exc:
         # The seq check passed, so runs.last_seq disagrees with the journal.

@@ -14,16 +14,33 @@ never from reporting a write before it is durable.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from ..errors import DurableFlowsError, StoreClosedError, StoreOpenError, StoreWriteError
 from .migrate import apply_migrations
 
 T = TypeVar("T")
+
+_log = logging.getLogger(__name__)
+
+#: Seconds the queue must stay empty before the writer does background work.
+IDLE_WAIT = 0.05
+
+
+class BackgroundWork(Protocol):
+    """Work the writer does between jobs, in transactions of its own (the search index)."""
+
+    def due(self, idle: bool) -> bool:
+        """Whether to run now; ``idle``: the queue has been empty for IDLE_WAIT."""
+
+    def run(self, conn: sqlite3.Connection, idle: bool) -> None:
+        """Do one bounded piece of the work (a transaction is open); if it raises,
+        it must not be due again at once (the writer only logs the error)."""
 
 #: Undo actions a job registers for in-memory changes it made (run in this
 #: thread if the job's savepoint or the whole batch is rolled back).
@@ -84,9 +101,16 @@ class Writer:
     """
 
     def __init__(
-        self, path: str, *, synchronous: str, busy_timeout: float, max_batch: int = 500
+        self,
+        path: str,
+        *,
+        synchronous: str,
+        busy_timeout: float,
+        max_batch: int = 500,
+        background: BackgroundWork | None = None,
     ) -> None:
         self.path = path
+        self._background = background
         self._synchronous = synchronous
         self._busy_timeout = busy_timeout
         self._max_batch = max_batch
@@ -167,7 +191,12 @@ class Writer:
 
     def _serve(self, conn: sqlite3.Connection) -> None:
         while True:
-            item = self._queue.get()
+            waits = self._background is not None and self._background.due(idle=True)
+            try:
+                item = self._queue.get(timeout=IDLE_WAIT if waits else None)
+            except queue.Empty:
+                self._run_background(conn, idle=True)
+                continue
             batch: list[_Job[Any]] = []
             stop: _Stop | None = None
             while True:
@@ -183,10 +212,30 @@ class Writer:
                     break
             if batch:
                 self._call(_settle, self._run_batch(conn, batch))
+                self._run_background(conn, idle=False)
             if stop is not None:
+                self._run_background(conn, idle=True)
                 conn.close()
                 self._call(_settle, [(stop.done, True, None)])
                 return
+
+    def _run_background(self, conn: sqlite3.Connection, idle: bool) -> None:
+        """Run the background work if it is due, in its own transaction.
+
+        It never fails a caller: an error rolls it back and is logged, and the
+        work stays due (it is retried later).
+        """
+        if self._background is None or not self._background.due(idle):
+            return
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            self._background.run(conn, idle)
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            # run() set its own retry time before failing: no tight loop.
+            _log.warning("durable_flows: background work on %s failed: %s", self.path, exc)
 
     def _run_batch(
         self, conn: sqlite3.Connection, batch: list[_Job[Any]]

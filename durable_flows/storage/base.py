@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
 from ..errors import JournalSeqError
+from ._audit_api import AuditMethods
 from .rows import (
     ALL_STATUSES,
     FINISHED_STATUSES,
@@ -33,7 +34,7 @@ from .rows import (
 )
 
 
-class JournalStore(ABC):
+class JournalStore(AuditMethods, ABC):
     """The narrow interface between the runtime and a journal database.
 
     All methods are coroutines unless noted. Implementations must be safe to
@@ -123,9 +124,17 @@ class JournalStore(ABC):
 
     @abstractmethod
     async def send_to_inbox(
-        self, run_id: str, event_type: str, payload: str, codec: str = "json"
+        self,
+        run_id: str,
+        event_type: str,
+        payload: str,
+        codec: str = "json",
+        origin: str | None = None,
     ) -> int:
         """Durably queue an event for a run; returns the inbox id.
+
+        ``origin`` (JSON text) says who sent it; the run's owner copies it
+        into the ``sent`` record that takes the event in.
 
         Raises:
             RunNotFoundError, RunFinishedError.
@@ -210,7 +219,8 @@ class JournalStore(ABC):
             finished_before: Seconds since the epoch; runs with ``updated_at``
                 before it are deleted.
             dry_run: Only list what would be deleted.
-            only: Consider only these run ids (the rules above still apply).
+            only: Delete none but these run ids (those of them that qualify):
+                ``gc --archive`` deletes exactly the runs it archived.
 
         Returns:
             The ids deleted (or that would be), oldest first.
@@ -260,7 +270,14 @@ class JournalStore(ABC):
         return out
 
     async def send_event(
-        self, run_id: str, event: Any, *, serializer: Any = None, check_fields: bool = True
+        self,
+        run_id: str,
+        event: Any,
+        *,
+        serializer: Any = None,
+        check_fields: bool = True,
+        actor: str | None = None,
+        via: str = "api",
     ) -> int:
         """Deliver an event into a run from any process, running or not.
 
@@ -274,6 +291,10 @@ class JournalStore(ABC):
         fields the steps or waiters that would take it read (see
         ``durable_flows/_event_fit.py``).
 
+        Who sent it is journaled with it (``durable_flows.storage.origin``):
+        this host, process and OS user, ``via`` (the interface: ``api``,
+        ``cli``, ...) and ``actor``, the application's own id of the sender.
+
         Raises:
             RunNotFoundError: no such run.
             RunFinishedError: the run already ended.
@@ -285,6 +306,7 @@ class JournalStore(ABC):
         from ..codec import Codec
         from ..errors import EventNotAcceptedError, RunFinishedError, RunNotFoundError
         from ..events import HumanResponseEvent, qualified_name
+        from .origin import make_origin
 
         info = await self.get_run(run_id)
         if info is None:
@@ -308,7 +330,8 @@ class JournalStore(ABC):
             check_outside_event(run_id, info.workflow, event)
         codec = Codec(serializer)
         payload = json.dumps(codec.dump_event(event), separators=(",", ":"), ensure_ascii=False)
-        return await self.send_to_inbox(run_id, type_name, payload, codec.name)
+        origin = make_origin(via, actor)
+        return await self.send_to_inbox(run_id, type_name, payload, codec.name, origin=origin)
 
     async def export(self, run_id: str) -> list[dict[str, Any]]:
         """The run's full history for archiving or diffing: same as :meth:`history`.

@@ -28,7 +28,9 @@ from ..errors import (
     StoreClosedError,
 )
 from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
+from ._memory_audit import MemoryAudit
 from .base import JournalStore, _check_entries, _check_update
+from .chain import chain_hashes, chain_key, rechain
 from .owners import make_owner_id
 from .rows import (
     FAILED,
@@ -43,7 +45,7 @@ from .rows import (
 )
 
 
-class MemoryStore(JournalStore):
+class MemoryStore(MemoryAudit, JournalStore):
     """A :class:`JournalStore` kept in plain dicts; everything is lost on exit.
 
     Args:
@@ -59,6 +61,9 @@ class MemoryStore(JournalStore):
         self._closed = False
         self._runs: dict[str, RunInfo] = {}
         self._journal: dict[str, list[JournalEntry]] = {}
+        self._hashes: dict[str, list[str | None]] = {}  # run_id -> each entry's chain hash
+        self._unchained: dict[str, int] = {}  # see MemoryAudit
+        self._key = chain_key()
         self._inbox: dict[int, InboxItem] = {}
         self._consumed: dict[int, int] = {}  # inbox id -> seq that took it in
         self._last_inbox_id = 0  # ids only grow, even after delete_runs
@@ -120,6 +125,7 @@ class MemoryStore(JournalStore):
             forked_at_seq=run.forked_at_seq,
         )
         self._journal[run.run_id] = list(entries)
+        self._hashes[run.run_id] = list(chain_hashes(None, entries, self._key))
         self._held[run.run_id] = 1
         return lease
 
@@ -160,6 +166,8 @@ class MemoryStore(JournalStore):
                 if self._held.get(lease.run_id) == lease.token:
                     del self._held[lease.run_id]
         self._journal[lease.run_id].extend(entries)
+        hashes = self._hashes[lease.run_id]
+        hashes.extend(chain_hashes(hashes[-1] if hashes else None, entries, self._key))
         for i in ids:
             self._consumed[i] = last_seq
         self._runs[lease.run_id] = dataclasses.replace(
@@ -200,7 +208,12 @@ class MemoryStore(JournalStore):
         )
 
     async def send_to_inbox(
-        self, run_id: str, event_type: str, payload: str, codec: str = "json"
+        self,
+        run_id: str,
+        event_type: str,
+        payload: str,
+        codec: str = "json",
+        origin: str | None = None,
     ) -> int:
         """See :meth:`JournalStore.send_to_inbox`; also sets :meth:`inbox_signal`."""
         info = self._run(run_id)
@@ -208,7 +221,9 @@ class MemoryStore(JournalStore):
             raise RunFinishedError(run_id, info.status)
         self._last_inbox_id += 1
         inbox_id = self._last_inbox_id
-        self._inbox[inbox_id] = InboxItem(inbox_id, run_id, event_type, payload, codec, time.time())
+        self._inbox[inbox_id] = InboxItem(
+            inbox_id, run_id, event_type, payload, codec, time.time(), origin
+        )
         signal = self._signals.get(run_id)
         if signal is not None:
             signal.set()
@@ -243,7 +258,9 @@ class MemoryStore(JournalStore):
             forked_at_seq=cut,
             snapshot_seq=snapshot_seq,
         )
-        self._journal[new_id] = [e._replace(run_id=new_id) for e in journal[:cut]]
+        copied, _ = rechain(new_id, journal[:cut], self._key)
+        self._journal[new_id] = [e for e, _ in copied]
+        self._hashes[new_id] = [h for _, h in copied]
         return new_id
 
     async def delete_runs(
@@ -276,6 +293,8 @@ class MemoryStore(JournalStore):
             for run_id in ids[start : start + batch_size]:
                 del self._runs[run_id]
                 del self._journal[run_id]
+                del self._hashes[run_id]
+                self._unchained.pop(run_id, None)
                 self._held.pop(run_id, None)
                 for item_id in [i for i, item in self._inbox.items() if item.run_id == run_id]:
                     del self._inbox[item_id]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib.resources
 import re
 import sqlite3
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,7 @@ from pathlib import Path
 from ..errors import SchemaVersionError, StoreError, StoreOpenError
 
 #: The newest schema version this code knows (the highest migration file).
-CODE_SCHEMA_VERSION = 4
+CODE_SCHEMA_VERSION = 5
 
 _FILE_NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
 
@@ -152,8 +153,10 @@ def apply_migrations(conn: sqlite3.Connection, path_for_messages: str) -> list[i
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
                 "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
             )
-            for statement in migration.statements:
-                conn.execute(statement)
+            label = f"{path_for_messages}: applying migration {migration.version:04d}_{migration.name}"
+            with _progress_on_tty(conn, label):
+                for statement in migration.statements:
+                    conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.name, time.time()),
@@ -170,3 +173,38 @@ def apply_migrations(conn: sqlite3.Connection, path_for_messages: str) -> list[i
             raise
         done.append(migration.version)
     return done
+
+
+class _progress_on_tty:  # noqa: N801 - used as a context manager
+    """While a migration runs, show its elapsed time on stderr when that is a terminal.
+
+    A migration that rewrites or indexes a big journal (0005 indexes every
+    entry for search) can take a while; a silent pause looks like a hang.
+    Nothing is printed for quick migrations (under a second) or without a TTY.
+    """
+
+    def __init__(self, conn: sqlite3.Connection, label: str) -> None:
+        self.conn = conn
+        self.label = label
+        self.start = time.monotonic()
+        self.shown = False
+        self.last = 0.0
+        self.enabled = sys.stderr.isatty()
+
+    def _tick(self) -> int:
+        elapsed = time.monotonic() - self.start
+        if elapsed >= 1.0 and elapsed - self.last >= 0.5:
+            sys.stderr.write(f"\r{self.label}… {elapsed:.0f} s")
+            sys.stderr.flush()
+            self.shown, self.last = True, elapsed
+        return 0  # go on
+
+    def __enter__(self) -> None:
+        if self.enabled:
+            self.conn.set_progress_handler(self._tick, 2_000_000)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.conn.set_progress_handler(None, 0)
+            if self.shown:
+                sys.stderr.write(f"\r{self.label}: done in {time.monotonic() - self.start:.0f} s\n")

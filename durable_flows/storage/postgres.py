@@ -33,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - exercised through open_store
 
 from ..errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
 from ._discard import discard_pg
+from ._pg_audit import PgAudit
 from ._pg_jobs import AppendItem, PgJobs
 from ._pg_migrate import apply_pg_migrations, check_pg_journal, quote_ident
 from ._pg_notify import Notifier, channel_name
@@ -52,7 +53,7 @@ _OPEN_HINT = (
 )
 
 
-class PostgresStore(PgReads, JournalStore):
+class PostgresStore(PgAudit, PgReads, JournalStore):
     """A :class:`JournalStore` on a PostgreSQL database (9.5+; tested on 15).
 
     The store opens lazily: every method opens it on first use, creating the
@@ -432,7 +433,12 @@ class PostgresStore(PgReads, JournalStore):
         return dropped
 
     async def send_to_inbox(
-        self, run_id: str, event_type: str, payload: str, codec: str = "json"
+        self,
+        run_id: str,
+        event_type: str,
+        payload: str,
+        codec: str = "json",
+        origin: str | None = None,
     ) -> int:
         """Durably queue an event for a run; committed when this returns.
 
@@ -450,6 +456,7 @@ class PostgresStore(PgReads, JournalStore):
             event_type=event_type,
             payload=payload,
             codec=codec,
+            origin=origin,
         )
         inbox_id: int = await self._write(job)
         self._notifier.inbox_sent(run_id)

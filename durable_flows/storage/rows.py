@@ -117,6 +117,8 @@ class InboxItem:
     payload: str
     codec: str
     created_at: float
+    #: Who sent it (JSON text: host, pid, user, via, actor); None when unknown.
+    origin: str | None = None
 
 
 #: The ``runs`` columns a :class:`RunUpdate` may set, named as its fields.
@@ -163,3 +165,87 @@ class NewRun:
     fingerprint: str
     parent_run_id: str | None = None
     forked_at_seq: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunChain:
+    """A run's journal with each entry's chain hash, for ``durable-flows verify``.
+
+    Attributes:
+        last_seq: ``runs.last_seq``.
+        chain_head: ``runs.chain_head``: the hash the newest entry should have.
+        unchained_upto: How far the run's journal was written before entries
+            were chained (None: every entry is chained).
+        entries: The journal, in seq order.
+        hashes: Each entry's stored hash (None for an unchained one).
+    """
+
+    run_id: str
+    last_seq: int
+    chain_head: str | None
+    unchained_upto: int | None
+    entries: list[JournalEntry]
+    hashes: list[str | None]
+
+
+#: Columns of each table an archive holds, in the order written. The same for
+#: every store, so an archive loads into any of them and exports back unchanged.
+ARCHIVE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "runs": (
+        "run_id", "workflow", "status", "created_at", "updated_at", "last_seq", "owner",
+        "lease_token", "lease_expires", "fingerprint", "waiting_for", "outcome", "error",
+        "parent_run_id", "forked_at_seq", "snapshot_seq", "chain_head", "unchained_upto",
+    ),
+    "journal": (
+        "run_id", "seq", "kind", "step", "event_type", "payload", "ts", "codec", "hash",
+    ),
+    "inbox": (
+        "id", "run_id", "event_type", "payload", "codec", "created_at", "consumed_seq", "origin",
+    ),
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class ArchivedRun:
+    """One run's rows as stored: its ``runs`` row, journal and inbox, as column dicts."""
+
+    run: dict[str, Any]
+    journal: list[dict[str, Any]]
+    inbox: list[dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """What ``JournalStore.search`` looks for: every word of ``text``, and filters.
+
+    Attributes:
+        text: Words that must all occur in an entry (kind, step, event type
+            or payload text); matching ignores case and punctuation.
+        workflow: Only runs of this workflow (stored name or its last dotted part).
+        statuses: Only runs with one of these statuses.
+        since, until: Only entries written in ``[since, until)`` (epoch seconds).
+        kinds: Only entries of these kinds.
+        limit: At most this many hits, best first.
+    """
+
+    text: str
+    workflow: str | None = None
+    statuses: tuple[str, ...] = ()
+    since: float | None = None
+    until: float | None = None
+    kinds: tuple[str, ...] = ()
+    limit: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One journal entry found by a search: where it is, a snippet, its rank (lower is better)."""
+
+    run_id: str
+    seq: int
+    kind: str
+    ts: float
+    workflow: str
+    status: str
+    snippet: str
+    rank: float

@@ -26,6 +26,7 @@ import aiosqlite
 from ..errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
 from ._discard import discard_sqlite
 from ._journal_check import check_journal_file, read_only_uri
+from ._sqlite_audit import SqliteAudit
 from ._write_jobs import ENTRY_COLUMNS, WriteJobs
 from ._writer import JobFn, Writer
 from .base import JournalStore, _check_update, delete_in_batches
@@ -51,7 +52,7 @@ _RUN_COLUMNS = (
 _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
 
 
-class SqliteStore(JournalStore):
+class SqliteStore(SqliteAudit, JournalStore):
     """A :class:`JournalStore` on one SQLite file.
 
     The store opens lazily: every method opens it on first use, so it can be
@@ -139,7 +140,10 @@ class SqliteStore(JournalStore):
                 self._reader = await self._connect_reader(read_only_uri(self.path), uri=True)
                 return
             writer = Writer(
-                self.path, synchronous=self._synchronous, busy_timeout=self._busy_timeout
+                self.path,
+                synchronous=self._synchronous,
+                busy_timeout=self._busy_timeout,
+                background=self._jobs.indexer,
             )
             await writer.start()
             try:
@@ -347,7 +351,12 @@ class SqliteStore(JournalStore):
         return await delete_in_batches(candidates, batch_size, delete, progress)
 
     async def send_to_inbox(
-        self, run_id: str, event_type: str, payload: str, codec: str = "json"
+        self,
+        run_id: str,
+        event_type: str,
+        payload: str,
+        codec: str = "json",
+        origin: str | None = None,
     ) -> int:
         """Durably queue an event for a run; committed when this returns.
 
@@ -363,6 +372,7 @@ class SqliteStore(JournalStore):
             event_type=event_type,
             payload=payload,
             codec=codec,
+            origin=origin,
         )
         inbox_id: int = await self._write(job)
         signal = self._signals.get(run_id)
@@ -424,7 +434,7 @@ class SqliteStore(JournalStore):
     async def read_inbox(self, run_id: str) -> list[InboxItem]:
         """Inbox items of a run not yet taken into its journal, oldest first."""
         rows = await self._read(
-            "SELECT id, run_id, event_type, payload, codec, created_at FROM inbox "
+            "SELECT id, run_id, event_type, payload, codec, created_at, origin FROM inbox "
             "WHERE run_id = ? AND consumed_seq IS NULL ORDER BY id",
             (run_id,),
         )

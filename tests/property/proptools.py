@@ -252,9 +252,11 @@ class CrashingSqliteStore(SqliteStore):
     ) -> None:
         await self._journal_write(super().append, lease, entries, update, consumed_inbox)
 
-    async def send_to_inbox(self, run_id: str, event_type: str, payload: str, codec: str = "json") -> int:
+    async def send_to_inbox(
+        self, run_id: str, event_type: str, payload: str, codec: str = "json", origin: str | None = None
+    ) -> int:
         self._check_alive()
-        return await super().send_to_inbox(run_id, event_type, payload, codec)
+        return await super().send_to_inbox(run_id, event_type, payload, codec, origin)
 
     async def claim_lease(self, run_id: str) -> Lease:
         self._check_alive()

@@ -49,13 +49,14 @@ def test_migration_files_are_numbered_up_to_the_code_version() -> None:
 
 def test_apply_records_each_version_once(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "j.db")
-    assert apply_migrations(conn, "j.db") == [1, 2, 3, 4]
+    assert apply_migrations(conn, "j.db") == [1, 2, 3, 4, 5]
     assert apply_migrations(conn, "j.db") == []
     assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
         (1, "init"),
         (2, "views"),
         (3, "snapshots"),
         (4, "run_states"),
+        (5, "audit"),
     ]
     assert not conn.in_transaction
     conn.close()
@@ -84,9 +85,9 @@ def test_concurrent_migration_of_a_fresh_file_happens_once(tmp_path: Path) -> No
         t.join()
     assert errors == []
     # Each version exactly once, though not always all by the same thread.
-    assert sorted(v for applied in results for v in applied) == [1, 2, 3, 4]
+    assert sorted(v for applied in results for v in applied) == [1, 2, 3, 4, 5]
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (4,)
+    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (5,)
     conn.close()
 
 
@@ -135,4 +136,5 @@ def test_source_tree_fallback_reads_the_repository_folder(monkeypatch: pytest.Mo
         (2, "views"),
         (3, "snapshots"),
         (4, "run_states"),
+        (5, "audit"),
     ]
