@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from ..errors import ContextSerdeError, ContextStateError, WorkflowRuntimeError
 from ..events import Event, qualified_name
 from ..runtime.collect import LiveBuffer, collect
-from ..runtime.commit_order import buffer_key
 from ..runtime.scope import WaitingForEvent, current_scope, handed_out
 from .state_store import DictState, StateStore
 
@@ -151,9 +150,11 @@ class Context(Generic[MODEL_T]):
         added, total = collect(live, ev, expected)
         # The buffer is shared live: what this execution saw or took may come from
         # adds that have not committed yet; its completion must not commit before them.
-        key = buffer_key(scope.ex.step, buffer)
-        loop.order.touch(scope.ex.id, scope.ex.step, (key,), (key,) if added or total is not None else ())
+        me = scope.ex.id
+        if live.uncommitted and (len(live.uncommitted) > 1 or me not in live.uncommitted):
+            loop.order.depend(me, scope.ex.step, live.uncommitted)
         if added:
+            live.uncommitted.add(me)
             scope.collect.append(("add", buffer, ev, loop.next_op(), None))
         if total is not None:
             scope.collect.append(("clear", buffer, None, loop.next_op(), live.take_all()))

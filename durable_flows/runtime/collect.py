@@ -14,13 +14,19 @@ from ..events import Event
 
 
 class LiveBuffer:
-    """One step's buffer: the events in arrival order and how many of each type."""
+    """One step's buffer: the events in arrival order and how many of each type.
 
-    __slots__ = ("counts", "events")
+    ``uncommitted`` holds the executions that added to it and have not
+    committed yet: whoever reads or takes from the buffer meanwhile may depend
+    on their adds (see ``commit_order.py``).
+    """
+
+    __slots__ = ("counts", "events", "uncommitted")
 
     def __init__(self, events: list[Event] | None = None) -> None:
         self.events: list[Event] = list(events or [])
         self.counts: Counter[type] = Counter(type(e) for e in self.events)
+        self.uncommitted: set[int] = set()
 
     def add(self, ev: Event) -> None:
         self.events.append(ev)

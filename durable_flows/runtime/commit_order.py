@@ -11,9 +11,12 @@ journaled only when everything it depends on has committed before it or
 commits in the same append; executions that depend on each other commit
 together. Changes made from outside any step are writers too (negative ids).
 
-Keys are strings: ``"s:<name>"`` for state, ``"c:<step>/<buffer>"`` for a
-collect buffer; :data:`ALL_STATE` stands for an access to the whole state
-(``get_state``, a typed ``edit_state`` block, a jsonpickled state).
+State keys are strings, ``"s:<name>"``; :data:`ALL_STATE` stands for an
+access to the whole state (``get_state``, a typed ``edit_state`` block, a
+jsonpickled state). Collect buffers keep their uncommitted adders themselves
+(``collect.LiveBuffer.uncommitted``) and report a dependency with
+:meth:`CommitOrder.depend` only when one arises, so a fan-in whose adds are
+all committed costs nothing here.
 
 The structure only tracks; the loop (``completion.py``) decides what to
 journal with :meth:`CommitOrder.ready_group` and reports commits with
@@ -34,11 +37,6 @@ ALL_STATE = "s:*"
 def state_key(name: str) -> str:
     """The dependency key of a top-level state key or field."""
     return "s:" + name
-
-
-def buffer_key(step: str, buffer: str) -> str:
-    """The dependency key of one step's collect buffer."""
-    return f"c:{step}/{buffer}"
 
 
 @dataclass(slots=True)
@@ -81,11 +79,12 @@ class CommitOrder:
         dependency and wrote nothing (a plain read of committed data).
         """
         deps: set[int] = set()
-        for key in reads:
-            self._writers_of(key, wid, deps)
         writes = tuple(writes)
-        for key in writes:
-            self._writers_of(key, wid, deps)
+        if self._by_key:  # (nothing written and uncommitted: nobody to depend on)
+            for key in reads:
+                self._writers_of(key, wid, deps)
+            for key in writes:
+                self._writers_of(key, wid, deps)
         entry = self.pending.get(wid)
         if entry is None:
             if not deps and not writes:
@@ -98,16 +97,30 @@ class CommitOrder:
                 self._by_key.setdefault(key, []).append(wid)
         return entry
 
-    def _writers_of(self, key: str, wid: int, into: set[int]) -> None:
-        if key == ALL_STATE:
-            for k, wids in self._by_key.items():
-                if k.startswith("s:"):
-                    into.update(w for w in wids if w != wid)
+    def depend(self, wid: int, step: str | None, on: set[int]) -> None:
+        """``wid`` read or took what the executions ``on`` added and have not committed."""
+        others = on - {wid}
+        if not others:
             return
-        for k in (key, ALL_STATE) if key.startswith("s:") else (key,):
-            for w in self._by_key.get(k, ()):
-                if w != wid:
-                    into.add(w)
+        entry = self.pending.get(wid)
+        if entry is None:
+            entry = self.pending[wid] = Writer(wid, step)
+        for other in others:
+            if other not in self.pending:  # still running: its completion is waited for
+                self.pending[other] = Writer(other, None)
+        entry.deps |= others
+
+    def _writers_of(self, key: str, wid: int, into: set[int]) -> None:
+        by_key = self._by_key
+        if key == ALL_STATE:
+            for k, wids in by_key.items():
+                if k.startswith("s:"):
+                    into.update(wids)
+        else:
+            into.update(by_key.get(key, ()))
+            if key.startswith("s:"):
+                into.update(by_key.get(ALL_STATE, ()))
+        into.discard(wid)
 
     def ready_group(self, wid: int) -> list[Writer] | None:
         """``wid`` and everything it depends on, if all of it is done; else None.

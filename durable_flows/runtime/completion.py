@@ -36,6 +36,7 @@ class CompletionMixin(LoopBase):
         self.tasks.pop(ex.id, None)
         if self.state.execs.get(ex.id) is not ex or ex.status != EXEC_RUNNING:
             # The run moved on (ended, or this attempt was superseded): its changes never commit.
+            self._adds_settled(scope)
             for wid in self.order.drop(ex.id):
                 self._commit_when_ready(batch, wid, now)
             return
@@ -44,6 +45,7 @@ class CompletionMixin(LoopBase):
             self._complete(batch, scope, outcome, value, now)
             return
         entry.done = True
+        entry.step = ex.step
         entry.completion = (scope, outcome, value)
         self._commit_when_ready(batch, ex.id, now)
 
@@ -161,6 +163,7 @@ class CompletionMixin(LoopBase):
                 self._append(batch, Record(k.COLLECT, now, step=ex.step, event=ev, data=data))
         else:
             self._undo_collect(scope)
+        self._adds_settled(scope)
         for ev, target in scope.sent:
             self._append(
                 batch,
@@ -168,6 +171,16 @@ class CompletionMixin(LoopBase):
             )
         for ev in scope.stream:
             self._stream_write(batch, scope, ev, now)
+
+    def _adds_settled(self, scope: ExecScope) -> None:
+        """The attempt's buffer adds are journaled (or undone): nobody depends on them any more."""
+        if not scope.collect:
+            return
+        bufs = self.buffers.get(scope.ex.step, {})
+        for op_name, buffer, _, _, _ in scope.collect:
+            live = bufs.get(buffer)
+            if op_name == "add" and live is not None:
+                live.uncommitted.discard(scope.ex.id)
 
     def _undo_collect(self, scope: ExecScope) -> None:
         """An attempt that failed or parked leaves the live collect buffers as it found them."""
