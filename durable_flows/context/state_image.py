@@ -138,17 +138,11 @@ def _check_json(ops: list[Any]) -> None:
 
     try:
         json.dumps(ops, allow_nan=False)
-    except ValueError as exc:
+    except (ValueError, TypeError) as exc:
+        reason = _NON_FINITE if isinstance(exc, ValueError) else str(exc)
         keys = ", ".join(sorted(_changed_keys(ops)))
         raise SerializationError(
-            f"state field {keys!r} cannot be stored as JSON ({_NON_FINITE}). Store JSON-compatible "
-            "values or pydantic models, or create the workflow with "
-            "serializer=JsonPickleSerializer(allowed=[...])."
-        ) from exc
-    except TypeError as exc:
-        keys = ", ".join(sorted(_changed_keys(ops)))
-        raise SerializationError(
-            f"state field {keys!r} cannot be stored as JSON ({exc}). Store JSON-compatible "
+            f"state field {keys!r} cannot be stored as JSON ({reason}). Store JSON-compatible "
             "values or pydantic models, or create the workflow with "
             "serializer=JsonPickleSerializer(allowed=[...])."
         ) from exc
