@@ -286,3 +286,24 @@ async def test_a_completion_that_read_uncommitted_state_waits_and_says_so(
         assert kinds.index(("completed", "writer")) < kinds.index(("completed", "reader"))
     held = [r.getMessage() for r in caplog.records if "is not journaled yet" in r.getMessage()]
     assert held and "step reader" in held[0] and "writer" in held[0]
+
+
+class BadValues(Workflow):
+    @step
+    async def start(self, ctx: Context, ev: StartEvent) -> StopEvent:
+        await ctx.store.set("x", 1.5)
+        refused = []
+        for bad in (float("inf"), float("nan"), [1.0, float("-inf")]):
+            try:
+                await ctx.store.set("x", bad)
+            except Exception as exc:  # noqa: BLE001 - the test looks at what is raised
+                refused.append((type(exc).__name__, "inf/nan" in str(exc)))
+        return StopEvent(result={"refused": refused, "x": await ctx.store.get("x")})
+
+
+async def test_a_non_finite_float_is_refused_at_the_call_and_the_state_keeps_its_value(tmp_path: Path) -> None:
+    async with SqliteStore(tmp_path / "j.db") as store:
+        out = await BadValues(store=store).run(run_id="b")
+        assert out == {"refused": [("SerializationError", True)] * 3, "x": 1.5}
+        ops = [json.loads(e.payload)["ops"] for e in await store.read("b") if e.kind == "state"]
+        assert ops == [[["set", ["_data", "x"], 1.5]]]
