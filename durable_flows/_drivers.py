@@ -63,11 +63,12 @@ async def drive_new_run(wf: Workflow, loop: RunLoop, start: Event, seed: Any) ->
 
 
 async def drive_resume(
-    wf: Workflow, loop: RunLoop, lease: Lease | None, reset_recoveries: bool = False
+    wf: Workflow, loop: RunLoop, lease: Lease | None, reset_recoveries: bool = False, skip_failed: bool = False
 ) -> None:
     """Rebuild a run from its journal and continue it (or settle a finished one).
 
-    ``reset_recoveries`` also continues a run that a recovery limit failed.
+    ``reset_recoveries`` also continues a run that a recovery limit failed;
+    ``skip_failed`` one that failed in a step, without that step's event.
     """
     store, run_id, ctx = wf.store, loop.run_id, loop.ctx
     async with wf._limit():
@@ -77,7 +78,9 @@ async def drive_resume(
             if info is None:
                 raise RunNotFoundError(run_id)
             held = lease
-            again = reset_recoveries and info.status == "failed" and "RecoveryLimitError" in (info.error or "")
+            again = info.status == "failed" and (
+                (reset_recoveries and "RecoveryLimitError" in (info.error or "")) or skip_failed
+            )
             if (info.status not in FINISHED_STATUSES or again) and held is None:
                 held = await store.claim_lease(run_id)
             try:
@@ -100,7 +103,7 @@ async def drive_resume(
                     f"run {run_id!r} was marked {info.status} without finishing: "
                     f"{info.error or 'no reason recorded'}"
                 )
-            if again and str((state.error or {}).get("type", "")).endswith("RecoveryLimitError"):
+            if again and _continuable(state, reset_recoveries, skip_failed):
                 pass  # continued below: the resumed record takes the failure back
             elif info.status in FINISHED_STATUSES or state.finished:
                 await loop.finish_from_journal()
@@ -108,7 +111,7 @@ async def drive_resume(
                     await store.release_lease(held)
                 return
             assert held is not None  # unfinished runs were claimed above
-            await loop.resume(held, state, reset_recoveries)
+            await loop.resume(held, state, reset_recoveries, skip_failed)
         except Exception as exc:  # noqa: BLE001 - reaches the handler
             loop._abort(exc)
         finally:
@@ -131,6 +134,16 @@ async def runs_of(wf: Workflow, store: JournalStore) -> list[RunInfo]:
         if old:
             found = sorted([*found, *old], key=lambda i: (-i.created_at, i.run_id))
     return found
+
+
+def _continuable(state: Any, reset_recoveries: bool, skip_failed: bool) -> bool:
+    """A failed run the operator asked to continue: by a recovery limit, or in a step."""
+    error = state.error or {}
+    if state.status != "failed":
+        return False
+    if reset_recoveries and str(error.get("type", "")).endswith("RecoveryLimitError"):
+        return True
+    return skip_failed and "step" in error
 
 
 async def claim_orphans(wf: Workflow) -> list[Lease]:

@@ -422,14 +422,19 @@ class Workflow(metaclass=WorkflowMeta):
         await submit_run(self, run_id, start, seed)
         return RemoteHandler(self, run_id)
 
-    def resume(self, run_id: str, *, reset_recoveries: bool = False) -> WorkflowHandler:
+    def resume(
+        self, run_id: str, *, reset_recoveries: bool = False, skip_failed: bool = False
+    ) -> WorkflowHandler:
         """Continue a run from its journal in this process.
 
         A finished run's handler resolves at once to the recorded result (or
         raises the recorded error). Errors surface when the handler is awaited.
         ``reset_recoveries=True`` starts the count of process deaths over, and
         continues a run that ``max_recoveries`` failed (``RecoveryLimitError``)
-        in place, without a fork.
+        in place, without a fork. ``skip_failed=True`` continues a run that
+        failed in a step (say, on an event sent from outside that did not fit):
+        that execution and its event are dropped and the run goes on with what
+        else it has (often: waiting for a fitting event).
 
         Raises (on await):
             RunNotFoundError: no such run.
@@ -438,7 +443,7 @@ class Workflow(metaclass=WorkflowMeta):
                 journal can't be continued by this code (the run is not changed,
                 except that a damaged journal marks it failed).
         """
-        return self._resume(run_id, reset_recoveries=reset_recoveries)
+        return self._resume(run_id, reset_recoveries=reset_recoveries, skip_failed=skip_failed)
 
     def _resume(
         self,
@@ -447,13 +452,14 @@ class Workflow(metaclass=WorkflowMeta):
         lease: Any = None,
         park: bool = False,
         reset_recoveries: bool = False,
+        skip_failed: bool = False,
     ) -> WorkflowHandler:
         self._validate()
         ctx = ctx if ctx is not None else Context(self)
         loop = RunLoop(self._plan(), self.store, ctx, run_id)
         loop.park_when_idle = park
         ctx._bind(loop)
-        task = asyncio.get_running_loop().create_task(drive_resume(self, loop, lease, reset_recoveries))
+        task = asyncio.get_running_loop().create_task(drive_resume(self, loop, lease, reset_recoveries, skip_failed))
         return WorkflowHandler(self, ctx, loop, task)
 
     async def recover(self) -> list[WorkflowHandler]:

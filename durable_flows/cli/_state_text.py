@@ -67,6 +67,6 @@ def blame_text(run_id: str, entry: dict[str, Any]) -> str:
     inbox = entry["payload"].get("inbox")
     return (
         f"it failed on the {short_type(entry['event_type'])} sent from outside at seq {entry['seq']}"
-        f" (inbox #{inbox}); to go on without it: `durable-flows fork {run_id} --at {entry['seq'] - 1}`, "
-        "then send a fitting event to the fork and resume it"
+        f" (inbox #{inbox}); to go on without it: `durable-flows resume {run_id} --skip-event {inbox} "
+        "--workflow MODULE:CLASS`, then send a fitting event"
     )

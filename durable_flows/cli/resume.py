@@ -20,7 +20,7 @@ from ._common import (
 from ._errors import shell_message
 from ._format import run_dict, status_text, table
 from ._select import make_selection, select_runs, selection_options
-from ._state_text import blame_text
+from ._state_text import blame_text, outside_event_blamed
 from .running import _describe, _Followed, follow_all, show_followed
 
 
@@ -60,9 +60,10 @@ def resume_command(
             chosen = [info for info in chosen if info.workflow in names]
         if dry_run:
             return chosen
-        if skip:
-            await _drop_events(store, chosen[0], skip)
-        handlers = [wf.resume(info.run_id, reset_recoveries=reset_recoveries) for info in chosen]
+        skip_failed = await _drop_events(store, chosen[0], skip) if skip else False
+        handlers = [
+            wf.resume(info.run_id, reset_recoveries=reset_recoveries, skip_failed=skip_failed) for info in chosen
+        ]
         return await follow_all(store, handlers, "resume", Progress())
 
     found = run_with_store(db, work, write=not dry_run)
@@ -94,15 +95,31 @@ def resume_command(
         raise SystemExit(EXIT_RUN_UNSUCCESSFUL)
 
 
-async def _drop_events(store: JournalStore, info: RunInfo, inbox_ids: tuple[int, ...]) -> None:
-    """Drop pending inbox events of a run nobody holds (claimed for the moment, then let go)."""
+async def _drop_events(store: JournalStore, info: RunInfo, inbox_ids: tuple[int, ...]) -> bool:
+    """Drop inbox events of a run nobody holds; True when one of them is the event a
+    failed step took (the run is then continued without that step's failure).
+
+    Events not yet taken in are discarded (the run claimed for the moment, then
+    let go); the event a failed run choked on is already in its journal, so the
+    resume drops that failed execution instead.
+    """
     pending = {item.id: item for item in await store.read_inbox(info.run_id)}
-    unknown = [i for i in inbox_ids if i not in pending]
+    blamed = None
+    if info.status == "failed":
+        blamed = outside_event_blamed(await store.history(info.run_id))
+    failed_on = blamed["payload"].get("inbox") if blamed is not None else None
+    unknown = [i for i in inbox_ids if i not in pending and i != failed_on]
     if unknown:
         raise CliError(
-            f"inbox #{unknown[0]} is not an event waiting to be taken in by run {info.run_id}; "
-            f"`durable-flows show {info.run_id}` lists those"
+            f"inbox #{unknown[0]} is not an event waiting to be taken in by run {info.run_id}, nor "
+            f"the one a failed step took; `durable-flows show {info.run_id}` lists those"
         )
+    skip_failed = failed_on is not None and failed_on in inbox_ids
+    inbox_ids = tuple(i for i in inbox_ids if i in pending)
+    if skip_failed:
+        click.echo(f"run {info.run_id} goes on without inbox #{failed_on}, which its failed step took", err=True)
+    if not inbox_ids:
+        return skip_failed
     lease = await store.claim_lease(info.run_id)
     try:
         dropped = await store.discard_inbox(lease, inbox_ids)
@@ -110,6 +127,7 @@ async def _drop_events(store: JournalStore, info: RunInfo, inbox_ids: tuple[int,
         await store.release_lease(lease)
     for i in dropped:
         click.echo(f"dropped inbox #{i} ({short_type(pending[i].event_type)}) of run {info.run_id}", err=True)
+    return skip_failed
 
 
 COMMANDS = [resume_command]

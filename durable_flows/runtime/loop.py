@@ -80,14 +80,17 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         await self._finish_batch(batch)
         await self._main()
 
-    async def resume(self, lease: Lease, state: RunState, reset_recoveries: bool = False) -> None:
+    async def resume(
+        self, lease: Lease, state: RunState, reset_recoveries: bool = False, skip_failed: bool = False
+    ) -> None:
         """Continue a run rebuilt by replay (``state``) under ``lease``.
 
         Executions in flight when the last process died run again; each such
         death is counted against them (``max_recoveries``), and from the
         :data:`BACKOFF_FROM`-th death in a row a re-run waits (journaled).
         ``reset_recoveries`` starts those counts over and continues a run a
-        recovery limit failed.
+        recovery limit failed. ``skip_failed`` continues a run that failed in a
+        step without that execution: its event is dropped, the rest goes on.
         """
         self.lease = lease
         self.state = state
@@ -107,6 +110,9 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         if reset_recoveries:
             data["reset_recoveries"] = True
             self._clear_error = state.finished  # the run row's recorded failure goes too
+        if skip_failed and state.status == "failed":
+            data["skip_failed"] = {"step": (state.error or {}).get("step"), "event_seq": (state.error or {}).get("event_seq")}
+            self._clear_error = True
         if self.spec.fingerprint() != state.fingerprint:
             # From here on this code routes new events: replay must route them so too,
             # and send_event (any process) must check events against it.

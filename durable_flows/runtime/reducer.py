@@ -295,7 +295,7 @@ def _failed(st: RunState, rec: Record, spec: RunSpec) -> None:
         st.recoveries[handler] = st.recoveries.get(handler, 0) + 1
     elif not st.finished:
         st.status = "failed"
-        st.error = {**(rec.get("error") or {}), "step": ex.step, "attempts": ex.attempt}
+        st.error = {**(rec.get("error") or {}), "step": ex.step, "attempts": ex.attempt, "event_seq": ex.event_seq}
 
 
 def _waiter_timeout(st: RunState, rec: Record, spec: RunSpec) -> None:
@@ -326,6 +326,9 @@ def _resumed(st: RunState, rec: Record, spec: RunSpec) -> None:
             ex.restarts = 0
         if st.status == "failed" and str((st.error or {}).get("type", "")).endswith("RecoveryLimitError"):
             st.status, st.error = "running", None  # continued by the operator: no fork needed
+    if rec.get("skip_failed") and st.status == "failed" and "step" in (st.error or {}):
+        # The operator drops the event a step failed on: the run goes on without it.
+        st.status, st.error = "running", None
 
 
 def _terminal(status: str) -> Any:

@@ -85,14 +85,22 @@ def test_a_run_failed_by_an_outside_event_names_it_and_the_way_on(cli: Any, jour
     blamed = shown["failed_on_outside_event"]
     assert (blamed["kind"], blamed["payload"]["source"], blamed["event_type"]) == ("sent", "inbox", HUMAN)
     text = cli("show", "asking").output
-    advice = f"`durable-flows fork asking --at {blamed['seq'] - 1}`"
+    inbox_id = blamed["payload"]["inbox"]
+    advice = f"`durable-flows resume asking --skip-event {inbox_id} --workflow MODULE:CLASS`"
     assert f"it failed on the HumanResponseEvent sent from outside at seq {blamed['seq']}" in text
     assert advice in text
-    # Following the advice continues the story without the bad event.
-    assert cli("fork", "asking", "--at", str(blamed["seq"] - 1), "--new-id", "again").exit_code == 0
-    assert cli("send", "again", HUMAN, "--data", '{"response": "ada"}').exit_code == 0
-    resumed = json.loads(cli("resume", "again", "--workflow", "flows:AskName", "--json").output)
+    # Following the advice continues the same run, no fork: the failed execution and
+    # its event are dropped, the run waits again, and a fitting answer finishes it.
+    went_on = cli("resume", "asking", "--workflow", "flows:AskName", "--skip-event", str(inbox_id), "--json")
+    assert went_on.exit_code == 0, went_on.output
+    assert f"goes on without inbox #{inbox_id}, which its failed step took" in went_on.output
+    doc = json.loads(went_on.output[went_on.output.index("{"):])
+    assert doc["status"] == "waiting" and not doc.get("error")
+    assert cli("send", "asking", HUMAN, "--data", '{"response": "ada"}').exit_code == 0
+    resumed = json.loads(cli("resume", "asking", "--workflow", "flows:AskName", "--json").output)
     assert (resumed["status"], resumed["outcome"]["event"]["result"]) == ("completed", "hello ada")
+    kinds = [e["kind"] for e in json.loads(cli("show", "asking", "--json").output)["entries"]]
+    assert kinds.count("failed") == 1 and kinds[-1] == "completed"
 
 
 def test_resume_skip_event_drops_a_bad_pending_event_and_continues(cli: Any, journal: Journal) -> None:
