@@ -57,8 +57,11 @@ class ContextSerdeError(DurableFlowsError):
     """Raised when serializing or deserializing a ``Context`` fails."""
 
 
-class ContextStateError(DurableFlowsError):
-    """Raised when a context method is called in the wrong state."""
+class ContextStateError(WorkflowRuntimeError):
+    """Raised when a context method is called in the wrong state: before a run
+    (``requires a running workflow``), outside a step (``only available from within
+    step functions``), or a second run on a context that is running. A
+    WorkflowRuntimeError, which these misuses raised before."""
 
 
 # --- durable errors ------------------------------------------------------------

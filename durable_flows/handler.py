@@ -84,13 +84,19 @@ class WorkflowHandler:
         """
         if self._all_events_consumed:
             raise WorkflowRuntimeError("All the streamed events have already been consumed.")
-        async for ev in self._loop.stream(after, expose_internal):
-            if isinstance(ev, InternalDispatchEvent) and not expose_internal:
-                continue
-            yield ev
-            if isinstance(ev, StopEvent):
-                self._all_events_consumed = True
-                break
+        # closed here, not left to the event loop's finalizer: an unfinished inner
+        # generator would keep the run (and its workflow) alive one more turn
+        events = self._loop.stream(after, expose_internal)
+        try:
+            async for ev in events:
+                if isinstance(ev, InternalDispatchEvent) and not expose_internal:
+                    continue
+                yield ev
+                if isinstance(ev, StopEvent):
+                    self._all_events_consumed = True
+                    break
+        finally:
+            await events.aclose()
 
     async def cancel_run(self, *, timeout: float = 5.0) -> None:
         """Journal a cancellation and wait (up to ``timeout``) for the run to stop."""

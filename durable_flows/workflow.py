@@ -18,6 +18,7 @@ from .context.serializers import BaseSerializer
 from .context.state_store import DictState
 from .decorators import FROM_WORKFLOW, StepConfig, check_max_recoveries
 from .errors import (
+    ContextStateError,
     StateTypeError,
     WorkflowRuntimeError,
     WorkflowValidationError,
@@ -356,6 +357,11 @@ class Workflow(metaclass=WorkflowMeta):
         """
         self._validate()
         ctx = ctx if ctx is not None else Context(self)
+        if ctx.is_running:
+            raise ContextStateError(
+                "Cannot start a new run while context is already running. "
+                "Wait for completion or use a new Context."
+            )
         if ctx._was_running and ctx._run_id is not None and ctx._run_loop is None and run_id is None:
             return self._resume(ctx._run_id, ctx=ctx)  # a snapshot taken mid-run: continue that run
         start = self._get_start_event_instance(start_event, **kwargs)

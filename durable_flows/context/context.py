@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
@@ -109,8 +110,11 @@ class Context(Generic[MODEL_T]):
         self._run_id = loop.run_id
 
     def _require_loop(self, fn: str) -> RunLoop:
+        """The run this context belongs to (upstream's message before a run)."""
         if self._run_loop is None:
-            raise ContextStateError(f"{fn}() called before workflow started. Call workflow.run() first.")
+            if fn == "send_event":
+                raise ContextStateError("send_event() called before workflow started. Call workflow.run() first.")
+            raise ContextStateError(f"{fn} requires a running workflow. Call workflow.run() first.")
         return self._run_loop
 
     # -- events ------------------------------------------------------------------
@@ -207,7 +211,8 @@ class Context(Generic[MODEL_T]):
         if scope is not None and scope.ctx is self:
             scope.stream.append(ev)
             return
-        raise WorkflowRuntimeError("write_event_to_stream() may only be called from within a step")
+        self._require_loop("write_event_to_stream")
+        raise ContextStateError("write_event_to_stream is only available from within step functions.")
 
     def retry_info(self) -> RetryInfo:
         """The running step's retry state: retry number (0 first), elapsed time, last error."""
@@ -235,16 +240,25 @@ class Context(Generic[MODEL_T]):
     def _require_scope(self, fn: str) -> Any:
         scope = current_scope.get()
         if scope is None or scope.ctx is not self:
-            raise WorkflowRuntimeError(f"{fn}() may only be called from within a step function")
+            self._require_loop(fn)
+            raise ContextStateError(f"{fn} is only available from within step functions.")
         return scope
 
     # -- streaming (deprecated upstream spellings) -----------------------------------
 
-    async def stream_events(self) -> Any:
-        """Yield the run's stream events; prefer ``handler.stream_events()``."""
+    def stream_events(self) -> AsyncIterator[Event]:
+        """The run's stream events; prefer ``handler.stream_events()``.
+
+        Raises:
+            ContextStateError: at call time, before the workflow runs.
+        """
         loop = self._require_loop("stream_events")
-        async for ev in loop.stream():
-            yield ev
+
+        async def events() -> AsyncIterator[Event]:
+            async for ev in loop.stream():
+                yield ev
+
+        return events()
 
     def get_result(self) -> Any:
         """Deprecated upstream spelling: the run's result once it finished (use ``await handler``)."""
@@ -278,7 +292,12 @@ class Context(Generic[MODEL_T]):
 
         With a journal, the run itself is always recoverable from its id
         (``wf.resume(run_id)``); the dict carries state across runs like upstream.
+
+        Raises:
+            ContextStateError: before the workflow runs (as upstream).
         """
+        if self._run_loop is None:
+            self._require_loop("to_dict")
         return {
             "run_id": self._run_id,
             "workflow": self._workflow.workflow_name,

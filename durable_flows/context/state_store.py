@@ -299,3 +299,7 @@ def _assign(obj: Any, key: str, value: Any) -> None:
         obj[int(key)] = value
     else:
         raise ValueError(f"Cannot set '{key}' on a {type(obj).__name__}")
+
+
+# upstream's name for the store a run's context holds (``ctx.store``)
+InMemoryStateStore = StateStore

@@ -48,7 +48,7 @@ class StepsMixin(LoopBase):
         )
 
     async def _run_step(self, scope: ExecScope) -> None:
-        current_scope.set(scope)
+        slot = current_scope.set(scope)
         fault("step_started")
         try:
             value = await self._invoke(scope)
@@ -57,6 +57,8 @@ class StepsMixin(LoopBase):
             outcome, value = "wait", wait
         except Exception as exc:  # noqa: BLE001 - a step's failure is data
             outcome, value = "error", exc
+        finally:
+            slot.scope = None  # timers the step left behind keep no reference to the run
         fault("step_finished")
         self.post("done", scope, outcome, value)
 
