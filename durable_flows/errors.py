@@ -169,14 +169,15 @@ class SerializationError(DurableFlowsError, TypeError):
 class EventNotSerializableError(SerializationError):
     """An event field cannot be written as JSON."""
 
-    def __init__(self, event_type: str, field: str, reason: str) -> None:
+    def __init__(self, event_type: str, field: str, reason: str, value_type: str | None = None) -> None:
         self.event_type = event_type
         self.field = field
+        allowed = value_type or "..."
         super().__init__(
             f"event {event_type} field {field!r} cannot be stored as JSON ({reason}). "
-            "Make the field a JSON-compatible value or a pydantic model, or create the "
-            "workflow with serializer=JsonPickleSerializer(allowed=[...]) naming the types "
-            "that may be decoded."
+            "Make the value JSON-compatible or a pydantic model, or create the "
+            f"workflow with serializer=JsonPickleSerializer(allowed=[{allowed}]) naming the "
+            "types that may be decoded."
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import types
 import warnings
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,10 @@ class WorkflowHandler:
     step's exception, a timed-out one ``WorkflowTimeoutError``, a cancelled
     one ``WorkflowCancelledByUser``.
     """
+
+    # ``WorkflowHandler[str]`` in annotations, as upstream's generic handler
+    def __class_getitem__(cls, item: Any) -> types.GenericAlias:
+        return types.GenericAlias(cls, item)
 
     def __init__(self, workflow: Workflow, ctx: Context[Any], loop: RunLoop, task: asyncio.Task[None]) -> None:
         self._workflow = workflow

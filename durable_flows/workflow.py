@@ -20,6 +20,7 @@ from .decorators import FROM_WORKFLOW, StepConfig, check_max_recoveries
 from .errors import (
     ContextStateError,
     StateTypeError,
+    WorkflowConfigurationError,
     WorkflowRuntimeError,
     WorkflowValidationError,
 )
@@ -106,6 +107,7 @@ class Workflow(metaclass=WorkflowMeta):
         self._num_concurrent_runs = num_concurrent_runs
         self._workflow_name = workflow_name
         self._skip_graph_checks = set(skip_graph_checks or ())
+        _refuse_pickle(serializer)
         self._serializer = serializer
         self._store = store
         self._snapshot_every = check_every(snapshot_every)
@@ -468,3 +470,16 @@ def most_derived_state_type(annotated: Any) -> type[BaseModel]:
         "Multiple state types are not in a compatible inheritance hierarchy. All state types "
         f"must share a common inheritance chain. Found: {names}"
     )
+
+
+def _refuse_pickle(serializer: BaseSerializer | None) -> None:
+    """A journal must never hold pickles: loading one runs code (issue 14 item 8)."""
+    from .context.serializers import PickleSerializer
+
+    if isinstance(serializer, PickleSerializer):
+        raise WorkflowConfigurationError(
+            "Workflow(serializer=PickleSerializer()) is not supported: the journal would hold "
+            "pickles, and loading a pickle runs code chosen by whoever wrote it. Journal "
+            "objects JSON can't hold with serializer=JsonPickleSerializer(allowed=[YourClass, "
+            "...]), or make them pydantic models and keep the default JSON."
+        )

@@ -91,3 +91,121 @@ async def test_timer_left_by_a_step_does_not_keep_the_workflow_alive() -> None:
     finally:
         for h in handles:
             h.cancel()
+
+
+# -- small fidelity items (issue 14 item 7) ---------------------------------------------
+
+
+def test_stop_event_repr_lists_extras_fields_then_result() -> None:
+    from durable_flows.events import StopEvent as Stop
+
+    class Answer(Stop):
+        score: int = 1
+
+    assert repr(Stop(result=42, foo="foo")) == "StopEvent(foo='foo', result=42)"
+    assert repr(Answer(result=2, note="n")) == "Answer(note='n', score=1, result=2)"
+
+
+def test_retry_if_exception_message_uses_upstream_messages() -> None:
+    from durable_flows.retry_policy import retry_if_exception_message
+
+    with pytest.raises(TypeError, match=r"^retry_if_exception_message\(\) missing 1 required argument 'message' or 'match'$"):
+        retry_if_exception_message()
+    with pytest.raises(TypeError, match=r"^retry_if_exception_message\(\) takes either 'message' or 'match', not both$"):
+        retry_if_exception_message(message="a", match="b")
+
+
+def test_public_module_paths_and_generic_handler() -> None:
+    from durable_flows import WorkflowHandler
+    from durable_flows.context.utils import get_qualified_name, import_module_from_qualified_name
+    from durable_flows.types import RunResultT, StopEventT
+
+    assert WorkflowHandler[str].__origin__ is WorkflowHandler
+    assert StopEventT.__bound__ is StopEvent and RunResultT is not None
+    assert get_qualified_name(Note()) == f"{__name__}.Note"
+    assert import_module_from_qualified_name(f"{__name__}.Note") is Note
+    with pytest.raises(AttributeError, match="^Object foo does not have required attributes"):
+        get_qualified_name("foo")
+    with pytest.raises(ValueError, match="^Qualified name must be in format 'module.attribute'$"):
+        import_module_from_qualified_name("nodot")
+    with pytest.raises(ImportError, match="^Failed to import module __nope: "):
+        import_module_from_qualified_name("__nope.x")
+
+
+async def test_resource_config_accepts_a_path(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typing import Annotated
+
+    from pydantic import BaseModel
+
+    from durable_flows.resource import ResourceConfig
+
+    class Settings(BaseModel):
+        name: str
+
+    config = tmp_path / "settings.json"
+    config.write_text('{"name": "from-file"}')
+
+    class Configured(Workflow):
+        @step
+        async def only(self, ev: StartEvent, settings: Annotated[Settings, ResourceConfig(config)]) -> StopEvent:
+            return StopEvent(result=settings.name)
+
+    assert await Configured().run() == "from-file"
+
+
+async def test_step_state_changed_names_input_and_output_of_a_finished_step() -> None:
+    from durable_flows.events import StepState, StepStateChanged
+
+    handler = Slow().run()
+    changes = [
+        (e.step_state, e.input_event_name, e.output_event_name)
+        async for e in handler.stream_events(expose_internal=True)
+        if isinstance(e, StepStateChanged)
+    ]
+    await handler
+    assert changes == [
+        (StepState.RUNNING, "StartEvent", None),
+        (StepState.NOT_RUNNING, "StartEvent", "StopEvent"),
+    ]
+
+
+# -- values that are not JSON (issue 14 item 8) --------------------------------------------
+
+
+class Opaque:
+    pass
+
+
+async def test_stop_event_result_that_is_not_json_names_the_field_and_the_fix() -> None:
+    from durable_flows.errors import EventNotSerializableError
+
+    class Returns(Workflow):
+        @step
+        async def only(self, ev: StartEvent) -> StopEvent:
+            return StopEvent(result=Opaque())
+
+    with pytest.raises(EventNotSerializableError) as info:
+        await Returns().run()
+    message = str(info.value)
+    assert "event durable_flows.events.StopEvent field 'result' cannot be stored as JSON (Opaque" in message
+    assert "serializer=JsonPickleSerializer(allowed=[Opaque])" in message
+    assert info.value.field == "result"
+
+
+async def test_json_pickle_serializer_journals_the_object() -> None:
+    from durable_flows.context import JsonPickleSerializer
+
+    class Returns(Workflow):
+        @step
+        async def only(self, ev: StartEvent) -> StopEvent:
+            return StopEvent(result=Opaque())
+
+    assert isinstance(await Returns(serializer=JsonPickleSerializer(allowed=[Opaque])).run(), Opaque)
+
+
+def test_pickle_serializer_is_refused_at_construction() -> None:
+    from durable_flows.context import PickleSerializer
+    from durable_flows.errors import WorkflowConfigurationError
+
+    with pytest.raises(WorkflowConfigurationError, match=r"^Workflow\(serializer=PickleSerializer\(\)\) is not supported: .*JsonPickleSerializer\(allowed="):
+        Slow(serializer=PickleSerializer())

@@ -70,6 +70,8 @@ class LoopBase:
         self._timer: asyncio.TimerHandle | None = None
         self._final_exc: BaseException | None = None
         self._watcher: asyncio.Task[None] | None = None
+        #: Input event names of executions started while internal events stream (StepStateChanged).
+        self._input_names: dict[int, str] = {}
         self._new_run: NewRun | None = None
         #: Set by a resume by changed code: the run row's new fingerprint, sent with the next append.
         self._fingerprint_change: str | None = None

@@ -15,11 +15,24 @@ class StreamMixin(LoopBase):
 
     def _internal_events(self, batch: _Batch) -> list[tuple[int | None, Event]]:
         out: list[tuple[int | None, Event]] = []
+        # what each execution returned in this batch (its PRODUCED record precedes COMPLETED)
+        produced = {
+            int(rec.get("exec")): type(rec.event).__name__
+            for rec in batch.records
+            if rec.kind == k.PRODUCED and rec.event is not None
+        }
         for rec in batch.records:
             if rec.kind not in (k.ACCEPTED, k.COMPLETED, k.FAILED, k.WAITER) or rec.step is None:
                 continue
-            ex = self.state.execs.get(int(rec.get("exec")))
+            exec_id = int(rec.get("exec"))
+            ex = self.state.execs.get(exec_id)
             running = rec.kind == k.ACCEPTED
+            if ex is not None:
+                self._input_names[exec_id] = type(ex.event).__name__
+            # a finished execution has left the state: its input name was kept when it started
+            input_name = self._input_names.get(exec_id, "")
+            if rec.kind in (k.COMPLETED, k.FAILED):
+                self._input_names.pop(exec_id, None)
             out.append(
                 (
                     None,
@@ -27,7 +40,8 @@ class StreamMixin(LoopBase):
                         name=rec.step,
                         step_state=StepState.RUNNING if running else StepState.NOT_RUNNING,
                         worker_id=str(rec.get("worker", ex.worker if ex else 0)),
-                        input_event_name=type(ex.event).__name__ if ex else "",
+                        input_event_name=input_name,
+                        output_event_name=produced.get(exec_id) if rec.kind == k.COMPLETED else None,
                     ),
                 )
             )
