@@ -112,6 +112,30 @@ async def drive_resume(
             loop.state_ready.set()  # nobody waits forever for a state that will not come
 
 
+async def drive_restore(wf: Workflow, loop: RunLoop, source: str, at_seq: int | None) -> None:
+    """Fork ``source`` at ``at_seq`` into ``loop``'s run, then resume that (see Workflow._restore)."""
+    store = wf.store
+    try:
+        await store.open()
+        info = await store.get_run(source)
+        if info is None:
+            raise RunNotFoundError(
+                source,
+                "a context dict taken mid-run restores from its run's journal, and this store "
+                "does not hold it: restore with the store the run was journaled in",
+            )
+        if not at_seq:  # taken before the run's first commit: continue from its start event
+            entries = await store.read(source)
+            at_seq = next((e.seq for e in entries if e.kind == "sent"), info.last_seq)
+        cut = min(at_seq, info.last_seq)
+        await store.fork(source, cut, new_id=loop.run_id)
+    except Exception as exc:  # noqa: BLE001 - reaches the handler
+        loop._abort(exc)
+        loop.state_ready.set()
+        return
+    await drive_resume(wf, loop, None)
+
+
 async def claim_orphans(wf: Workflow) -> list[Lease]:
     """Claim every unfinished run of ``wf`` that no live process owns."""
     store = wf.store

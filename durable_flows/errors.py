@@ -101,11 +101,15 @@ class SchemaVersionError(StoreError):
 class RunNotFoundError(DurableFlowsError, KeyError):
     """No run with this id exists in the store."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, advice: str | None = None) -> None:
         self.run_id = run_id
         super().__init__(
-            f"no run with id {run_id!r} in this journal. List runs with "
-            "`durable-flows runs` or store.list_runs() to find the right id."
+            f"no run with id {run_id!r} in this journal. "
+            + (
+                f"{advice[0].upper()}{advice[1:]}."
+                if advice
+                else "List runs with `durable-flows runs` or store.list_runs() to find the right id."
+            )
         )
 
     def __str__(self) -> str:  # KeyError would quote the message otherwise

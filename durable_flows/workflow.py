@@ -7,11 +7,11 @@ import contextlib
 import inspect
 import logging
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
-from ._drivers import claim_orphans, default_store, drive_new_run, drive_resume
+from ._drivers import claim_orphans, default_store, drive_new_run, drive_restore, drive_resume
 from .codec import Codec
 from .context.context import Context
 from .context.serializers import BaseSerializer
@@ -364,8 +364,8 @@ class Workflow(metaclass=WorkflowMeta):
                 "Cannot start a new run while context is already running. "
                 "Wait for completion or use a new Context."
             )
-        if ctx._was_running and ctx._run_id is not None and ctx._run_loop is None and run_id is None:
-            return self._resume(ctx._run_id, ctx=ctx)  # a snapshot taken mid-run: continue that run
+        if ctx._was_running and ctx._run_id is not None and ctx._run_loop is None:
+            return self._restore(ctx, run_id)  # a dict taken mid-run: a new run continuing it
         start = self._get_start_event_instance(start_event, **kwargs)
         run_id = run_id or uuid.uuid4().hex
         loop = RunLoop(self._plan(), self.store, ctx, run_id)
@@ -431,6 +431,22 @@ class Workflow(metaclass=WorkflowMeta):
         loop.park_when_idle = park
         ctx._bind(loop)
         task = asyncio.get_running_loop().create_task(drive_resume(self, loop, lease, reset_recoveries))
+        return WorkflowHandler(self, ctx, loop, task)
+
+    def _restore(self, ctx: Context[Any], run_id: str | None) -> WorkflowHandler:
+        """A new run continuing a context dict taken mid-run (``to_dict`` then ``from_dict``).
+
+        The source run's journal is forked at the position the dict was taken at
+        (``journal_seq``) into the new run, whose ``parent_run_id`` names the source
+        (the ``restored_from`` link); the new run then resumes: waiters, queued
+        events and state are as they were when the dict was taken, whatever the
+        source run did afterwards (cancelled, finished, still running).
+        """
+        self._validate()
+        source = cast(str, ctx._run_id)
+        loop = RunLoop(self._plan(), self.store, ctx, run_id or uuid.uuid4().hex)
+        ctx._bind(loop)
+        task = asyncio.get_running_loop().create_task(drive_restore(self, loop, source, ctx._restore_seq))
         return WorkflowHandler(self, ctx, loop, task)
 
     async def recover(self) -> list[WorkflowHandler]:

@@ -52,6 +52,8 @@ class Context(Generic[MODEL_T]):
         self._run_loop: RunLoop | None = None
         self._run_id: str | None = None
         self._was_running = bool(previous_context and previous_context.get("is_running"))
+        #: journal position the dict was taken at (a restore forks the source run there)
+        self._restore_seq: int | None = previous_context.get("journal_seq") if previous_context else None
         state_type = workflow._state_type()
         state: Any = state_type()
         if previous_context:
@@ -298,10 +300,13 @@ class Context(Generic[MODEL_T]):
         """
         if self._run_loop is None:
             self._require_loop("to_dict")
+        loop = self._run_loop
         return {
             "run_id": self._run_id,
             "workflow": self._workflow.workflow_name,
             "is_running": self.is_running,
+            # where the run's journal stood: run(ctx=Context.from_dict(...)) continues from here
+            "journal_seq": loop.state.last_seq if loop is not None else None,
             "state": self._store.to_dict(serializer) if include_state else {},
         }
 
