@@ -120,3 +120,23 @@ def test_restore_in_another_process(db_path: Path, tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "dee:later"
+
+
+async def test_dict_taken_after_cancel_still_restores(db_path: Path) -> None:
+    """Upstream's order: cancel_run() first, then to_dict(): the dict still counts as mid-run."""
+    store = SqliteStore(str(db_path))
+    wf = Asker(store=store)
+    handler = wf.run(who="fay")
+    async for ev in handler.stream_events():
+        if isinstance(ev, InputRequiredEvent):
+            break
+    await handler.cancel_run()
+    ctx_dict = handler.ctx.to_dict()
+    assert ctx_dict["is_running"]
+    restored = wf.run(ctx=Context.from_dict(wf, ctx_dict))
+    restored.ctx.send_event(HumanResponseEvent(response="1"))
+    assert await restored == "fay:1"
+    state = restored.ctx.to_dict()["state"]  # upstream's layout: values as JSON strings
+    assert state["state_type"] == "DictState"
+    assert json.loads(state["state_data"]["_data"]["who"]) == "fay"
+    await store.close()

@@ -15,12 +15,17 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
-from ..errors import ContextSerdeError, ContextStateError, WorkflowRuntimeError
+from ..errors import (
+    ContextSerdeError,
+    ContextStateError,
+    WorkflowCancelledByUser,
+    WorkflowRuntimeError,
+)
 from ..events import Event, qualified_name
 from ..runtime.collect import LiveBuffer, collect
 from ..runtime.commit_order import buffer_key
 from ..runtime.scope import WaitingForEvent, current_scope, handed_out
-from .state_store import DictState, StateStore
+from .state_store import DictState, StateStore, load_dict_state
 
 if TYPE_CHECKING:
     from ..codec import Codec
@@ -65,9 +70,11 @@ class Context(Generic[MODEL_T]):
                     "Error creating a Context instance: the provided payload has a wrong or old format."
                 ) from exc
             if raw:
-                data = raw.get("state_data") if isinstance(raw, dict) and "state_data" in raw else raw
                 try:
-                    state = workflow._codec().load_state(data, state_type)
+                    if isinstance(raw, dict) and "state_data" in raw:
+                        state = load_dict_state(self, raw, serializer, state_type)
+                    else:
+                        state = workflow._codec().load_state(raw, state_type)
                 except Exception as exc:  # noqa: BLE001
                     raise ContextSerdeError(f"Error restoring context state: {exc}") from exc
         self._store: StateStore[Any] = StateStore(self, state)
@@ -304,7 +311,7 @@ class Context(Generic[MODEL_T]):
         return {
             "run_id": self._run_id,
             "workflow": self._workflow.workflow_name,
-            "is_running": self.is_running,
+            "is_running": self.is_running or _cancelled(loop),
             # where the run's journal stood: run(ctx=Context.from_dict(...)) continues from here
             "journal_seq": loop.state.last_seq if loop is not None else None,
             "state": self._store.to_dict(serializer) if include_state else {},
@@ -330,6 +337,13 @@ class Context(Generic[MODEL_T]):
         if state_json is None:
             return
         self._store._replace(self._codec().load_state(state_json, self._workflow._state_type()), state_json)
+
+
+def _cancelled(loop: RunLoop | None) -> bool:
+    """The run was cancelled: its dict still counts as taken mid-run (as upstream's)."""
+    if loop is None or not loop.result.done() or loop.result.cancelled():
+        return False
+    return isinstance(loop.result.exception(), WorkflowCancelledByUser)
 
 
 __all__ = ["Context", "DictState"]

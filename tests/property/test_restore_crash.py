@@ -22,6 +22,13 @@ RESTORED = "restored"
 HITS = {"ask": 1, "answer": 1, "check": 1}
 
 
+def _copy_db(source: str, target: str) -> str:
+    for suffix in ("", "-wal", "-shm"):
+        if Path(source + suffix).exists():
+            shutil.copy(source + suffix, target + suffix)
+    return target
+
+
 async def _source(path: str) -> dict[str, object]:
     """Run until the question, take the dict, cancel; returns the dict."""
     store = SqliteStore(path, synchronous="NORMAL")
@@ -78,8 +85,7 @@ async def test_restored_run_crashed_at_every_write_ends_like_the_uninterrupted_o
     template = str(tmp_path / "source.db")
     ctx_dict = await _source(template)
 
-    clean = str(tmp_path / "clean.db")
-    shutil.copy(template, clean)
+    clean = _copy_db(template, str(tmp_path / "clean.db"))
     assert not await _restore_with_crash(clean, ctx_dict, 10**6, "after")
     expected = await _finish(clean)
     assert expected == ("eve:ok", HITS)
@@ -87,10 +93,7 @@ async def test_restored_run_crashed_at_every_write_ends_like_the_uninterrupted_o
     crashes = 0
     for crash_at in range(1, 12):
         for when in ("before", "after"):
-            path = str(tmp_path / f"crash-{crash_at}-{when}.db")
-            for suffix in ("", "-wal", "-shm"):
-                if Path(template + suffix).exists():
-                    shutil.copy(template + suffix, path + suffix)
+            path = _copy_db(template, str(tmp_path / f"crash-{crash_at}-{when}.db"))
             if await _restore_with_crash(path, ctx_dict, crash_at, when):
                 crashes += 1
             assert await _finish(path) == expected, f"crash at write {crash_at} ({when})"
