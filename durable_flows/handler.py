@@ -71,6 +71,18 @@ class WorkflowHandler:
     def __str__(self) -> str:
         return f"WorkflowHandler(workflow={self._workflow.workflow_name}, run_id={self.run_id}, result={self.get_stop_event()})"
 
+    def stream_position(self, event: Event) -> int | None:
+        """The committed stream position of an event this handler streamed.
+
+        ``ctx.write_event_to_stream`` events reach ``stream_events`` live, as the
+        step writes them, before the step commits. Once it commits, the event has a
+        position (the ``N`` that ``stream_events(after=N)`` resumes after). An event
+        whose position stays None after the run ended or stopped belongs to an
+        execution that was interrupted (process death, cancel, timeout): a resumed
+        run executes it again and writes its events again, with new positions.
+        """
+        return self._loop.position_of(event)
+
     async def stream_events(
         self, expose_internal: bool = False, *, after: int | None = None
     ) -> AsyncGenerator[Event, None]:

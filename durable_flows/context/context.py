@@ -213,12 +213,15 @@ class Context(Generic[MODEL_T]):
         raise WaitingForEvent(waiter_id, event_type, requirements, timeout, waiter_event)
 
     def write_event_to_stream(self, ev: Event | None) -> None:
-        """Publish ``ev`` to the run's stream (committed with the step's completion)."""
+        """Publish ``ev`` to the run's stream: live consumers get it now, and it is
+        journaled with a stream position when the step commits (see README, Streams)."""
         if ev is None:
             return
         scope = current_scope.get()
         if scope is not None and scope.ctx is self:
             scope.stream.append(ev)
+            if self._run_loop is not None:
+                self._run_loop.publish_live(ev)  # journaled with the step's completion
             return
         self._require_loop("write_event_to_stream")
         raise ContextStateError("write_event_to_stream is only available from within step functions.")

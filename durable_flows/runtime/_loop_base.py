@@ -52,7 +52,11 @@ class LoopBase:
         self.messages: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.result: asyncio.Future[StopEvent] = asyncio.get_running_loop().create_future()
+        #: (position, event): committed stream events, LIVE for one written by a step that
+        #: has not committed yet, None for internal events and the final event
         self.stream_log: list[tuple[int | None, Event]] = []
+        #: id(event) -> committed position, for events the stream delivered live first
+        self.live_positions: dict[int, int] = {}
         self._stream_new = asyncio.Event()
         self._final_event: Event | None = None
         #: Set once a consumer streams with expose_internal: then step state changes are published.

@@ -9,6 +9,9 @@ from ..events import Event, StepState, StepStateChanged
 from . import records as k
 from ._loop_base import LoopBase, _Batch
 
+#: The position of a stream event written by a step that has not committed yet.
+LIVE = -1
+
 
 class StreamMixin(LoopBase):
     """The run's stream as its consumers see it: committed stream events, internal events, the final event."""
@@ -49,6 +52,30 @@ class StreamMixin(LoopBase):
 
     # -- streaming --------------------------------------------------------------------------
 
+    def publish_live(self, ev: Event) -> None:
+        """Deliver ``ev`` to live consumers now, as a step writes it (token streaming).
+
+        Its committed copy (the same object, with a position) follows when the
+        step commits; consumers that saw it live skip that copy. An execution
+        interrupted before it commits (process death, cancel, timeout) never
+        commits what it wrote: ``position_of`` stays None for those events.
+        """
+        self.stream_log.append((LIVE, ev))
+        self.live_positions[id(ev)] = LIVE
+        self._wake_streams()
+
+    def _note_positions(self, committed: list[tuple[int, Event]]) -> None:
+        for n, ev in committed:
+            if id(ev) in self.live_positions:
+                self.live_positions[id(ev)] = n
+
+    def position_of(self, ev: Event) -> int | None:
+        """The committed stream position of ``ev``; None while (or if never) committed."""
+        n = self.live_positions.get(id(ev))
+        if n is None:
+            n = next((p for p, e in self.stream_log if e is ev and p is not None and p > 0), None)
+        return None if n is None or n == LIVE else n
+
     def _wake_streams(self) -> None:
         self._stream_new.set()
         self._stream_new = asyncio.Event()
@@ -61,7 +88,7 @@ class StreamMixin(LoopBase):
         """
         if expose_internal:
             self.want_internal = True
-        live_from = next((n for n, _ in self.stream_log if n is not None), None)
+        live_from = next((n for n, _ in self.stream_log if n is not None and n != LIVE), None)
         if after is not None:
             for entry in await self.store.read(self.run_id):
                 if entry.kind != k.STREAM:
@@ -71,10 +98,18 @@ class StreamMixin(LoopBase):
                 if pos > after and (live_from is None or pos < live_from) and rec.event is not None:
                     yield rec.event
         i = 0
+        seen_live: dict[int, int] = {}  # delivered live (times): skip their committed copies
         while True:
             while i < len(self.stream_log):
                 n, ev = self.stream_log[i]
                 i += 1
+                if n == LIVE:
+                    seen_live[id(ev)] = seen_live.get(id(ev), 0) + 1
+                    yield ev
+                    continue
+                if n is not None and seen_live.get(id(ev)):
+                    seen_live[id(ev)] -= 1
+                    continue
                 if n is not None and after is not None and n <= after:
                     continue
                 if n is None and ev is not self._final_event and not expose_internal:
