@@ -55,8 +55,9 @@ class LoopBase:
         #: (position, event): committed stream events, LIVE for one written by a step that
         #: has not committed yet, None for internal events and the final event
         self.stream_log: list[tuple[int | None, Event]] = []
-        #: id(event) -> committed position, for events the stream delivered live first
-        self.live_positions: dict[int, int] = {}
+        #: id(event) -> committed position (LIVE until then), for events delivered live
+        #: first and for committed events read back from the journal
+        self.live_positions: dict[int, tuple[int, Event]] = {}
         self._stream_new = asyncio.Event()
         self._final_event: Event | None = None
         #: Set once a consumer streams with expose_internal: then step state changes are published.

@@ -61,17 +61,18 @@ class StreamMixin(LoopBase):
         commits what it wrote: ``position_of`` stays None for those events.
         """
         self.stream_log.append((LIVE, ev))
-        self.live_positions[id(ev)] = LIVE
+        self.live_positions[id(ev)] = (LIVE, ev)
         self._wake_streams()
 
     def _note_positions(self, committed: list[tuple[int, Event]]) -> None:
         for n, ev in committed:
             if id(ev) in self.live_positions:
-                self.live_positions[id(ev)] = n
+                self.live_positions[id(ev)] = (n, ev)
 
     def position_of(self, ev: Event) -> int | None:
         """The committed stream position of ``ev``; None while (or if never) committed."""
-        n = self.live_positions.get(id(ev))
+        known = self.live_positions.get(id(ev))
+        n = known[0] if known is not None and known[1] is ev else None
         if n is None:
             n = next((p for p, e in self.stream_log if e is ev and p is not None and p > 0), None)
         return None if n is None or n == LIVE else n
@@ -96,6 +97,7 @@ class StreamMixin(LoopBase):
                 rec = self.codec.decode(entry)
                 pos = int(rec.get("n"))
                 if pos > after and (live_from is None or pos < live_from) and rec.event is not None:
+                    self.live_positions[id(rec.event)] = (pos, rec.event)  # for position_of
                     yield rec.event
         i = 0
         seen_live: dict[int, int] = {}  # delivered live (times): skip their committed copies
