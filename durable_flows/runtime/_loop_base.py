@@ -58,6 +58,8 @@ class LoopBase:
         #: id(event) -> committed position (LIVE until then), for events delivered live
         #: first and for committed events read back from the journal
         self.live_positions: dict[int, tuple[int, Event]] = {}
+        #: A step returned a StopEvent: the run is ending, its other steps will not commit.
+        self.stopping = False
         self._stream_new = asyncio.Event()
         self._final_event: Event | None = None
         #: Set once a consumer streams with expose_internal: then step state changes are published.

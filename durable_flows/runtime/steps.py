@@ -6,6 +6,7 @@ import asyncio
 import inspect
 from typing import Any
 
+from ..events import StopEvent
 from ..resource import descriptors_by_key
 from ._loop_base import LoopBase, _Batch
 from .faults import fault
@@ -59,6 +60,8 @@ class StepsMixin(LoopBase):
             outcome, value = "error", exc
         finally:
             slot.scope = None  # timers the step left behind keep no reference to the run
+        if outcome == "ok" and isinstance(value, StopEvent):
+            self.stopping = True  # what other steps write from now on is never streamed live
         fault("step_finished")
         self.post("done", scope, outcome, value)
 

@@ -60,6 +60,8 @@ class StreamMixin(LoopBase):
         interrupted before it commits (process death, cancel, timeout) never
         commits what it wrote: ``position_of`` stays None for those events.
         """
+        if self.stopping:  # the run ends with a StopEvent already returned: never committed
+            return
         self.stream_log.append((LIVE, ev))
         self.live_positions[id(ev)] = (LIVE, ev)
         self._wake_streams()

@@ -29,6 +29,9 @@ PRIVATE_ATTRS = (
     "._state_store",
     "._init_state",
     "._get_full_path",
+    "._validation_result",  # Workflow's validation cache
+    "._is_async",  # Resource's factory flag
+    "external_adapter=",  # WorkflowHandler built by hand on a runtime adapter
 )
 
 
