@@ -209,3 +209,27 @@ def test_pickle_serializer_is_refused_at_construction() -> None:
 
     with pytest.raises(WorkflowConfigurationError, match=r"^Workflow\(serializer=PickleSerializer\(\)\) is not supported: .*JsonPickleSerializer\(allowed="):
         Slow(serializer=PickleSerializer())
+
+
+async def test_in_memory_state_store_on_its_own() -> None:
+    from pydantic import BaseModel
+
+    from durable_flows.context import DictState, InMemoryStateStore
+
+    store: InMemoryStateStore[DictState] = InMemoryStateStore(DictState())
+    await store.set("nested", {"key": "value"})
+    assert await store.get("nested.key") == "value"
+    async with store.edit_state() as state:
+        state["counter"] = 1
+    assert await store.get("counter") == 1
+    await store.clear()
+    assert await store.get("counter", default=None) is None
+
+    class Typed(BaseModel):
+        n: int = 0
+
+    typed = InMemoryStateStore(Typed())
+    await typed.set("n", 3)
+    assert (await typed.get_state()).n == 3
+    # a run's context holds one too
+    assert isinstance(Context(Slow()).store, InMemoryStateStore)

@@ -25,7 +25,7 @@ from ..events import Event, qualified_name
 from ..runtime.collect import LiveBuffer, collect
 from ..runtime.commit_order import buffer_key
 from ..runtime.scope import WaitingForEvent, current_scope, handed_out
-from .state_store import DictState, StateStore, load_dict_state
+from .state_store import DictState, InMemoryStateStore, StateStore, load_dict_state
 
 if TYPE_CHECKING:
     from ..codec import Codec
@@ -77,7 +77,7 @@ class Context(Generic[MODEL_T]):
                         state = workflow._codec().load_state(raw, state_type)
                 except Exception as exc:  # noqa: BLE001
                     raise ContextSerdeError(f"Error restoring context state: {exc}") from exc
-        self._store: StateStore[Any] = StateStore(self, state)
+        self._store: StateStore[Any] = InMemoryStateStore(state, ctx=self)
 
     # -- faces -------------------------------------------------------------------
 

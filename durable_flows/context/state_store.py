@@ -310,8 +310,30 @@ def _assign(obj: Any, key: str, value: Any) -> None:
         raise ValueError(f"Cannot set '{key}' on a {type(obj).__name__}")
 
 
-# upstream's name for the store a run's context holds (``ctx.store``)
-InMemoryStateStore = StateStore
+class _NoRun:
+    """Stands in for the Context of a store used on its own, outside any run."""
+
+    _run_loop = None
+    _workflow = None
+
+    def __init__(self) -> None:
+        from ..codec import Codec
+
+        self._codec_obj = Codec()
+
+    def _codec(self) -> Any:
+        return self._codec_obj
+
+
+class InMemoryStateStore(StateStore[MODEL_T]):
+    """The store a run's context holds (``ctx.store``), under upstream's name.
+
+    ``InMemoryStateStore(DictState())`` (or any pydantic state) also works on its
+    own, outside any run, as upstream's: nothing is journaled then.
+    """
+
+    def __init__(self, state: MODEL_T | None = None, ctx: Context[Any] | None = None) -> None:
+        super().__init__(ctx if ctx is not None else cast(Any, _NoRun()), cast(MODEL_T, state if state is not None else DictState()))
 
 
 def _dict_serializer(ctx: Any, serializer: Any) -> Any:
