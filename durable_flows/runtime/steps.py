@@ -6,6 +6,7 @@ import asyncio
 import inspect
 from typing import Any
 
+from .. import instrumentation
 from ..events import StopEvent
 from ..resource import descriptors_by_key
 from ._loop_base import LoopBase, _Batch
@@ -68,6 +69,11 @@ class StepsMixin(LoopBase):
     async def _invoke(self, scope: ExecScope) -> Any:
         ex = scope.ex
         fn, cfg, is_coroutine = self.plan.step_call(ex.step)
+        if instrumentation.enabled():  # llama-index-instrumentation spans, as upstream
+            fn = instrumentation.wrap_step(
+                fn, self.plan.name.rsplit(".", 1)[-1], ex.step, self.run_id,
+                type(ex.event).__name__, is_coroutine, (WaitingForEvent,),
+            )
         kwargs: dict[str, Any] = {cfg.event_name: handed_out(ex.event)}
         if cfg.context_parameter:
             kwargs[cfg.context_parameter] = self.ctx
