@@ -146,6 +146,33 @@ def _continuable(state: Any, reset_recoveries: bool, skip_failed: bool) -> bool:
     return skip_failed and "step" in error
 
 
+async def drive_restore(wf: Workflow, loop: RunLoop, source: str, at_seq: int | None) -> None:
+    """Fork ``source`` at ``at_seq`` into ``loop``'s run, then resume that (see Workflow._restore)."""
+    store = wf.store
+    try:
+        await store.open()
+        info = await store.get_run(source)
+        if info is None:
+            raise RunNotFoundError(
+                source,
+                "a context dict taken mid-run restores from its run's journal, and this store "
+                "does not hold it: restore with the store the run was journaled in",
+            )
+        entries = await store.read(source)
+        if not at_seq:  # taken before the run's first commit: continue from its start event
+            at_seq = next((e.seq for e in entries if e.kind == "sent"), info.last_seq)
+        cut = min(at_seq, info.last_seq)
+        kinds = {e.seq: e.kind for e in entries}
+        while cut > 1 and kinds.get(cut) == "cancelled":  # a dict taken after cancel_run()
+            cut -= 1
+        await store.fork(source, cut, new_id=loop.run_id)
+    except Exception as exc:  # noqa: BLE001 - reaches the handler
+        loop._abort(exc)
+        loop.state_ready.set()
+        return
+    await drive_resume(wf, loop, None)
+
+
 async def claim_orphans(wf: Workflow) -> list[Lease]:
     """Claim every unfinished run of ``wf`` that no live process owns."""
     store = wf.store

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
@@ -46,12 +47,13 @@ class _ResourceConfig(Generic[ModelT]):
 
     def __init__(
         self,
-        config_file: str,
+        config_file: str | os.PathLike[str],
         path_selector: str | None = None,
         cls_factory: type[ModelT] | None = None,
         label: str | None = None,
         description: str | None = None,
     ) -> None:
+        config_file = os.fspath(config_file)  # a pathlib.Path is kept as its text (journaled key)
         if Path(config_file).suffix != ".json":
             raise ValueError("Only JSON files can be used to load Pydantic-based resources.")
         self._original_config_file = config_file
@@ -118,7 +120,7 @@ class _ResourceConfig(Generic[ModelT]):
 
 
 def ResourceConfig(  # noqa: N802
-    config_file: str,
+    config_file: str | os.PathLike[str],
     path_selector: str | None = None,
     label: str | None = None,
     description: str | None = None,

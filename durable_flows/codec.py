@@ -81,7 +81,9 @@ class Codec:
             dumped = event.model_dump(mode="json")
         except (PydanticSerializationError, TypeError, ValueError) as exc:
             field, reason = _find_bad_field(event, exc)
-            raise EventNotSerializableError(qualified_name(type(event)), field, reason) from exc
+            raise EventNotSerializableError(
+                qualified_name(type(event)), field, reason, _bad_type_name(event, field)
+            ) from exc
         bad = _non_finite_float(event, "")
         if bad is not None:
             raise EventNotSerializableError(qualified_name(type(event)), bad, _NON_FINITE)
@@ -307,11 +309,26 @@ def _non_finite_float(value: Any, path: str, depth: int = 0) -> str | None:
     return None
 
 
+def _bad_type_name(event: Event, field: str) -> str | None:
+    """The class name of the value in ``field`` of ``event`` (for the error's advice)."""
+    for name, value in getattr(event, "_private_repr_args", lambda: iter(()))():
+        if name == field:
+            return type(value).__name__
+    value = getattr(event, field, None) if field in type(event).model_fields else None
+    if value is None:
+        extras = getattr(event, "_data", None)
+        value = extras.get(field) if isinstance(extras, dict) else None
+    return None if value is None else type(value).__name__
+
+
 def _find_bad_field(obj: Any, exc: BaseException) -> tuple[str, str]:
     """Name the first field of ``obj`` that does not serialize to JSON."""
     items: list[tuple[str, Any]] = []
     if isinstance(obj, BaseModel):
         items.extend((name, getattr(obj, name, None)) for name in type(obj).model_fields)
+        private = getattr(obj, "_private_repr_args", None)  # a StopEvent's result
+        if callable(private):
+            items.extend(private())
         extras = getattr(obj, "_data", None)
         if isinstance(extras, dict):
             items.extend(extras.items())

@@ -57,8 +57,11 @@ class ContextSerdeError(DurableFlowsError):
     """Raised when serializing or deserializing a ``Context`` fails."""
 
 
-class ContextStateError(DurableFlowsError):
-    """Raised when a context method is called in the wrong state."""
+class ContextStateError(WorkflowRuntimeError):
+    """Raised when a context method is called in the wrong state: before a run
+    (``requires a running workflow``), outside a step (``only available from within
+    step functions``), or a second run on a context that is running. A
+    WorkflowRuntimeError, which these misuses raised before."""
 
 
 # --- durable errors ------------------------------------------------------------
@@ -98,11 +101,15 @@ class SchemaVersionError(StoreError):
 class RunNotFoundError(DurableFlowsError, KeyError):
     """No run with this id exists in the store."""
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, advice: str | None = None) -> None:
         self.run_id = run_id
         super().__init__(
-            f"no run with id {run_id!r} in this journal. List runs with "
-            "`durable-flows runs` or store.list_runs() to find the right id."
+            f"no run with id {run_id!r} in this journal. "
+            + (
+                f"{advice[0].upper()}{advice[1:]}."
+                if advice
+                else "List runs with `durable-flows runs` or store.list_runs() to find the right id."
+            )
         )
 
     def __str__(self) -> str:  # KeyError would quote the message otherwise
@@ -166,14 +173,15 @@ class SerializationError(DurableFlowsError, TypeError):
 class EventNotSerializableError(SerializationError):
     """An event field cannot be written as JSON."""
 
-    def __init__(self, event_type: str, field: str, reason: str) -> None:
+    def __init__(self, event_type: str, field: str, reason: str, value_type: str | None = None) -> None:
         self.event_type = event_type
         self.field = field
+        allowed = value_type or "..."
         super().__init__(
             f"event {event_type} field {field!r} cannot be stored as JSON ({reason}). "
-            "Make the field a JSON-compatible value or a pydantic model, or create the "
-            "workflow with serializer=JsonPickleSerializer(allowed=[...]) naming the types "
-            "that may be decoded."
+            "Make the value JSON-compatible or a pydantic model, or create the "
+            f"workflow with serializer=JsonPickleSerializer(allowed=[{allowed}]) naming the "
+            "types that may be decoded."
         )
 
 

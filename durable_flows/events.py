@@ -51,7 +51,7 @@ from ._event_codec import (
 )
 from ._imports import qualified_name
 from .context.serializers import _register_framework_types
-from .dict_like import DictLikeModel
+from .dict_like import DictLikeModel, _extras_of
 
 __all__ = [
     "CollectionReleaseEvent",
@@ -207,6 +207,14 @@ class StopEvent(Event):
     def _private_repr_args(self) -> Iterator[tuple[str, Any]]:
         if self._result is not None:
             yield "result", self._result
+
+    def __repr_args__(self) -> Any:
+        # upstream's order: extras, then fields, then the result
+        yield from (_extras_of(self) or {}).items()
+        for name, field in type(self).model_fields.items():
+            if field.repr:
+                yield name, getattr(self, name)
+        yield from self._private_repr_args()
 
     def __str__(self) -> str:
         return str(self._result)

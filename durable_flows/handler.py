@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import types
 import warnings
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,10 @@ class WorkflowHandler:
     step's exception, a timed-out one ``WorkflowTimeoutError``, a cancelled
     one ``WorkflowCancelledByUser``.
     """
+
+    # ``WorkflowHandler[str]`` in annotations, as upstream's generic handler
+    def __class_getitem__(cls, item: Any) -> types.GenericAlias:
+        return types.GenericAlias(cls, item)
 
     def __init__(self, workflow: Workflow, ctx: Context[Any], loop: RunLoop, task: asyncio.Task[None]) -> None:
         self._workflow = workflow
@@ -66,6 +71,18 @@ class WorkflowHandler:
     def __str__(self) -> str:
         return f"WorkflowHandler(workflow={self._workflow.workflow_name}, run_id={self.run_id}, result={self.get_stop_event()})"
 
+    def stream_position(self, event: Event) -> int | None:
+        """The committed stream position of an event this handler streamed.
+
+        ``ctx.write_event_to_stream`` events reach ``stream_events`` live, as the
+        step writes them, before the step commits. Once it commits, the event has a
+        position (the ``N`` that ``stream_events(after=N)`` resumes after). An event
+        whose position stays None after the run ended or stopped belongs to an
+        execution that was interrupted (process death, cancel, timeout): a resumed
+        run executes it again and writes its events again, with new positions.
+        """
+        return self._loop.position_of(event)
+
     async def stream_events(
         self, expose_internal: bool = False, *, after: int | None = None
     ) -> AsyncGenerator[Event, None]:
@@ -84,13 +101,19 @@ class WorkflowHandler:
         """
         if self._all_events_consumed:
             raise WorkflowRuntimeError("All the streamed events have already been consumed.")
-        async for ev in self._loop.stream(after, expose_internal):
-            if isinstance(ev, InternalDispatchEvent) and not expose_internal:
-                continue
-            yield ev
-            if isinstance(ev, StopEvent):
-                self._all_events_consumed = True
-                break
+        # closed here, not left to the event loop's finalizer: an unfinished inner
+        # generator would keep the run (and its workflow) alive one more turn
+        events = self._loop.stream(after, expose_internal)
+        try:
+            async for ev in events:
+                if isinstance(ev, InternalDispatchEvent) and not expose_internal:
+                    continue
+                yield ev
+                if isinstance(ev, StopEvent):
+                    self._all_events_consumed = True
+                    break
+        finally:
+            await events.aclose()
 
     async def cancel_run(self, *, timeout: float = 5.0) -> None:
         """Journal a cancellation and wait (up to ``timeout``) for the run to stop."""

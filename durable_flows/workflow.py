@@ -7,11 +7,11 @@ import contextlib
 import inspect
 import logging
 import uuid
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
-from ._drivers import claim_orphans, default_store, drive_new_run, drive_resume
+from ._drivers import claim_orphans, default_store, drive_new_run, drive_restore, drive_resume
 from ._imports import launch_independent_module
 from .codec import Codec
 from .context.context import Context
@@ -19,7 +19,9 @@ from .context.serializers import BaseSerializer
 from .context.state_store import DictState
 from .decorators import FROM_WORKFLOW, StepConfig, check_max_recoveries
 from .errors import (
+    ContextStateError,
     StateTypeError,
+    WorkflowConfigurationError,
     WorkflowRuntimeError,
     WorkflowValidationError,
 )
@@ -106,6 +108,7 @@ class Workflow(metaclass=WorkflowMeta):
         self._num_concurrent_runs = num_concurrent_runs
         self._workflow_name = workflow_name
         self._skip_graph_checks = set(skip_graph_checks or ())
+        _refuse_pickle(serializer)
         self._serializer = serializer
         self._store = store
         self._snapshot_every = check_every(snapshot_every)
@@ -379,8 +382,13 @@ class Workflow(metaclass=WorkflowMeta):
         """
         self._validate()
         ctx = ctx if ctx is not None else Context(self)
-        if ctx._was_running and ctx._run_id is not None and ctx._run_loop is None and run_id is None:
-            return self._resume(ctx._run_id, ctx=ctx)  # a snapshot taken mid-run: continue that run
+        if ctx.is_running:
+            raise ContextStateError(
+                "Cannot start a new run while context is already running. "
+                "Wait for completion or use a new Context."
+            )
+        if ctx._was_running and ctx._run_id is not None and ctx._run_loop is None:
+            return self._restore(ctx, run_id)  # a dict taken mid-run: a new run continuing it
         start = self._get_start_event_instance(start_event, **kwargs)
         run_id = run_id or uuid.uuid4().hex
         loop = RunLoop(self._plan(), self.store, ctx, run_id)
@@ -462,6 +470,22 @@ class Workflow(metaclass=WorkflowMeta):
         task = asyncio.get_running_loop().create_task(drive_resume(self, loop, lease, reset_recoveries, skip_failed))
         return WorkflowHandler(self, ctx, loop, task)
 
+    def _restore(self, ctx: Context[Any], run_id: str | None) -> WorkflowHandler:
+        """A new run continuing a context dict taken mid-run (``to_dict`` then ``from_dict``).
+
+        The source run's journal is forked at the position the dict was taken at
+        (``journal_seq``) into the new run, whose ``parent_run_id`` names the source
+        (the ``restored_from`` link); the new run then resumes: waiters, queued
+        events and state are as they were when the dict was taken, whatever the
+        source run did afterwards (cancelled, finished, still running).
+        """
+        self._validate()
+        source = cast(str, ctx._run_id)
+        loop = RunLoop(self._plan(), self.store, ctx, run_id or uuid.uuid4().hex)
+        ctx._bind(loop)
+        task = asyncio.get_running_loop().create_task(drive_restore(self, loop, source, ctx._restore_seq))
+        return WorkflowHandler(self, ctx, loop, task)
+
     async def recover(self) -> list[WorkflowHandler]:
         """Resume every unfinished run of this workflow whose owner is gone.
 
@@ -499,3 +523,16 @@ def most_derived_state_type(annotated: Any) -> type[BaseModel]:
         "Multiple state types are not in a compatible inheritance hierarchy. All state types "
         f"must share a common inheritance chain. Found: {names}"
     )
+
+
+def _refuse_pickle(serializer: BaseSerializer | None) -> None:
+    """A journal must never hold pickles: loading one runs code (issue 14 item 8)."""
+    from .context.serializers import PickleSerializer
+
+    if isinstance(serializer, PickleSerializer):
+        raise WorkflowConfigurationError(
+            "Workflow(serializer=PickleSerializer()) is not supported: the journal would hold "
+            "pickles, and loading a pickle runs code chosen by whoever wrote it. Journal "
+            "objects JSON can't hold with serializer=JsonPickleSerializer(allowed=[YourClass, "
+            "...]), or make them pydantic models and keep the default JSON."
+        )

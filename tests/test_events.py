@@ -241,7 +241,7 @@ def test_pickle_keeps_fields_extras_and_result() -> None:
 
 def test_repr_shows_fields_result_and_extras() -> None:
     assert repr(Event(a=1)) == "Event(a=1)"
-    assert repr(StopEvent(result=5, x="y")) == "StopEvent(result=5, x='y')"
+    assert repr(StopEvent(result=5, x="y")) == "StopEvent(x='y', result=5)"  # upstream's order
     assert repr(Payload(inner=Inner(name="n"), k=1)).startswith("Payload(inner=Inner(")  # type: ignore[call-arg]
     assert "k=1" in repr(Payload(inner=Inner(name="n"), k=1))  # type: ignore[call-arg]
 

@@ -603,9 +603,10 @@ def test_retry_if_exception_message_regex_searches_anywhere() -> None:
 
 @pytest.mark.parametrize("cls", [retry_if_exception_message, retry_if_not_exception_message])
 def test_retry_message_needs_exactly_one_argument(cls: type[retry_if_exception_message]) -> None:
-    with pytest.raises(TypeError, match="neither"):
+    # upstream's messages
+    with pytest.raises(TypeError, match=rf"^{cls.__name__}\(\) missing 1 required argument 'message' or 'match'$"):
         cls()
-    with pytest.raises(TypeError, match="both"):
+    with pytest.raises(TypeError, match=rf"^{cls.__name__}\(\) takes either 'message' or 'match', not both$"):
         cls(message="a", match="a")
 
 

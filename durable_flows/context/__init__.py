@@ -2,12 +2,13 @@
 
 from .context import Context
 from .serializers import BaseSerializer, JsonPickleSerializer, JsonSerializer, PickleSerializer
-from .state_store import DictState, StateStore
+from .state_store import DictState, InMemoryStateStore, StateStore
 
 __all__ = [
     "BaseSerializer",
     "Context",
     "DictState",
+    "InMemoryStateStore",
     "JsonPickleSerializer",
     "JsonSerializer",
     "PickleSerializer",

@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
-from ..errors import ContextSerdeError, ContextStateError, WorkflowRuntimeError
+from ..errors import (
+    ContextSerdeError,
+    ContextStateError,
+    WorkflowCancelledByUser,
+    WorkflowRuntimeError,
+)
 from ..events import Event, qualified_name
 from ..runtime.collect import LiveBuffer, collect
 from ..runtime.scope import WaitingForEvent, current_scope, handed_out
-from .state_store import DictState, StateStore
+from .state_store import DictState, InMemoryStateStore, StateStore, load_dict_state
 
 if TYPE_CHECKING:
     from ..codec import Codec
@@ -50,6 +56,8 @@ class Context(Generic[MODEL_T]):
         self._run_loop: RunLoop | None = None
         self._run_id: str | None = None
         self._was_running = bool(previous_context and previous_context.get("is_running"))
+        #: journal position the dict was taken at (a restore forks the source run there)
+        self._restore_seq: int | None = previous_context.get("journal_seq") if previous_context else None
         state_type = workflow._state_type()
         state: Any = state_type()
         if previous_context:
@@ -61,12 +69,14 @@ class Context(Generic[MODEL_T]):
                     "Error creating a Context instance: the provided payload has a wrong or old format."
                 ) from exc
             if raw:
-                data = raw.get("state_data") if isinstance(raw, dict) and "state_data" in raw else raw
                 try:
-                    state = workflow._codec().load_state(data, state_type)
+                    if isinstance(raw, dict) and "state_data" in raw:
+                        state = load_dict_state(self, raw, serializer, state_type)
+                    else:
+                        state = workflow._codec().load_state(raw, state_type)
                 except Exception as exc:  # noqa: BLE001
                     raise ContextSerdeError(f"Error restoring context state: {exc}") from exc
-        self._store: StateStore[Any] = StateStore(self, state)
+        self._store: StateStore[Any] = InMemoryStateStore(state, ctx=self)
 
     # -- faces -------------------------------------------------------------------
 
@@ -108,8 +118,11 @@ class Context(Generic[MODEL_T]):
         self._run_id = loop.run_id
 
     def _require_loop(self, fn: str) -> RunLoop:
+        """The run this context belongs to (upstream's message before a run)."""
         if self._run_loop is None:
-            raise ContextStateError(f"{fn}() called before workflow started. Call workflow.run() first.")
+            if fn == "send_event":
+                raise ContextStateError("send_event() called before workflow started. Call workflow.run() first.")
+            raise ContextStateError(f"{fn} requires a running workflow. Call workflow.run() first.")
         return self._run_loop
 
     # -- events ------------------------------------------------------------------
@@ -201,14 +214,18 @@ class Context(Generic[MODEL_T]):
         raise WaitingForEvent(waiter_id, event_type, requirements, timeout, waiter_event)
 
     def write_event_to_stream(self, ev: Event | None) -> None:
-        """Publish ``ev`` to the run's stream (committed with the step's completion)."""
+        """Publish ``ev`` to the run's stream: live consumers get it now, and it is
+        journaled with a stream position when the step commits (see README, Streams)."""
         if ev is None:
             return
         scope = current_scope.get()
         if scope is not None and scope.ctx is self:
             scope.stream.append(ev)
+            if self._run_loop is not None:
+                self._run_loop.publish_live(ev)  # journaled with the step's completion
             return
-        raise WorkflowRuntimeError("write_event_to_stream() may only be called from within a step")
+        self._require_loop("write_event_to_stream")
+        raise ContextStateError("write_event_to_stream is only available from within step functions.")
 
     def retry_info(self) -> RetryInfo:
         """The running step's retry state: retry number (0 first), elapsed time, last error."""
@@ -236,16 +253,25 @@ class Context(Generic[MODEL_T]):
     def _require_scope(self, fn: str) -> Any:
         scope = current_scope.get()
         if scope is None or scope.ctx is not self:
-            raise WorkflowRuntimeError(f"{fn}() may only be called from within a step function")
+            self._require_loop(fn)
+            raise ContextStateError(f"{fn} is only available from within step functions.")
         return scope
 
     # -- streaming (deprecated upstream spellings) -----------------------------------
 
-    async def stream_events(self) -> Any:
-        """Yield the run's stream events; prefer ``handler.stream_events()``."""
+    def stream_events(self) -> AsyncIterator[Event]:
+        """The run's stream events; prefer ``handler.stream_events()``.
+
+        Raises:
+            ContextStateError: at call time, before the workflow runs.
+        """
         loop = self._require_loop("stream_events")
-        async for ev in loop.stream():
-            yield ev
+
+        async def events() -> AsyncIterator[Event]:
+            async for ev in loop.stream():
+                yield ev
+
+        return events()
 
     def get_result(self) -> Any:
         """Deprecated upstream spelling: the run's result once it finished (use ``await handler``)."""
@@ -279,11 +305,19 @@ class Context(Generic[MODEL_T]):
 
         With a journal, the run itself is always recoverable from its id
         (``wf.resume(run_id)``); the dict carries state across runs like upstream.
+
+        Raises:
+            ContextStateError: before the workflow runs (as upstream).
         """
+        if self._run_loop is None:
+            self._require_loop("to_dict")
+        loop = self._run_loop
         return {
             "run_id": self._run_id,
             "workflow": self._workflow.workflow_name,
-            "is_running": self.is_running,
+            "is_running": self.is_running or _cancelled(loop),
+            # where the run's journal stood: run(ctx=Context.from_dict(...)) continues from here
+            "journal_seq": loop.state.last_seq if loop is not None else None,
             "state": self._store.to_dict(serializer) if include_state else {},
         }
 
@@ -307,6 +341,13 @@ class Context(Generic[MODEL_T]):
         if state_json is None:
             return
         self._store._replace(self._codec().load_state(state_json, self._workflow._state_type()), state_json)
+
+
+def _cancelled(loop: RunLoop | None) -> bool:
+    """The run was cancelled: its dict still counts as taken mid-run (as upstream's)."""
+    if loop is None or not loop.result.done() or loop.result.cancelled():
+        return False
+    return isinstance(loop.result.exception(), WorkflowCancelledByUser)
 
 
 __all__ = ["Context", "DictState"]

@@ -143,8 +143,21 @@ class StateStore(Generic[MODEL_T]):
             self._changed(keys, reads=keys, assigned=draft.assigned, undo=lambda: setattr(self, "_state", old))
 
     def to_dict(self, serializer: Any = None) -> dict[str, Any]:
-        """The state as JSON-compatible data (what the journal stores)."""
-        return {"state_type": _qualname(type(self._state)), "state_data": self._ctx._codec().dump_state(self._state)}
+        """The state in upstream's ``ctx.to_dict()`` layout.
+
+        A ``DictState`` gives ``{"_data": {key: serializer.serialize(value)}}``
+        (each value a JSON string), a typed state ``serializer.serialize(state)``
+        (a JSON string holding the model's envelope); ``state_type`` and
+        ``state_module`` name its class. ``serializer`` defaults to the
+        workflow's, else ``JsonSerializer()``.
+        """
+        ser = _dict_serializer(self._ctx, serializer)
+        state = self._state
+        if isinstance(state, DictState):
+            data: Any = {"_data": {key: ser.serialize(value) for key, value in state.to_dict().items()}}
+        else:
+            data = ser.serialize(state)
+        return {"state_data": data, "state_type": type(state).__name__, "state_module": type(state).__module__}
 
     # -- journaling ------------------------------------------------------------------
 
@@ -240,10 +253,6 @@ def _holds(lock: asyncio.Lock) -> bool:
         return False
 
 
-def _qualname(cls: type) -> str:
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
 def get_by_path(state: Any, path: str, default: Any = Ellipsis) -> Any:
     """Walk ``a.b.c`` through models, dict-like models, dicts and lists."""
     current = state
@@ -299,3 +308,64 @@ def _assign(obj: Any, key: str, value: Any) -> None:
         obj[int(key)] = value
     else:
         raise ValueError(f"Cannot set '{key}' on a {type(obj).__name__}")
+
+
+class _NoRun:
+    """Stands in for the Context of a store used on its own, outside any run."""
+
+    _run_loop = None
+    _workflow = None
+
+    def __init__(self) -> None:
+        from ..codec import Codec
+
+        self._codec_obj = Codec()
+
+    def _codec(self) -> Any:
+        return self._codec_obj
+
+
+class InMemoryStateStore(StateStore[MODEL_T]):
+    """The store a run's context holds (``ctx.store``), under upstream's name.
+
+    ``InMemoryStateStore(DictState())`` (or any pydantic state) also works on its
+    own, outside any run, as upstream's: nothing is journaled then.
+    """
+
+    def __init__(self, state: MODEL_T | None = None, ctx: Context[Any] | None = None) -> None:
+        super().__init__(ctx if ctx is not None else cast(Any, _NoRun()), cast(MODEL_T, state if state is not None else DictState()))
+
+
+def _dict_serializer(ctx: Any, serializer: Any) -> Any:
+    """The serializer ``to_dict``/``from_dict`` use: the given one, the workflow's, or JSON."""
+    from .serializers import BaseSerializer, JsonSerializer
+
+    if isinstance(serializer, BaseSerializer):
+        return serializer
+    own = getattr(ctx._workflow, "_serializer", None)
+    return own if isinstance(own, BaseSerializer) else JsonSerializer()
+
+
+def load_dict_state(ctx: Any, raw: dict[str, Any], serializer: Any, state_type: type[BaseModel]) -> Any:
+    """The state of a ``to_dict()`` payload (upstream's layout, or durable_flows' older one).
+
+    Raises:
+        ValueError: the payload does not hold a ``state_type``.
+    """
+    data = raw.get("state_data")
+    if "state_module" not in raw:  # durable_flows' older layout: the journal's own encoding
+        return ctx._codec().load_state(data, state_type)
+    ser = _dict_serializer(ctx, serializer)
+    if isinstance(data, dict) and isinstance(data.get("_data"), dict):
+        values = {key: ser.deserialize(value) for key, value in data["_data"].items()}
+        if issubclass(state_type, DictState):
+            return state_type(**values)
+        return state_type.model_validate(values)
+    value = ser.deserialize(data) if isinstance(data, str) else data
+    if isinstance(value, state_type):
+        return value
+    if isinstance(value, BaseModel):
+        value = value.model_dump()
+    if isinstance(value, dict) and not isinstance(data, str):
+        return state_type.model_validate(value)
+    raise ValueError(f"the payload holds a {type(value).__name__}, not a {state_type.__name__}")

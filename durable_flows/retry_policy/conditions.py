@@ -145,12 +145,11 @@ class retry_if_exception_message(_ComposableRetry):
         message: str | None = None,
         match: str | re.Pattern[str] | None = None,
     ) -> None:
-        if (message is None) == (match is None):
-            given = "both" if message is not None else "neither"
-            raise TypeError(
-                f"{type(self).__name__}() needs exactly one of 'message' (exact text) "
-                f"or 'match' (regular expression); {given} was given"
-            )
+        # upstream's messages
+        if message is None and match is None:
+            raise TypeError(f"{type(self).__name__}() missing 1 required argument 'message' or 'match'")
+        if message is not None and match is not None:
+            raise TypeError(f"{type(self).__name__}() takes either 'message' or 'match', not both")
         self.message = message
         self.match = match
         self._pattern = re.compile(match) if isinstance(match, str) else match

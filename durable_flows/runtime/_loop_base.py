@@ -52,7 +52,14 @@ class LoopBase:
         self.messages: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
         self.tasks: dict[int, asyncio.Task[None]] = {}
         self.result: asyncio.Future[StopEvent] = asyncio.get_running_loop().create_future()
+        #: (position, event): committed stream events, LIVE for one written by a step that
+        #: has not committed yet, None for internal events and the final event
         self.stream_log: list[tuple[int | None, Event]] = []
+        #: id(event) -> committed position (LIVE until then), for events delivered live
+        #: first and for committed events read back from the journal
+        self.live_positions: dict[int, tuple[int, Event]] = {}
+        #: A step returned a StopEvent: the run is ending, its other steps will not commit.
+        self.stopping = False
         self._stream_new = asyncio.Event()
         self._final_event: Event | None = None
         #: Set once a consumer streams with expose_internal: then step state changes are published.
@@ -70,6 +77,8 @@ class LoopBase:
         self._timer: asyncio.TimerHandle | None = None
         self._final_exc: BaseException | None = None
         self._watcher: asyncio.Task[None] | None = None
+        #: Input event names of executions started while internal events stream (StepStateChanged).
+        self._input_names: dict[int, str] = {}
         self._new_run: NewRun | None = None
         #: Set by a resume by changed code: the run row's new fingerprint, sent with the next append.
         self._fingerprint_change: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import weakref
 
 from ..storage import cancel_request_reason
 from ..storage.origin import origin_data
@@ -68,13 +69,22 @@ class InputsMixin(LoopBase):
         if signal is None or self._watcher is not None:
             return
 
+        # The watcher sees its loop through a weak reference: cancelled when the run
+        # ends, it lives one more event-loop turn, and must not keep the run's
+        # objects (Context, workflow) alive through it (issue 14 item 6).
+        loop_ref = weakref.ref(self)
+
         async def watch() -> None:
             # The store sets the signal for sends from this process at once and
             # for sends from other processes by polling (or NOTIFY) on its side.
             while True:
                 await signal.wait()
                 signal.clear()
-                self.post("inbox")
+                loop = loop_ref()
+                if loop is None:
+                    return
+                loop.post("inbox")
+                del loop
 
         self._watcher = asyncio.get_running_loop().create_task(watch())
 

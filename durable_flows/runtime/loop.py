@@ -237,6 +237,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         if self._reported_status == "waiting" and batch.went_idle:
             internal.append((None, WorkflowIdleEvent()))
         if batch.stream or internal:
+            self._note_positions(batch.stream)
             self.stream_log.extend(batch.stream)
             self.stream_log.extend(internal)
             self._wake_streams()

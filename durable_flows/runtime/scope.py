@@ -70,6 +70,38 @@ class ExecScope:
     resources: list[tuple[str, bool]] = field(default_factory=list)
 
 
-current_scope: contextvars.ContextVar[ExecScope | None] = contextvars.ContextVar(
-    "durable_flows_exec_scope", default=None
-)
+class _Slot:
+    """What the context variable holds: the scope while its step runs, then None.
+
+    asyncio copies the context variables into every callback and task a step
+    schedules (``loop.call_later`` keeps its copy until the timer fires). Through
+    the slot such a copy holds nothing once the step is over, so a long timer
+    does not keep the scope, the Context and the workflow alive (issue 14 item 6).
+    """
+
+    __slots__ = ("scope",)
+
+    def __init__(self, scope: ExecScope | None) -> None:
+        self.scope = scope
+
+
+class ScopeVar:
+    """The running step's :class:`ExecScope` (``get``/``set`` like a ContextVar)."""
+
+    def __init__(self) -> None:
+        self._var: contextvars.ContextVar[_Slot | None] = contextvars.ContextVar(
+            "durable_flows_exec_scope", default=None
+        )
+
+    def get(self) -> ExecScope | None:
+        slot = self._var.get()
+        return None if slot is None else slot.scope
+
+    def set(self, scope: ExecScope | None) -> _Slot:
+        """Make ``scope`` current in this task; empty the returned slot when it ends."""
+        slot = _Slot(scope)
+        self._var.set(slot)
+        return slot
+
+
+current_scope = ScopeVar()

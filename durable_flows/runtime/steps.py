@@ -6,6 +6,8 @@ import asyncio
 import inspect
 from typing import Any
 
+from .. import instrumentation
+from ..events import StopEvent
 from ..resource import descriptors_by_key
 from ._loop_base import LoopBase, _Batch
 from .faults import fault
@@ -48,7 +50,7 @@ class StepsMixin(LoopBase):
         )
 
     async def _run_step(self, scope: ExecScope) -> None:
-        current_scope.set(scope)
+        slot = current_scope.set(scope)
         fault("step_started")
         try:
             value = await self._invoke(scope)
@@ -57,12 +59,21 @@ class StepsMixin(LoopBase):
             outcome, value = "wait", wait
         except Exception as exc:  # noqa: BLE001 - a step's failure is data
             outcome, value = "error", exc
+        finally:
+            slot.scope = None  # timers the step left behind keep no reference to the run
+        if outcome == "ok" and isinstance(value, StopEvent):
+            self.stopping = True  # what other steps write from now on is never streamed live
         fault("step_finished")
         self.post("done", scope, outcome, value)
 
     async def _invoke(self, scope: ExecScope) -> Any:
         ex = scope.ex
         fn, cfg, is_coroutine = self.plan.step_call(ex.step)
+        if instrumentation.enabled():  # llama-index-instrumentation spans, as upstream
+            fn = instrumentation.wrap_step(
+                fn, self.plan.name.rsplit(".", 1)[-1], ex.step, self.run_id,
+                type(ex.event).__name__, is_coroutine, (WaitingForEvent,),
+            )
         kwargs: dict[str, Any] = {cfg.event_name: handed_out(ex.event)}
         if cfg.context_parameter:
             kwargs[cfg.context_parameter] = self.ctx

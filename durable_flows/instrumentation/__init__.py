@@ -1,0 +1,105 @@
+"""Optional observability: llama-index-instrumentation spans and tags around steps.
+
+When ``llama-index-instrumentation`` is installed (``pip install
+durable_flows[instrumentation]``), every step execution runs inside a dispatcher
+span named like upstream's (``<Workflow class>.<step>-<uuid>``) with the instrument
+tags ``llamaindex.run_id`` and ``llamaindex.step.input_event``, so span and event
+handlers registered on the root dispatcher (Arize, Langfuse, OpenTelemetry
+integrations) see durable_flows runs as they see llama-index-workflows runs.
+Without the package, :func:`wrap_step` returns the step function unchanged.
+
+Owns: the wrapping. Imports nothing from durable_flows (the runtime passes in the
+control-flow exception types that must not count as step errors).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+try:
+    from llama_index_instrumentation import get_dispatcher
+    from llama_index_instrumentation.dispatcher import active_instrument_tags, instrument_tags
+except ImportError:  # the optional extra is not installed
+    get_dispatcher = None  # type: ignore[assignment]
+
+_dispatcher = get_dispatcher("durable_flows.workflow") if get_dispatcher is not None else None
+
+
+class _Passed:
+    """A control-flow exception carried out of the span as a value (not a span error)."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+def enabled() -> bool:
+    """Whether llama-index-instrumentation is installed."""
+    return _dispatcher is not None
+
+
+def wrap_step(
+    fn: Callable[..., Any],
+    workflow_class: str,
+    step: str,
+    run_id: str,
+    input_event: str,
+    is_coroutine: bool,
+    passthrough: tuple[type[BaseException], ...],
+) -> Callable[..., Any]:
+    """``fn`` run inside a span with the run's instrument tags (``fn`` itself when disabled).
+
+    Exceptions of the ``passthrough`` types (a step parking on ``wait_for_event``)
+    leave the span as a normal exit and are raised again outside it.
+    """
+    if _dispatcher is None:
+        return fn
+    dispatcher = _dispatcher
+    tags = {"llamaindex.run_id": run_id, "llamaindex.step.input_event": input_event}
+
+    if is_coroutine:
+
+        async def run_async(**kwargs: Any) -> Any:
+            try:
+                return await fn(**kwargs)
+            except passthrough as exc:
+                return _Passed(exc)
+
+        target: Callable[..., Any] = run_async
+    else:
+
+        def run_sync(**kwargs: Any) -> Any:
+            try:
+                return fn(**kwargs)
+            except passthrough as exc:
+                return _Passed(exc)
+
+        target = run_sync
+    target.__qualname__ = f"{workflow_class}.{step}"
+    target.__name__ = step
+    spanned = dispatcher.span(target)
+
+    def unwrap(result: Any) -> Any:
+        if isinstance(result, _Passed):
+            raise result.exc
+        return result
+
+    if is_coroutine:
+
+        @functools.wraps(fn)
+        async def call_async(**kwargs: Any) -> Any:
+            with instrument_tags({**active_instrument_tags.get(), **tags}):
+                return unwrap(await spanned(**kwargs))
+
+        return call_async
+
+    @functools.wraps(fn)
+    def call_sync(**kwargs: Any) -> Any:
+        with instrument_tags({**active_instrument_tags.get(), **tags}):
+            return unwrap(spanned(**kwargs))
+
+    return call_sync
+
+
+__all__ = ["enabled", "wrap_step"]
