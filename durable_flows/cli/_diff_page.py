@@ -6,8 +6,8 @@ from typing import Any
 
 from .._svg_graph import esc
 from ..audit.diff import RunDiff
-from ._format import entry_detail
-from ._page import page
+from ..views.format import entry_detail
+from ..views.page import page
 
 _ROW_STYLE = {
     "same": "",

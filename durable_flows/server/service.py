@@ -16,13 +16,13 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..cli._format import error_text
 from ..codec import Codec
 from ..errors import RunNotFoundError
 from ..events import Event, StartEvent, StopEvent
 from ..remote import finished_outcome
 from ..storage.base import JournalStore
 from ..storage.rows import CANCELLED, COMPLETED, FINISHED_STATUSES, RunInfo
+from ..views.format import error_text
 from ..worker import Worker
 from .envelopes import EventRegistry, to_envelope
 

@@ -16,7 +16,7 @@ from itertools import pairwise
 
 from .._svg_graph import FONT, esc, text_width
 from ..timeline import Attempt, RunTimeline, short_type
-from ._format import duration
+from .format import duration
 
 OUTCOME_COLOURS = {
     "completed": "#3b82f6",
