@@ -12,12 +12,12 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, cast, overload
 
-from ._signature import caller_namespace, check_step_signature, inspect_step_signature
-from ._signature import is_free_function as is_free_function
 from .errors import WorkflowValidationError
 from .events import StepFailedEvent
 from .resource import ResourceDefinition
 from .retry_policy import RetryPolicy
+from .spec.signature import caller_namespace, check_step_signature, inspect_step_signature
+from .spec.signature import is_free_function as is_free_function
 
 WorkflowGraphCheck = Literal["reachability", "terminal_event", "dead_end"]
 """Names of the graph checks a workflow may skip (``Workflow(skip_graph_checks=...)``)."""

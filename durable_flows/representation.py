@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._imports import qualified_name
+from .codec.names import qualified_name
 from .events import (
     Event,
     HumanResponseEvent,
@@ -126,7 +126,7 @@ class WorkflowGraph:
 
     def to_mermaid(self) -> str:
         """The graph as a Mermaid flowchart (paste into any Mermaid renderer)."""
-        from ._mermaid import to_mermaid
+        from .graph.mermaid import to_mermaid
 
         return to_mermaid(self)
 
@@ -138,7 +138,7 @@ class WorkflowGraph:
             standalone: Include the XML namespace, for a ``.svg`` file; leave
                 it out for SVG inlined in HTML.
         """
-        from ._svg_graph import render_graph_svg
+        from .graph.svg import render_graph_svg
 
         return render_graph_svg(self, direction=direction, standalone=standalone)
 

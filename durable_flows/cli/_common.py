@@ -154,7 +154,7 @@ def import_object(spec: str, what: str) -> Any:
     Raises:
         CliError: the module or attribute cannot be found or fails to import.
     """
-    from .._imports import import_qualified
+    from ..codec.names import import_qualified
 
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())

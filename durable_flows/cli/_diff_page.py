@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._svg_graph import esc
 from ..audit.diff import RunDiff
+from ..graph.svg import esc
 from ..views.format import entry_detail
 from ..views.page import page
 

@@ -13,8 +13,8 @@ from typing import Any
 
 import click
 
+from ..ops.timeline import short_type
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
-from ..timeline import short_type
 from ..views.format import entry_detail, time_of_day
 from ._common import existing_store
 

@@ -11,8 +11,8 @@ from pydantic import ValidationError
 
 from ..errors import RunNotFoundError
 from ..events import Event, qualified_name
+from ..ops.timeline import short_type
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
-from ..timeline import short_type
 from ..views.format import run_dict, status_text
 from ..views.state_text import workflow_spec
 from ._common import (

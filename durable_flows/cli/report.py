@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from ..audit.diff import diff_histories
+from ..ops.timeline import build_timeline
 from ..representation import get_workflow_graph
-from ..timeline import build_timeline
 from ..views.report_page import report_html
 from ..views.run_graph import graph_for_run, overlay
 from ._common import (

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
+from ..ops.timeline import short_type
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
 from ..storage.run_state import ALL_STATES
-from ..timeline import short_type
 from ..views.format import run_dict, status_text, table
 from ..views.state_text import blame_text, outside_event_blamed
 from ._common import (

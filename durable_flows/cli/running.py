@@ -16,8 +16,8 @@ from typing import Any
 import click
 
 from ..events import StepState, StepStateChanged, StopEvent, WorkflowIdleEvent
+from ..ops.timeline import short_type
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
-from ..timeline import short_type
 from ..views.format import error_text, outcome_text, run_dict, status_text, table
 from ..views.state_text import blame_text, outside_event_blamed
 from ._common import (

@@ -6,9 +6,9 @@ import time
 
 import click
 
+from ..ops.timeline import short_type
 from ..storage import FINISHED_STATUSES, RUNNING, WAITING, JournalStore, RunSummary
 from ..storage.run_state import ALL_STATES, ORPHANED, PARKED, QUEUED
-from ..timeline import short_type
 from ..views.format import ago, clock, parse_when, run_dict, status_text, table
 from ._common import db_option, echo_json, find_run, json_option, run_with_store
 

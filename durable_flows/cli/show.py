@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
+from ..ops.timeline import RunTimeline, build_timeline, short_type
 from ..storage import InboxItem, RunInfo
-from ..timeline import RunTimeline, build_timeline, short_type
 from ..views.format import (
     clock,
     duration,

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from .._svg_graph import esc
+from ..graph.svg import esc
+from ..ops.timeline import RunTimeline, build_timeline, short_type
 from ..storage.rows import ACTIVE_STATUSES, ALL_STATUSES, RunInfo
-from ..timeline import RunTimeline, build_timeline, short_type
 from ..views.format import clock
 from ..views.page import CSS
 from ..views.report_page import report_sections

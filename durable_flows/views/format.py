@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
+from ..ops.timeline import short_type
 from ..storage import RunInfo
 from ..storage.origin import describe_origin
-from ..timeline import short_type
 
 _AGE = re.compile(
     r"^\s*(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)\s*$",

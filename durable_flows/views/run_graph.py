@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..ops.timeline import RunTimeline, short_type
 from ..representation import (
     HUMAN_ID,
     OUTSIDE_ID,
@@ -24,7 +25,6 @@ from ..representation import (
     step_id,
 )
 from ..storage import RunInfo
-from ..timeline import RunTimeline, short_type
 
 _OUTSIDE_SOURCES = frozenset({"inbox", "handler"})
 

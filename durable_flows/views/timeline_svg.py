@@ -14,8 +14,8 @@ import math
 from dataclasses import dataclass
 from itertools import pairwise
 
-from .._svg_graph import FONT, esc, text_width
-from ..timeline import Attempt, RunTimeline, short_type
+from ..graph.svg import FONT, esc, text_width
+from ..ops.timeline import Attempt, RunTimeline, short_type
 from .format import duration
 
 OUTCOME_COLOURS = {

@@ -21,7 +21,7 @@ import textwrap
 from functools import lru_cache
 from typing import Any
 
-from .errors import EventFieldsError
+from ..errors import EventFieldsError
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def consumers_reads(workflow_cls: type, event_cls: type) -> dict[str, set[str]]:
 
 @lru_cache(maxsize=64)
 def _workflow_class(name: str) -> type | None:
-    from ._imports import import_qualified
+    from ..codec.names import import_qualified
 
     if name.startswith("__main__."):
         return None
