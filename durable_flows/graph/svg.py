@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .layout import Point, layered_layout
 
 if TYPE_CHECKING:
-    from ..representation import GraphNode, WorkflowGraph
+    from .model import GraphNode, WorkflowGraph
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 #: (fill, stroke, text colour) per node kind.
