@@ -2,7 +2,8 @@
 
 Owns qualified type names and importing by them (``names``), the event
 payload encoding and the dict-like event data (``events``, ``dict_like``),
-the state serializers users choose (``serializers``; the public path is
+the state serializers users choose (``serializers``,
+``jsonpickle_serializer``; their public path is
 ``durable_flows.context.serializers``) with the jsonpickle allow-list guard
 (``jsonpickle_guard``), and the journal codec that turns events, state,
 errors and records into rows (``journal``). It may import ``errors`` and

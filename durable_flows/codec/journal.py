@@ -28,8 +28,9 @@ from ..errors import (
 from ..events import Event, qualified_name
 from ..runtime.records import Record
 from ..storage.rows import JournalEntry
+from .jsonpickle_serializer import JsonPickleSerializer
 from .names import import_qualified
-from .serializers import BaseSerializer, JsonPickleSerializer
+from .serializers import BaseSerializer
 
 JSON = "json"
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)

@@ -1,12 +1,7 @@
 """The run context and its serializers (same module layout as upstream)."""
 
-from ..codec.serializers import (
-    BaseSerializer,
-    JsonPickleSerializer,
-    JsonSerializer,
-    PickleSerializer,
-)
 from .context import Context
+from .serializers import BaseSerializer, JsonPickleSerializer, JsonSerializer, PickleSerializer
 from .state_store import DictState, InMemoryStateStore, StateStore
 
 __all__ = [
