@@ -12,9 +12,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..decorators import StepConfig, WorkflowGraphCheck
 from ..events import HumanResponseEvent, InputRequiredEvent, StopEvent
 from .event_matching import _NONE_TYPE, _type_name, is_subclass, type_matches
+from .step_config import StepConfig, WorkflowGraphCheck
 
 _OUTPUT_EVENTS = (StopEvent, InputRequiredEvent)
 

@@ -21,7 +21,6 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from ..decorators import CatchErrorHandler, StepConfig, WorkflowGraphCheck
 from ..errors import WorkflowConfigurationError, WorkflowValidationError
 from ..events import (
     Event,
@@ -41,6 +40,7 @@ from .event_matching import (
 )
 from .graph_checks import GraphIssue as GraphIssue
 from .graph_checks import check_graph
+from .step_config import CatchErrorHandler, StepConfig, WorkflowGraphCheck
 
 # Events that may be accepted without any step producing them: they come from
 # outside the run (a human, the failure router) or are rejected separately.
