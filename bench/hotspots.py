@@ -92,7 +92,7 @@ def instrument(c: Counters, store: Any) -> None:
     import aiosqlite
     import pydantic
 
-    from durable_flows.codec import Codec
+    from durable_flows.codec.journal import Codec
 
     writer = getattr(store, "_writer", None)
     if writer is not None:

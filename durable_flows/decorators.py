@@ -8,71 +8,24 @@ ever look at the :class:`StepConfig`.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from typing import Any, Generic, Literal, ParamSpec, Protocol, TypeVar, cast, overload
+from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 
-from ._signature import caller_namespace, check_step_signature, inspect_step_signature
-from ._signature import is_free_function as is_free_function
 from .errors import WorkflowValidationError
 from .events import StepFailedEvent
-from .resource import ResourceDefinition
 from .retry_policy import RetryPolicy
-
-WorkflowGraphCheck = Literal["reachability", "terminal_event", "dead_end"]
-"""Names of the graph checks a workflow may skip (``Workflow(skip_graph_checks=...)``)."""
-
-StepGraphCheck = Literal["reachability", "dead_end"]
-"""Names of the graph checks one step may opt out of (``@step(skip_graph_checks=...)``)."""
-
-StepRole = Literal["step", "catch_error"]
+from .spec.signature import caller_namespace, check_step_signature, inspect_step_signature
+from .spec.signature import is_free_function as is_free_function
+from .spec.step_config import FROM_WORKFLOW as FROM_WORKFLOW
+from .spec.step_config import CatchErrorHandler as CatchErrorHandler
+from .spec.step_config import StepConfig as StepConfig
+from .spec.step_config import StepGraphCheck as StepGraphCheck
+from .spec.step_config import StepRole as StepRole
+from .spec.step_config import WorkflowGraphCheck as WorkflowGraphCheck
 
 P = ParamSpec("P")
 R = TypeVar("R")
 R_co = TypeVar("R_co", covariant=True)
-
-
-#: ``StepConfig.max_recoveries`` when the step does not set its own.
-FROM_WORKFLOW = "workflow"
-
-
-@dataclasses.dataclass
-class StepConfig:
-    """Everything the runtime and the validator know about one step.
-
-    Attributes:
-        accepted_events: Event classes the event parameter accepts (Union expanded).
-        event_name: Name of the event parameter.
-        return_types: Types from the return annotation, Union expanded;
-            ``type(None)`` stands for ``None``/``Optional``.
-        context_parameter: Name of the ``Context`` parameter, or None.
-        num_workers: How many executions of this step may run at once.
-        retry_policy: Policy consulted when the step raises, or None.
-        resources: Resources injected into the step, one per parameter.
-        context_state_type: ``S`` from a ``ctx: Context[S]`` annotation.
-        skip_graph_checks: Graph checks this step opts out of.
-        role: ``"catch_error"`` for ``@catch_error`` handlers.
-        catch_error_for_steps: Steps a handler covers; None for a wildcard handler.
-        catch_error_max_recoveries: Times a handler may run per lineage.
-        accept_event_subclasses: Route subclasses of the accepted events here too.
-    """
-
-    accepted_events: list[Any]
-    event_name: str
-    return_types: list[Any]
-    context_parameter: str | None
-    num_workers: int
-    retry_policy: RetryPolicy | None
-    resources: list[ResourceDefinition]
-    context_state_type: Any | None = None
-    skip_graph_checks: list[str] = dataclasses.field(default_factory=list)
-    role: StepRole = "step"
-    catch_error_for_steps: list[str] | None = None
-    catch_error_max_recoveries: int = 1
-    accept_event_subclasses: bool = False
-    #: Process deaths one execution may be in flight for before the run fails;
-    #: ``None``: no limit; :data:`FROM_WORKFLOW`: the workflow's ``max_recoveries``.
-    max_recoveries: int | str | None = "workflow"
 
 
 class StepFunction(Protocol, Generic[P, R_co]):
@@ -339,18 +292,3 @@ def catch_error(
         return _apply_catch_error(inner, caller_namespace(0), for_steps, max_recoveries)
 
     return decorator
-
-
-@dataclasses.dataclass(frozen=True)
-class CatchErrorHandler:
-    """A ``@catch_error`` handler as the failure router sees it.
-
-    Attributes:
-        step_name: Name of the handler step.
-        for_steps: Steps it covers; None for the wildcard handler.
-        max_recoveries: Times it may run per lineage.
-    """
-
-    step_name: str
-    for_steps: list[str] | None
-    max_recoveries: int

@@ -481,3 +481,12 @@ class SearchError(DurableFlowsError):
         super().__init__(
             f"cannot search for {query!r}: {reason}. Search for plain words (letters and digits)."
         )
+
+
+class AmbiguousRunIdError(DurableFlowsError, ValueError):
+    """A run id prefix that starts several runs' ids."""
+
+    def __init__(self, prefix: str, matches: list[str]) -> None:
+        self.prefix = prefix
+        shown = ", ".join(sorted(matches)[:5])
+        super().__init__(f"{len(matches)} runs start with {prefix!r} ({shown}, ...): give more of the id")

@@ -40,7 +40,8 @@ from pydantic import (
     PrivateAttr,
 )
 
-from ._event_codec import (
+from .codec.dict_like import DictLikeModel, _extras_of
+from .codec.events import (
     _JSON,
     SerializableException,
     SerializableOptionalException,
@@ -49,9 +50,8 @@ from ._event_codec import (
     _equal_comparing_exceptions,
     _has_envelope,
 )
-from ._imports import qualified_name
-from .context.serializers import _register_framework_types
-from .dict_like import DictLikeModel, _extras_of
+from .codec.names import qualified_name
+from .codec.serializers import _register_framework_types
 
 __all__ = [
     "CollectionReleaseEvent",

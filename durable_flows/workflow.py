@@ -11,13 +11,14 @@ from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
 
-from ._drivers import claim_orphans, default_store, drive_new_run, drive_restore, drive_resume
-from ._imports import launch_independent_module
-from .codec import Codec
+from .codec.journal import Codec
+from .codec.names import launch_independent_module
+from .codec.serializers import BaseSerializer
 from .context.context import Context
-from .context.serializers import BaseSerializer
 from .context.state_store import DictState
 from .decorators import FROM_WORKFLOW, StepConfig, check_max_recoveries
+from .drive.drivers import claim_orphans, default_store, drive_new_run, drive_restore, drive_resume
+from .drive.remote import RemoteHandler
 from .errors import (
     ContextStateError,
     StateTypeError,
@@ -27,13 +28,12 @@ from .errors import (
 )
 from .events import Event, StartEvent, StopEvent
 from .handler import WorkflowHandler
-from .remote import RemoteHandler
 from .runtime.loop import RunLoop
 from .runtime.plan import RunPlan
 from .runtime.snapshot import DEFAULT_EVERY, check_every
 from .runtime.spec import RunSpec, StepSpec, accepts
+from .spec.validation import infer_start_event_class, infer_stop_event_class, validate_workflow
 from .storage import JournalStore
-from .validation import infer_start_event_class, infer_stop_event_class, validate_workflow
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,7 @@ class Workflow(metaclass=WorkflowMeta):
         self._spec_version = -1
         self._codec_obj = Codec(serializer)
         configs = self._step_configs()
-        from .validation import check_graph_check_names
+        from .spec.validation import check_graph_check_names
 
         check_graph_check_names(self._skip_graph_checks)
         self._start_event_class: type[StartEvent] = StartEvent
@@ -178,7 +178,7 @@ class Workflow(metaclass=WorkflowMeta):
     @property
     def events(self) -> list[type[Event]]:
         """Every event type the steps accept or return."""
-        from .validation import workflow_event_types
+        from .spec.validation import workflow_event_types
 
         return workflow_event_types(self._step_configs())
 
@@ -316,8 +316,8 @@ class Workflow(metaclass=WorkflowMeta):
         Raises:
             WorkflowValidationError, WorkflowConfigurationError: with upstream's messages.
         """
-        from .validation import validate_resource_configs as check_configs
-        from .validation import validate_resources as check_resources
+        from .spec.validation import validate_resource_configs as check_configs
+        from .spec.validation import validate_resources as check_resources
 
         configs = self._step_configs()
         result = validate_workflow(
@@ -420,7 +420,7 @@ class Workflow(metaclass=WorkflowMeta):
             WorkflowRuntimeError: the start event cannot be built from ``kwargs``.
             RunExistsError: ``run_id`` is taken (nothing is written).
         """
-        from .remote import submit_run
+        from .drive.remote import submit_run
 
         self._validate()
         ctx = ctx if ctx is not None else Context(self)
@@ -527,7 +527,7 @@ def most_derived_state_type(annotated: Any) -> type[BaseModel]:
 
 def _refuse_pickle(serializer: BaseSerializer | None) -> None:
     """A journal must never hold pickles: loading one runs code (issue 14 item 8)."""
-    from .context.serializers import PickleSerializer
+    from .codec.serializers import PickleSerializer
 
     if isinstance(serializer, PickleSerializer):
         raise WorkflowConfigurationError(

@@ -13,11 +13,11 @@ from typing import Annotated, Any, Generic, Optional, TypeVar, Union
 import pytest
 from pydantic import BaseModel
 
-from durable_flows._signature import is_free_function
 from durable_flows.decorators import StepConfig, catch_error, step
 from durable_flows.errors import WorkflowValidationError
 from durable_flows.events import Event, StartEvent, StepFailedEvent, StopEvent
 from durable_flows.resource import Resource, ResourceDefinition
+from durable_flows.spec.signature import is_free_function
 
 S = TypeVar("S")
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field, ValidationError
 
-from durable_flows._imports import import_qualified
+from durable_flows.codec.names import import_qualified
 from durable_flows.context.serializers import JsonSerializer
 from durable_flows.events import (
     CollectionReleaseEvent,

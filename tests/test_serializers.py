@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from durable_flows._imports import qualified_name
+from durable_flows.codec.names import qualified_name
 from durable_flows.context.serializers import (
     BaseSerializer,
     JsonPickleSerializer,

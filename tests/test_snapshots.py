@@ -32,10 +32,10 @@ from durable_flows import (
     Workflow,
     step,
 )
-from durable_flows.check import check_run
-from durable_flows.codec import Codec
+from durable_flows.codec.journal import Codec
 from durable_flows.context.serializers import JsonPickleSerializer
 from durable_flows.errors import NonDeterminismError, WorkflowValidationError
+from durable_flows.ops.check import check_run
 from durable_flows.runtime import snapshot
 from durable_flows.runtime.reducer import reduce
 from durable_flows.runtime.replay import decode_journal, replay, replay_spec

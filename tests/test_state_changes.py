@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
 from durable_flows import Context, Event, SqliteStore, StartEvent, StopEvent, Workflow, step
-from durable_flows.codec import Codec
+from durable_flows.codec.journal import Codec
 from durable_flows.context.state_image import StateImage
 from durable_flows.context.state_store import DictState
 from durable_flows.runtime import completion

@@ -1,4 +1,4 @@
-"""Tests for durable_flows.validation: upstream's workflow rules and their messages.
+"""Tests for durable_flows.spec.validation: upstream's workflow rules and their messages.
 
 Workflows are given as ``{name: StepConfig}`` dicts, so nothing here depends on
 the Workflow class.
@@ -24,7 +24,7 @@ from durable_flows.events import (
     StopEvent,
 )
 from durable_flows.resource import Resource, ResourceConfig, ResourceDefinition, ResourceManager
-from durable_flows.validation import (
+from durable_flows.spec.validation import (
     accepts_event_type,
     catch_error_routes,
     check_graph,

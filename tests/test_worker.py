@@ -10,7 +10,7 @@ import pytest
 
 from durable_flows import HumanResponseEvent, SqliteStore
 from durable_flows.errors import WorkflowTimeoutError
-from durable_flows.worker import Worker
+from durable_flows.ops.worker import Worker
 
 sys.path.insert(0, str(Path(__file__).parent / "crash"))
 from refwf import Reference  # noqa: E402

@@ -7,7 +7,6 @@ import asyncio
 import importlib
 import json
 import os
-import re
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -16,15 +15,14 @@ from typing import IO, Any, TypeVar
 
 import click
 
-from ..errors import DurableFlowsError, RunNotFoundError
+from ..errors import AmbiguousRunIdError, DurableFlowsError
 from ..storage import DEFAULT_DB_PATH, JournalStore, RunInfo, open_store
+from ..views import lookup
 from ._errors import shell_message
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-_HEX = re.compile(r"[0-9a-f]+")
-_GENERATED = re.compile(r"[0-9a-f]{32}")
 
 #: Exit status of ``resume`` when the run ended failed, timed out or cancelled.
 EXIT_RUN_UNSUCCESSFUL = 3
@@ -123,27 +121,16 @@ def run_with_store(
 
 
 async def find_run(store: JournalStore, run_id: str) -> RunInfo:
-    """The run ``run_id`` names: its full id, or (4 characters or more) a prefix
-    of exactly one generated id (32 hex digits, as ``submit``/``run`` make them).
-    Ids chosen by people (``chain``, ``order-17``) must be given whole, so that
-    a deleted ``chain`` is never taken for ``chain-fork``.
+    """The run ``run_id`` names (see :func:`durable_flows.views.lookup.find_run`).
 
     Raises:
         RunNotFoundError: no run has that id or prefix.
         CliError: several runs start with it.
     """
-    info = await store.get_run(run_id)
-    if info is not None:
-        return info
-    matches = []
-    if len(run_id) >= 4 and _HEX.fullmatch(run_id):
-        matches = [r for r in await store.list_runs() if _GENERATED.fullmatch(r.run_id) and r.run_id.startswith(run_id)]
-    if not matches:
-        raise RunNotFoundError(run_id)
-    if len(matches) > 1:
-        shown = ", ".join(sorted(r.run_id for r in matches)[:5])
-        raise CliError(f"{len(matches)} runs start with {run_id!r} ({shown}, ...): give more of the id")
-    return matches[0]
+    try:
+        return await lookup.find_run(store, run_id)
+    except AmbiguousRunIdError as exc:
+        raise CliError(str(exc)) from exc
 
 
 def check_output_dir(path: Path | None) -> None:
@@ -167,7 +154,7 @@ def import_object(spec: str, what: str) -> Any:
     Raises:
         CliError: the module or attribute cannot be found or fails to import.
     """
-    from .._imports import import_qualified
+    from ..codec.names import import_qualified
 
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._svg_graph import esc
 from ..audit.diff import RunDiff
-from ._format import entry_detail
-from ._page import page
+from ..graph.svg import esc
+from ..views.format import entry_detail
+from ..views.page import page
 
 _ROW_STYLE = {
     "same": "",

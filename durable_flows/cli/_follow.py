@@ -13,10 +13,10 @@ from typing import Any
 
 import click
 
+from ..ops.timeline import short_type
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
-from ..timeline import short_type
+from ..views.format import entry_detail, time_of_day
 from ._common import existing_store
-from ._format import entry_detail, time_of_day
 
 
 def entry_line(entry: dict[str, Any], width: int) -> str:

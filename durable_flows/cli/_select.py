@@ -16,8 +16,8 @@ import click
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
 from ..storage.base import workflow_matches
 from ..storage.run_state import ALL_STATES
+from ..views.format import parse_when
 from ._common import find_run
-from ._format import parse_when
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -16,9 +16,9 @@ from ..audit.diff import RunDiff
 from ..audit.verify import ChainReport
 from ..storage import JournalStore, open_store
 from ..storage.rows import ALL_STATUSES, SearchHit, SearchQuery
+from ..views.format import clock, entry_detail, parse_when, shorten, table
 from ._common import CliError, db_file, db_option, echo_json, json_option, run_with_store
 from ._diff_page import diff_html
-from ._format import clock, entry_detail, parse_when, shorten, table
 
 
 @click.command("verify")

@@ -11,8 +11,8 @@ import click
 from ..errors import RunFinishedError
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
 from ..storage.run_state import ALL_STATES
+from ..views.format import status_text, table
 from ._common import CliError, db_option, echo_json, json_option, run_with_store
-from ._format import status_text, table
 from ._select import make_selection, select_runs, selection_options
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..check import CheckResult, check_runs
+from ..ops.check import CheckResult, check_runs
 from ..storage import JournalStore
 from ._common import db_option, echo_json, json_option, load_workflow, one_line, run_with_store
 

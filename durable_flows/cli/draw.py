@@ -6,10 +6,10 @@ from typing import IO
 
 import click
 
-from .._svg_graph import esc, legend_svg
+from ..graph.svg import esc, legend_svg
 from ..representation import WorkflowGraph, get_workflow_graph
+from ..views.page import page
 from ._common import echo_json, import_object
-from ._page import page
 
 
 def graph_html(graph: WorkflowGraph, direction: str) -> str:

@@ -11,8 +11,8 @@ from typing import IO, Any
 import click
 
 from ..storage import JournalStore, RunInfo
+from ..views.format import run_dict
 from ._common import Progress, check_output_dir, db_option, find_run, run_with_store
-from ._format import run_dict
 
 
 def _stable(entry: dict[str, Any]) -> dict[str, Any]:

@@ -8,8 +8,8 @@ import click
 
 from ..audit import archive_and_delete
 from ..storage import FINISHED_STATUSES, JournalStore
+from ..views.format import clock, parse_when
 from ._common import Progress, db_option, echo_json, json_option, run_with_store
-from ._format import clock, parse_when
 from ._select import make_selection, select_runs, selection_options
 
 

@@ -11,8 +11,10 @@ from pydantic import ValidationError
 
 from ..errors import RunNotFoundError
 from ..events import Event, qualified_name
+from ..ops.timeline import short_type
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
-from ..timeline import short_type
+from ..views.format import run_dict, status_text
+from ..views.state_text import workflow_spec
 from ._common import (
     CliError,
     db_option,
@@ -22,8 +24,6 @@ from ._common import (
     json_option,
     run_with_store,
 )
-from ._format import run_dict, status_text
-from ._state_text import workflow_spec
 
 
 def build_event(event_type: str, data: str) -> Event:

@@ -7,8 +7,10 @@ from pathlib import Path
 import click
 
 from ..audit.diff import diff_histories
+from ..ops.timeline import build_timeline
 from ..representation import get_workflow_graph
-from ..timeline import build_timeline
+from ..views.report_page import report_html
+from ..views.run_graph import graph_for_run, overlay
 from ._common import (
     CliError,
     check_output_dir,
@@ -19,8 +21,6 @@ from ._common import (
     run_with_store,
 )
 from ._diff_page import diff_section
-from ._report_page import report_html
-from ._run_graph import graph_for_run, overlay
 from .show import load_run
 
 

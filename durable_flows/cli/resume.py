@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import click
 
+from ..ops.timeline import short_type
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
 from ..storage.run_state import ALL_STATES
-from ..timeline import short_type
+from ..views.format import run_dict, status_text, table
+from ..views.state_text import blame_text, outside_event_blamed
 from ._common import (
     EXIT_RUN_UNSUCCESSFUL,
     CliError,
@@ -18,9 +20,7 @@ from ._common import (
     run_with_store,
 )
 from ._errors import shell_message
-from ._format import run_dict, status_text, table
 from ._select import make_selection, select_runs, selection_options
-from ._state_text import blame_text, outside_event_blamed
 from .running import _describe, _Followed, follow_all, show_followed
 
 

@@ -16,8 +16,10 @@ from typing import Any
 import click
 
 from ..events import StepState, StepStateChanged, StopEvent, WorkflowIdleEvent
+from ..ops.timeline import short_type
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
-from ..timeline import short_type
+from ..views.format import error_text, outcome_text, run_dict, status_text, table
+from ..views.state_text import blame_text, outside_event_blamed
 from ._common import (
     Progress,
     create_option,
@@ -28,8 +30,6 @@ from ._common import (
     run_with_store,
 )
 from ._errors import shell_message
-from ._format import error_text, outcome_text, run_dict, status_text, table
-from ._state_text import blame_text, outside_event_blamed
 
 
 @dataclass

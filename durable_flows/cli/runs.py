@@ -6,11 +6,11 @@ import time
 
 import click
 
+from ..ops.timeline import short_type
 from ..storage import FINISHED_STATUSES, RUNNING, WAITING, JournalStore, RunSummary
 from ..storage.run_state import ALL_STATES, ORPHANED, PARKED, QUEUED
-from ..timeline import short_type
+from ..views.format import ago, clock, parse_when, run_dict, status_text, table
 from ._common import db_option, echo_json, find_run, json_option, run_with_store
-from ._format import ago, clock, parse_when, run_dict, status_text, table
 
 _STATUS_CHOICES = sorted(ALL_STATES) + ["active", "finished"]
 #: The stored status behind each state.

@@ -8,11 +8,9 @@ from typing import Any
 
 import click
 
-from ..storage import InboxItem, JournalStore, RunInfo
-from ..timeline import RunTimeline, build_timeline, short_type
-from ._common import db_option, echo_json, find_run, json_option, run_with_store
-from ._follow import entry_line, follow_run
-from ._format import (
+from ..ops.timeline import RunTimeline, build_timeline, short_type
+from ..storage import InboxItem, RunInfo
+from ..views.format import (
     clock,
     duration,
     entry_detail,
@@ -24,19 +22,10 @@ from ._format import (
     table,
     time_of_day,
 )
-from ._state_text import blame_text, how_to_continue, outside_event_blamed, workflow_spec
-
-
-async def load_run(
-    store: JournalStore, run_id: str
-) -> tuple[RunInfo, list[dict[str, Any]], list[InboxItem]]:
-    """The run's row (``run_id`` may be a unique prefix), its history and its pending inbox.
-
-    Raises:
-        RunNotFoundError: no such run.
-    """
-    info = await find_run(store, run_id)
-    return info, await store.history(info.run_id), await store.read_inbox(info.run_id)
+from ..views.lookup import load_run
+from ..views.state_text import blame_text, how_to_continue, outside_event_blamed, workflow_spec
+from ._common import db_option, echo_json, json_option, run_with_store
+from ._follow import entry_line, follow_run
 
 
 @click.command("show")

@@ -8,7 +8,7 @@ import signal
 
 import click
 
-from ..worker import Worker
+from ..ops.worker import Worker
 from ._common import create_option, db_option, echo_json, existing_store, json_option, load_workflow
 from ._worker_watch import configure_logging, serve_health, write_health_file
 

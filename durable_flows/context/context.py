@@ -27,8 +27,8 @@ from ..runtime.scope import WaitingForEvent, current_scope, handed_out
 from .state_store import DictState, InMemoryStateStore, StateStore, load_dict_state
 
 if TYPE_CHECKING:
-    from ..codec import Codec
-    from ..context.serializers import BaseSerializer
+    from ..codec.journal import Codec
+    from ..codec.serializers import BaseSerializer
     from ..retry_policy import RetryInfo
     from ..runtime.loop import RunLoop
     from ..workflow import Workflow
@@ -231,7 +231,7 @@ class Context(Generic[MODEL_T]):
         """The running step's retry state: retry number (0 first), elapsed time, last error."""
         from datetime import datetime, timezone
 
-        from ..codec import rebuild_error
+        from ..codec.journal import rebuild_error
         from ..retry_policy import RetryInfo
 
         scope = self._require_scope("retry_info")

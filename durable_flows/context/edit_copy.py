@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..dict_like import DictLikeModel
+from ..codec.dict_like import DictLikeModel
 
 _NOTHING: Any = object()
 

@@ -16,14 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from .._event_codec import _JSON
-from ..dict_like import DictLikeModel
+from ..codec.dict_like import DictLikeModel
+from ..codec.events import _JSON
+from ..codec.serializers import _MARKERS
 from ..errors import SerializationError
 from ..runtime.state_patch import MISSING, apply_ops, diff, get_at
-from .serializers import _MARKERS
 
 if TYPE_CHECKING:
-    from ..codec import Codec
+    from ..codec.journal import Codec
 
 
 class StateImage:
@@ -134,7 +134,7 @@ def _check_json(ops: list[Any]) -> None:
     """The changed values must be JSON (finite floats, JSON types): checked on the change only."""
     if all(len(op) < 3 or type(op[2]) in _SCALARS for op in ops):
         return  # the common small change: nothing to check
-    from ..codec import _NON_FINITE
+    from ..codec.journal import _NON_FINITE
 
     try:
         json.dumps(ops, allow_nan=False)

@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel
 
+from ..codec.serializers import _register_framework_types
 from ..errors import StateTypeError
 from ..events import DictLikeModel
 from ..runtime.commit_order import ALL_STATE, state_key
 from ..runtime.scope import current_scope
 from ..runtime.state_patch import MISSING
 from .edit_copy import edit_copy
-from .serializers import _register_framework_types
 from .state_image import StateImage
 
 if TYPE_CHECKING:
@@ -317,7 +317,7 @@ class _NoRun:
     _workflow = None
 
     def __init__(self) -> None:
-        from ..codec import Codec
+        from ..codec.journal import Codec
 
         self._codec_obj = Codec()
 
@@ -338,7 +338,7 @@ class InMemoryStateStore(StateStore[MODEL_T]):
 
 def _dict_serializer(ctx: Any, serializer: Any) -> Any:
     """The serializer ``to_dict``/``from_dict`` use: the given one, the workflow's, or JSON."""
-    from .serializers import BaseSerializer, JsonSerializer
+    from ..codec.serializers import BaseSerializer, JsonSerializer
 
     if isinstance(serializer, BaseSerializer):
         return serializer

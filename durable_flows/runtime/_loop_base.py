@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ..codec import Codec
+from ..codec.journal import Codec
 from ..events import Event, StopEvent
 from ..resource import ResourceManager
 from ..storage.base import JournalStore

@@ -10,7 +10,7 @@ import logging
 import time
 from typing import Any
 
-from ..codec import error_info
+from ..codec.journal import error_info
 from ..errors import DurableFlowsError, WorkflowRuntimeError
 from ..events import Event, InputRequiredEvent, StepFailedEvent, qualified_name
 from . import records as k

@@ -16,7 +16,7 @@ import json
 import time
 from typing import Any
 
-from ..codec import error_info
+from ..codec.journal import error_info
 from ..errors import (
     RecoveryLimitError,
     StaleLeaseError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..codec import rebuild_error
+from ..codec.journal import rebuild_error
 from ..errors import WorkflowCancelledByUser, WorkflowRuntimeError, WorkflowTimeoutError
 from ..events import (
     Event,

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..codec import Codec
+from ..codec.journal import Codec
 from .spec import RunSpec
 
 

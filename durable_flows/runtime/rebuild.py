@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from ..codec import Codec
+from ..codec.journal import Codec
 from ..errors import JournalCorruptError
 from ..storage.base import JournalStore
 from ..storage.rows import JournalEntry, RunInfo

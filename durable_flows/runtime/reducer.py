@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
-from .._imports import import_qualified
+from ..codec.names import import_qualified
 from ..events import Event, StopEvent
 from . import records as k
 from .records import Record

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._imports import import_qualified
-from ..codec import Codec
+from ..codec.journal import Codec
+from ..codec.names import import_qualified
 from ..errors import JournalCorruptError, NonDeterminismError
 from ..events import qualified_name
 from ..storage.rows import JournalEntry

@@ -23,8 +23,8 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
-from .._imports import import_qualified
-from ..codec import Codec
+from ..codec.journal import Codec
+from ..codec.names import import_qualified
 from ..errors import JournalDecodeError, WorkflowValidationError
 from ..events import Event, qualified_name
 from ..storage.rows import JournalEntry

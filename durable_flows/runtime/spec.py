@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .._imports import import_qualified
+from ..codec.names import import_qualified
 from ..events import Event, StartEvent, StopEvent, qualified_name
 
 

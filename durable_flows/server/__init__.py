@@ -6,8 +6,8 @@ that executes served runs. Needs the ``server`` extra (Starlette, uvicorn).
 
 May import: the faces (workflow, events, errors, representation, timeline),
 ``storage``, ``worker``, ``runtime.outcome`` and ``runtime.records`` (reading
-journal rows), and the report drawing in ``cli`` (``_report_page``,
-``_timeline_svg``, ``_run_graph``, ``_format``). Nothing below imports it.
+journal rows), and the renderings shared with the command line in ``views``
+(never ``cli``). Nothing below imports it.
 """
 
 from __future__ import annotations

@@ -14,13 +14,13 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-from .._svg_graph import esc
-from ..cli._format import clock
-from ..cli._page import CSS
-from ..cli._report_page import report_sections
-from ..cli._run_graph import graph_for_run, overlay
+from ..graph.svg import esc
+from ..ops.timeline import RunTimeline, build_timeline, short_type
 from ..storage.rows import ACTIVE_STATUSES, ALL_STATUSES, RunInfo
-from ..timeline import RunTimeline, build_timeline, short_type
+from ..views.format import clock
+from ..views.page import CSS
+from ..views.report_page import report_sections
+from ..views.run_graph import graph_for_run, overlay
 
 #: Runs per page of the list (``?per=`` changes it).
 PAGE_SIZE = 25

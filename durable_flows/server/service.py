@@ -2,7 +2,7 @@
 
 Every request is answered from the store, never from this process's memory,
 so a restarted server (or a second one on the same PostgreSQL database)
-answers for runs it did not start. The in-process :class:`~durable_flows.worker.Worker`
+answers for runs it did not start. The in-process :class:`~durable_flows.ops.worker.Worker`
 executes submitted runs, picks up orphaned ones after a crash and continues
 waiting ones when their answer arrives.
 """
@@ -16,14 +16,14 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from ..cli._format import error_text
-from ..codec import Codec
+from ..codec.journal import Codec
+from ..drive.remote import finished_outcome
 from ..errors import RunNotFoundError
 from ..events import Event, StartEvent, StopEvent
-from ..remote import finished_outcome
+from ..ops.worker import Worker
 from ..storage.base import JournalStore
 from ..storage.rows import CANCELLED, COMPLETED, FINISHED_STATUSES, RunInfo
-from ..worker import Worker
+from ..views.format import error_text
 from .envelopes import EventRegistry, to_envelope
 
 if TYPE_CHECKING:

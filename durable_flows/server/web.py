@@ -23,7 +23,6 @@ from starlette.responses import HTMLResponse, JSONResponse, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from ..cli.show import load_run
 from ..errors import (
     EventNotAcceptedError,
     EventNotSerializableError,
@@ -31,6 +30,7 @@ from ..errors import (
     RunFinishedError,
     RunNotFoundError,
 )
+from ..views.lookup import load_run
 from .api import sse_frames
 from .pages import list_filters, run_fragment, run_page, runs_page, runs_table, select_runs
 from .service import ServedWorkflows

@@ -289,7 +289,7 @@ class JournalStore(AuditMethods, ABC):
         can take: its type (a step or a waiter accepts it) and, with
         ``check_fields`` and when the run's workflow can be imported here, the
         fields the steps or waiters that would take it read (see
-        ``durable_flows/_event_fit.py``).
+        ``durable_flows/spec/event_fit.py``).
 
         Who sent it is journaled with it (``durable_flows.storage.origin``):
         this host, process and OS user, ``via`` (the interface: ``api``,
@@ -303,7 +303,7 @@ class JournalStore(AuditMethods, ABC):
                 field it lacks (nothing is journaled).
             EventNotSerializableError: the event can't be journaled.
         """
-        from ..codec import Codec
+        from ..codec.journal import Codec
         from ..errors import EventNotAcceptedError, RunFinishedError, RunNotFoundError
         from ..events import HumanResponseEvent, qualified_name
         from .origin import make_origin
@@ -325,7 +325,7 @@ class JournalStore(AuditMethods, ABC):
             if accepted and not (lineage & accepted):
                 raise EventNotAcceptedError(run_id, type_name)
         if check_fields:
-            from .._event_fit import check_outside_event
+            from ..spec.event_fit import check_outside_event
 
             check_outside_event(run_id, info.workflow, event)
         codec = Codec(serializer)

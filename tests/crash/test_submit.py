@@ -18,7 +18,7 @@ import pytest
 from harness import HERE
 
 from durable_flows import HumanResponseEvent, SqliteStore
-from durable_flows.worker import Worker
+from durable_flows.ops.worker import Worker
 
 pytestmark = pytest.mark.timeout(120)
 

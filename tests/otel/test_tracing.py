@@ -194,7 +194,7 @@ def test_nothing_is_loaded_or_journaled_without_instrument(tmp_path: Path) -> No
 async def test_submitted_run_executed_by_a_worker_links_to_its_submission(telemetry: Any, db_path: Path) -> None:
     import asyncio
 
-    from durable_flows.worker import Worker
+    from durable_flows.ops.worker import Worker
 
     spans, _reader = telemetry
     Flaky.tries = 1  # no retry this time

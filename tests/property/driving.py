@@ -17,7 +17,7 @@ from typing import Any
 from wfgen import ASKS, REPLIES, WaitAnswer, WaitAsk, streams
 
 from durable_flows import Event, HumanResponseEvent, StopEvent
-from durable_flows.codec import Codec
+from durable_flows.codec.journal import Codec
 from durable_flows.events import qualified_name
 from durable_flows.runtime import records as k
 from durable_flows.runtime.records import Record

@@ -16,7 +16,7 @@ import wfgen
 from driving import canon, drive, journal_outcome
 
 from durable_flows import MemoryStore, SqliteStore
-from durable_flows.codec import Codec
+from durable_flows.codec.journal import Codec
 from durable_flows.runtime import records as k
 from durable_flows.runtime import snapshot
 from durable_flows.runtime.loop import RunLoop

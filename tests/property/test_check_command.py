@@ -26,8 +26,8 @@ from test_code_changes import (
 )
 
 from durable_flows import SqliteStore
-from durable_flows.check import DAMAGED, MISMATCH, check_runs
 from durable_flows.cli import main
+from durable_flows.ops.check import DAMAGED, MISMATCH, check_runs
 
 pytestmark = pytest.mark.timeout(60)
 

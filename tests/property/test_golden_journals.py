@@ -19,8 +19,8 @@ import golden_wf as g
 import pytest
 
 from durable_flows import SqliteStore, Workflow
-from durable_flows.check import check_runs
-from durable_flows.codec import Codec
+from durable_flows.codec.journal import Codec
+from durable_flows.ops.check import check_runs
 from durable_flows.runtime.replay import decode_journal, replay
 from durable_flows.storage import JournalStore
 

@@ -1,6 +1,6 @@
 """Round trips: events, state values and exceptions go through the codec and SQLite and come back equal.
 
-Each example encodes records with :class:`~durable_flows.codec.Codec`, appends
+Each example encodes records with :class:`~durable_flows.codec.journal.Codec`, appends
 them to a real SQLite journal, reads them back with a new store object and
 decodes them: what comes out must equal what went in (type and value).
 """
@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from soak import examples, time_budget
 
 from durable_flows import Event, SqliteStore, StopEvent
-from durable_flows.codec import Codec, error_info, rebuild_error
+from durable_flows.codec.journal import Codec, error_info, rebuild_error
 from durable_flows.context.state_store import DictState
 from durable_flows.errors import WorkflowRuntimeError
 from durable_flows.events import StepFailedEvent

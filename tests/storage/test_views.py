@@ -1,6 +1,6 @@
 """The SQL views of migrations/0002_views.sql, on journals of real runs.
 
-They must tell the same story as ``durable_flows.timeline`` (which the CLI
+They must tell the same story as ``durable_flows.ops.timeline`` (which the CLI
 uses), so a Datasette user and a ``durable-flows show`` user see the same
 attempts, executions and events.
 """
@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from durable_flows import Context, Event, HumanResponseEvent, StartEvent, StopEvent, Workflow, step
+from durable_flows.ops.timeline import build_timeline
 from durable_flows.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 from durable_flows.runtime import snapshot
 from durable_flows.storage import NewRun, SqliteStore
-from durable_flows.timeline import build_timeline
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -14,9 +14,9 @@ import math
 from dataclasses import dataclass
 from itertools import pairwise
 
-from .._svg_graph import FONT, esc, text_width
-from ..timeline import Attempt, RunTimeline, short_type
-from ._format import duration
+from ..graph.svg import FONT, esc, text_width
+from ..ops.timeline import Attempt, RunTimeline, short_type
+from .format import duration
 
 OUTCOME_COLOURS = {
     "completed": "#3b82f6",

@@ -18,18 +18,19 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
-from ._imports import import_qualified
-from .context.serializers import BaseSerializer, JsonPickleSerializer
-from .errors import (
+from ..errors import (
     EventNotSerializableError,
     JournalDecodeError,
     NonDeterminismError,
     SerializationError,
     TypeNotAllowedError,
 )
-from .events import Event, qualified_name
-from .runtime.records import Record
-from .storage.rows import JournalEntry
+from ..events import Event, qualified_name
+from ..runtime.records import Record
+from ..storage.rows import JournalEntry
+from .jsonpickle_serializer import JsonPickleSerializer
+from .names import import_qualified
+from .serializers import BaseSerializer
 
 JSON = "json"
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)

@@ -23,8 +23,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, PlainSerializer, PlainValidator
 
-from ._imports import import_qualified, qualified_name
-from .context.serializers import _MARKERS, JsonSerializer, _active_serializer
+from .names import import_qualified, qualified_name
+from .serializers import _MARKERS, JsonSerializer, _active_serializer
 
 # Encodes typed values (models inside extras, results, event fields). Class
 # lookup when decoding uses the serializer that is decoding, if any.

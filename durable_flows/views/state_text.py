@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..ops.timeline import short_type
 from ..storage import RunInfo
 from ..storage.run_state import ORPHANED, PARKED, QUEUED
-from ..timeline import short_type
 
 
 def workflow_spec(name: str) -> str:

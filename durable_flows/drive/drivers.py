@@ -13,22 +13,22 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from .errors import (
+from ..errors import (
     JournalCorruptError,
     JournalDecodeError,
     LeaseHeldError,
     RunNotFoundError,
     WorkflowRuntimeError,
 )
-from .events import Event
-from .runtime.rebuild import rebuild
-from .storage import JournalStore, open_store
-from .storage.owners import owner_is_dead
-from .storage.rows import ACTIVE_STATUSES, FINISHED_STATUSES, Lease, RunInfo
+from ..events import Event
+from ..runtime.rebuild import rebuild
+from ..storage import JournalStore, open_store
+from ..storage.owners import owner_is_dead
+from ..storage.rows import ACTIVE_STATUSES, FINISHED_STATUSES, Lease, RunInfo
 
 if TYPE_CHECKING:
-    from .runtime.loop import RunLoop
-    from .workflow import Workflow
+    from ..runtime.loop import RunLoop
+    from ..workflow import Workflow
 
 logger = logging.getLogger("durable_flows")
 

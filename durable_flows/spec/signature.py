@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
-from .errors import WorkflowValidationError
-from .events import Event
-from .resource import ResourceDefinition, ResourceDescriptor
+from ..errors import WorkflowValidationError
+from ..events import Event
+from ..resource import ResourceDefinition, ResourceDescriptor
 
 _NONE_TYPE = type(None)
 _UNION_ORIGINS: tuple[Any, ...] = (Union, types.UnionType)

@@ -14,6 +14,11 @@ is the *key* of each resource a run created (through the ``on_create`` hook of
 the same factories again. That is why a descriptor's ``name`` must be stable
 across processes: it is the module-qualified name of the factory, never an
 ``id()``.
+
+This package is the public face (``durable_flows.resource``, upstream's
+path); ``config`` holds ``ResourceConfig`` (values loaded from JSON files).
+It imports nothing else from durable_flows: the decorators, the spec checks
+and the runtime build on it.
 """
 
 from __future__ import annotations
@@ -39,9 +44,9 @@ from typing import (
     runtime_checkable,
 )
 
-from ._resource_config import ModelT as ModelT
-from ._resource_config import ResourceConfig as ResourceConfig
-from ._resource_config import _ResourceConfig as _ResourceConfig
+from .config import ModelT as ModelT
+from .config import ResourceConfig as ResourceConfig
+from .config import _ResourceConfig as _ResourceConfig
 
 T = TypeVar("T")
 

@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from ._layout import Point, layered_layout
+from .layout import Point, layered_layout
 
 if TYPE_CHECKING:
-    from .representation import GraphNode, WorkflowGraph
+    from .model import GraphNode, WorkflowGraph
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 #: (fill, stroke, text colour) per node kind.

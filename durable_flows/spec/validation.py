@@ -21,18 +21,8 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any, get_args
 
-from ._event_matching import (
-    _NONE_TYPE,
-    _type_name,
-    accepts_event_type,
-    is_subclass,
-    type_matches,
-)
-from ._graph_checks import GraphIssue as GraphIssue
-from ._graph_checks import check_graph
-from .decorators import CatchErrorHandler, StepConfig, WorkflowGraphCheck
-from .errors import WorkflowConfigurationError, WorkflowValidationError
-from .events import (
+from ..errors import WorkflowConfigurationError, WorkflowValidationError
+from ..events import (
     Event,
     HumanResponseEvent,
     InputRequiredEvent,
@@ -40,7 +30,17 @@ from .events import (
     StepFailedEvent,
     StopEvent,
 )
-from .resource import ResourceDescriptor, ResourceManager, _dependencies, _ResourceConfig
+from ..resource import ResourceDescriptor, ResourceManager, _dependencies, _ResourceConfig
+from .event_matching import (
+    _NONE_TYPE,
+    _type_name,
+    accepts_event_type,
+    is_subclass,
+    type_matches,
+)
+from .graph_checks import GraphIssue as GraphIssue
+from .graph_checks import check_graph
+from .step_config import CatchErrorHandler, StepConfig, WorkflowGraphCheck
 
 # Events that may be accepted without any step producing them: they come from
 # outside the run (a human, the failure router) or are rejected separately.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .representation import WorkflowGraph
+    from .model import WorkflowGraph
 
 #: Mermaid shape (opening, closing bracket) per node kind.
 _SHAPES = {

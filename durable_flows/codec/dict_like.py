@@ -21,7 +21,7 @@ from pydantic import (
     model_serializer,
 )
 
-from ._event_codec import _JSON, _decoder
+from .events import _JSON, _decoder
 
 __all__ = ["DictLikeModel"]
 

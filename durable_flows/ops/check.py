@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import DurableFlowsError, JournalCorruptError, JournalDecodeError, NonDeterminismError
-from .runtime.rebuild import rebuild
-from .storage.base import JournalStore
-from .storage.rows import FINISHED_STATUSES
+from ..errors import DurableFlowsError, JournalCorruptError, JournalDecodeError, NonDeterminismError
+from ..runtime.rebuild import rebuild
+from ..storage.base import JournalStore
+from ..storage.rows import FINISHED_STATUSES
 
 if TYPE_CHECKING:
-    from .workflow import Workflow
+    from ..workflow import Workflow
 
 #: CheckResult.problem values.
 MISMATCH = "nondeterminism"
@@ -63,7 +63,7 @@ async def check_run(workflow: Workflow, store: JournalStore, run_id: str) -> Che
     Raises:
         RunNotFoundError: no such run.
     """
-    from .errors import RunNotFoundError
+    from ..errors import RunNotFoundError
 
     info = await store.get_run(run_id)
     if info is None:
@@ -91,7 +91,7 @@ async def check_runs(
             must be able to continue); finished runs are skipped.
     """
     results = []
-    from ._drivers import runs_of
+    from ..drive.drivers import runs_of
 
     for info in await runs_of(workflow, store):
         if active_only and info.status in FINISHED_STATUSES:

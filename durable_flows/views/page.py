@@ -7,7 +7,7 @@ writes ``://`` as an entity, so not even user data puts a URL in the file.
 
 from __future__ import annotations
 
-from .._svg_graph import FONT, esc
+from ..graph.svg import FONT, esc
 
 CSS = f"""
 :root {{ color-scheme: light; }}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .decorators import StepConfig
+from .step_config import StepConfig
 
 _NONE_TYPE = type(None)
 

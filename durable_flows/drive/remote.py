@@ -2,7 +2,7 @@
 
 ``await wf.submit(**kwargs)`` journals a new run without executing it (the run
 is committed when it returns); any worker
-(``durable-flows worker``, or :class:`durable_flows.worker.Worker`) claims it.
+(``durable-flows worker``, or :class:`durable_flows.ops.worker.Worker`) claims it.
 The returned :class:`RemoteHandler` reads the run from the store: await it for
 the result, stream its committed stream events, send events into it.
 """
@@ -15,21 +15,21 @@ import time
 from collections.abc import AsyncGenerator, Generator
 from typing import TYPE_CHECKING, Any
 
-from .errors import RunNotFoundError, WorkflowRuntimeError
-from .events import Event, StopEvent
-from .runtime import records as k
-from .runtime.outcome import final_outcome
-from .storage.rows import FINISHED_STATUSES, NewRun, RunInfo
+from ..errors import RunNotFoundError, WorkflowRuntimeError
+from ..events import Event, StopEvent
+from ..runtime import records as k
+from ..runtime.outcome import final_outcome
+from ..storage.rows import FINISHED_STATUSES, NewRun, RunInfo
 
 if TYPE_CHECKING:
-    from .codec import Codec
-    from .workflow import Workflow
+    from ..codec.journal import Codec
+    from ..workflow import Workflow
 
 
 async def submit_run(wf: Workflow, run_id: str, start_event: Event, seed_state: Any) -> None:
     """Journal a run's first records and leave it unowned, for a worker to claim."""
-    from .runtime import observe
-    from .runtime.records import Record
+    from ..runtime import observe
+    from ..runtime.records import Record
 
     codec = wf._codec()
     spec = wf._run_spec()

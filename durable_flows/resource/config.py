@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from .resource import ResourceDescriptor, ResourceManager
+    from . import ResourceDescriptor, ResourceManager
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 

@@ -2,7 +2,7 @@
 
 The graph links each event type to the steps that accept it and each step to
 the event types it returns. :func:`check_graph` runs the checks and reports
-every problem as a :class:`GraphIssue`; :func:`durable_flows.validation.validate_workflow`
+every problem as a :class:`GraphIssue`; :func:`durable_flows.spec.validation.validate_workflow`
 runs it last, after the checks that need no graph.
 """
 
@@ -12,9 +12,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._event_matching import _NONE_TYPE, _type_name, is_subclass, type_matches
-from .decorators import StepConfig, WorkflowGraphCheck
-from .events import HumanResponseEvent, InputRequiredEvent, StopEvent
+from ..events import HumanResponseEvent, InputRequiredEvent, StopEvent
+from .event_matching import _NONE_TYPE, _type_name, is_subclass, type_matches
+from .step_config import StepConfig, WorkflowGraphCheck
 
 _OUTPUT_EVENTS = (StopEvent, InputRequiredEvent)
 

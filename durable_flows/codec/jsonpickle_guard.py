@@ -19,8 +19,8 @@ from jsonpickle import tags as jsonpickle_tags
 from jsonpickle import util as jsonpickle_util
 from jsonpickle.pickler import Pickler
 
-from .._imports import import_qualified, qualified_name
 from ..errors import SerializationError, ValueNotSerializableError
+from .names import import_qualified, qualified_name
 
 # Safe by construction: building one of these runs no user code and touches
 # nothing outside the object. Builtin *functions* (eval, exec, open, getattr,

@@ -14,17 +14,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..representation import (
-    HUMAN_ID,
-    OUTSIDE_ID,
-    GraphNode,
-    WorkflowGraph,
-    event_id,
-    graph_from_fingerprint,
-    step_id,
-)
+from ..graph.model import HUMAN_ID, OUTSIDE_ID, GraphNode, WorkflowGraph, event_id, step_id
+from ..ops.timeline import RunTimeline, short_type
+from ..representation import graph_from_fingerprint
 from ..storage import RunInfo
-from ..timeline import RunTimeline, short_type
 
 _OUTSIDE_SOURCES = frozenset({"inbox", "handler"})
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import click
 
+from ..ops.timeline import short_type
 from ..storage import RunInfo
 from ..storage.origin import describe_origin
-from ..timeline import short_type
 
 _AGE = re.compile(
     r"^\s*(\d+(?:\.\d+)?)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hrs?|hours?|d|days?|w|weeks?)\s*$",
@@ -180,7 +180,7 @@ def run_dict(info: RunInfo, steps_run: int | None = None) -> dict[str, Any]:
     (``queued``, ``orphaned`` and ``parked`` for unfinished runs no process
     holds) and ``how_to_continue`` what to do about it (None when finished).
     """
-    from ._state_text import how_to_continue
+    from .state_text import how_to_continue
 
     state = info.state
     out: dict[str, Any] = {

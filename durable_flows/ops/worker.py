@@ -15,14 +15,14 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .errors import LeaseHeldError, RunNotFoundError
-from .storage.base import JournalStore
-from .storage.owners import owner_is_dead
-from .storage.rows import RUNNING, WAITING, Lease
+from ..errors import LeaseHeldError, RunNotFoundError
+from ..storage.base import JournalStore
+from ..storage.owners import owner_is_dead
+from ..storage.rows import RUNNING, WAITING, Lease
 
 if TYPE_CHECKING:
-    from .handler import WorkflowHandler
-    from .workflow import Workflow
+    from ..handler import WorkflowHandler
+    from ..workflow import Workflow
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +196,7 @@ async def _claim_by_scan(store: JournalStore, workflows: list[str], limit: int) 
 
 
 
-if __name__ == "__main__":  # python -m durable_flows.worker ... == durable-flows worker ...
+if __name__ == "__main__":  # python -m durable_flows.ops.worker ... == durable-flows worker ...
     import importlib
 
     importlib.import_module("durable_flows.cli.worker").worker()

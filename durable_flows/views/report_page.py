@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._svg_graph import esc, legend_svg, render_graph_svg
+from ..graph.svg import esc, legend_svg, render_graph_svg
+from ..ops.timeline import RunTimeline, short_type
 from ..representation import WorkflowGraph
 from ..storage import InboxItem, RunInfo
-from ..timeline import RunTimeline, short_type
-from ._format import clock, compact, duration, entry_detail, error_text, outcome_text, time_of_day
-from ._page import page
-from ._run_graph import RunPath
-from ._timeline_svg import OUTCOME_COLOURS, OUTCOME_LABELS, timeline_svg
+from .format import clock, compact, duration, entry_detail, error_text, outcome_text, time_of_day
+from .page import page
+from .run_graph import RunPath
+from .timeline_svg import OUTCOME_COLOURS, OUTCOME_LABELS, timeline_svg
 
 
 def report_html(
