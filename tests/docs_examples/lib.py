@@ -49,5 +49,6 @@ ResourceConfig: Any = _resource.ResourceConfig
 
 WorkflowTimeoutError: Any = _errors.WorkflowTimeoutError
 WorkflowRuntimeError: Any = _errors.WorkflowRuntimeError
+WorkflowValidationError: Any = _errors.WorkflowValidationError
 
 retry_policy_module: Any = _mod("retry_policy")
