@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from .lib import (
+    UPSTREAM,
     Context,
     HumanResponseEvent,
     InputRequiredEvent,
@@ -82,8 +86,6 @@ async def test_stop_and_resume_between_responses() -> None:
 
 async def test_stop_and_resume_through_json() -> None:
     """"store it anywhere as a JSON blob": the dict survives json.dumps/loads."""
-    import json
-
     workflow = HumanInTheLoopWorkflow()
     handler = workflow.run()
     async for event in handler.stream_events():
@@ -152,3 +154,29 @@ async def test_subclassed_events_with_payloads() -> None:
             assert event.question == "How sure are you?"
             handler.ctx.send_event(Answer(response="very", score=9))
     assert tuple(await handler) == ("very", 9)
+
+
+@pytest.mark.xfail(
+    not UPSTREAM,
+    strict=True,
+    reason="in progress elsewhere: to_dict() restoring into a store that does not hold the source run "
+    "(the dict is not yet a self-contained snapshot; README 'Not supported yet')",
+)
+async def test_resume_from_the_blob_against_another_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """"store it anywhere": the dict is restored where the first run's journal is not (another machine)."""
+    monkeypatch.setenv("DURABLE_FLOWS_DB", str(tmp_path / "first.db"))
+    workflow = HumanInTheLoopWorkflow()
+    handler = workflow.run()
+    async for event in handler.stream_events():
+        if isinstance(event, InputRequiredEvent):
+            blob = json.dumps(handler.ctx.to_dict())
+            await handler.cancel_run()
+            break
+
+    monkeypatch.setenv("DURABLE_FLOWS_DB", str(tmp_path / "elsewhere.db"))
+    elsewhere = HumanInTheLoopWorkflow()
+    handler = elsewhere.run(ctx=Context.from_dict(elsewhere, json.loads(blob)))
+    handler.ctx.send_event(HumanResponseEvent(response="9"))
+    async for _ in handler.stream_events():
+        pass
+    assert await handler == "9"
