@@ -5,7 +5,9 @@ or ``astream_complete`` call with the next scripted completion, in order,
 and keeps every prompt it was given in ``prompts``. Streaming yields the
 completion token by token (split on spaces, the space kept with the token
 that follows it), each chunk carrying its ``delta`` and the ``text`` so far,
-as llama-index's streaming responses do. Nothing is random and nothing
+as llama-index's streaming responses do. For agents, ``achat_with_tools``
+answers with the next script entry too: a ``ToolCall`` list entry asks for
+those tools, a string is the final answer. Nothing is random and nothing
 touches the network; a call past the end of the script fails loudly.
 """
 
@@ -27,20 +29,58 @@ class Completion(BaseModel):
         return self.text
 
 
+class ToolCall(BaseModel):
+    """A tool the scripted model asks for (llama-index's ``ToolSelection``)."""
+
+    tool_id: str
+    tool_name: str
+    args: dict[str, object]
+
+
+class ChatMessage(BaseModel):
+    role: str
+    content: str = ""
+
+
+class ChatResponse(BaseModel):
+    message: ChatMessage
+    tool_calls: list[ToolCall] = []
+
+
 class FakeLLM:
     """Returns scripted completions in order and records the prompts."""
 
-    def __init__(self, script: Iterable[str], *, model: str = "fake", token_pause: float = 0.0) -> None:
+    def __init__(
+        self, script: Iterable[str | list[ToolCall]], *, model: str = "fake", token_pause: float = 0.0
+    ) -> None:
         self.model = model
         self._script = list(script)
         self._token_pause = token_pause
         self.prompts: list[str] = []
 
-    def _next(self, prompt: str) -> str:
+    def _next_entry(self, prompt: str) -> str | list[ToolCall]:
         self.prompts.append(prompt)
         if len(self.prompts) > len(self._script):
             raise AssertionError(f"FakeLLM asked {len(self.prompts)} times, script has {len(self._script)}: {prompt!r}")
         return self._script[len(self.prompts) - 1]
+
+    def _next(self, prompt: str) -> str:
+        entry = self._next_entry(prompt)
+        if not isinstance(entry, str):
+            raise AssertionError(f"FakeLLM script has tool calls where a completion was asked for: {prompt!r}")
+        return entry
+
+    async def achat_with_tools(self, tools: object, chat_history: list[ChatMessage]) -> ChatResponse:
+        """The next scripted turn: tool calls, or the final answer."""
+        entry = self._next_entry(chat_history[-1].content if chat_history else "")
+        if isinstance(entry, str):
+            return ChatResponse(message=ChatMessage(role="assistant", content=entry))
+        return ChatResponse(message=ChatMessage(role="assistant"), tool_calls=entry)
+
+    def get_tool_calls_from_response(self, response: ChatResponse, error_on_no_tool_call: bool = True) -> list[ToolCall]:
+        if error_on_no_tool_call and not response.tool_calls:
+            raise ValueError("expected at least one tool call")
+        return list(response.tool_calls)
 
     async def acomplete(self, prompt: str) -> Completion:
         """The whole next completion."""
