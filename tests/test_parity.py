@@ -12,7 +12,8 @@ import pytest
 from durable_flows import Context, StartEvent, StopEvent, Workflow, step
 from durable_flows.context import InMemoryStateStore
 from durable_flows.errors import ContextStateError, WorkflowRuntimeError
-from durable_flows.events import Event
+from durable_flows.events import Event, WorkflowFailedEvent
+from durable_flows.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 from durable_flows.testing import WorkflowTestRunner
 
 
@@ -268,3 +269,28 @@ async def test_in_memory_state_store_on_its_own() -> None:
     assert (await typed.get_state()).n == 3
     # a run's context holds one too
     assert isinstance(Context(Slow()).store, InMemoryStateStore)
+
+
+class FailsTwice(Workflow):
+    @step(retry_policy=retry_policy(wait=wait_fixed(0.05), stop=stop_after_attempt(2)))
+    async def only(self, ev: StartEvent) -> StopEvent:
+        raise ValueError("still down")
+
+
+async def test_failed_event_elapsed_seconds_live_and_after_resume() -> None:
+    """Pins: WorkflowFailedEvent.elapsed_seconds was None; it is first attempt to final failure,
+    from the journal's times, so a resumed finished run reports the same figure."""
+    wf = FailsTwice()
+    handler = wf.run()
+    live = [ev async for ev in handler.stream_events()][-1]
+    with pytest.raises(ValueError):
+        await handler
+    assert isinstance(live, WorkflowFailedEvent)
+    assert live.attempts == 2
+    assert live.elapsed_seconds is not None and 0.05 <= live.elapsed_seconds < 5
+    again = FailsTwice().resume(handler.run_id)
+    replayed = [ev async for ev in again.stream_events()][-1]
+    with pytest.raises(ValueError):
+        await again
+    assert isinstance(replayed, WorkflowFailedEvent)
+    assert replayed.elapsed_seconds == live.elapsed_seconds

@@ -22,7 +22,8 @@ from .lib import LIB, UPSTREAM, StartEvent, StopEvent, Workflow, step
 SCRIPT = Path(__file__).with_name("durable_scripts.py")
 pytestmark = pytest.mark.timeout(120)
 durable_only = pytest.mark.skipif(
-    UPSTREAM, reason="needs a durable runtime: llama-agents-dbos, not part of llama-index-workflows 2.26.1"
+    UPSTREAM,
+    reason="continues a killed run by id (wf.resume): upstream needs llama-agents-dbos, not part of 2.26.1",
 )
 
 

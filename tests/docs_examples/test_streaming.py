@@ -135,6 +135,7 @@ async def test_cancel_publishes_cancelled_event() -> None:
 
 
 async def test_failure_publishes_failed_event() -> None:
+    """Pins: durable_flows' WorkflowFailedEvent had ``elapsed_seconds=None`` (upstream gives the seconds)."""
     handler = Broken(timeout=30).run()
     seen = [ev async for ev in handler.stream_events()]
     last = seen[-1]
