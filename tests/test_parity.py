@@ -62,7 +62,7 @@ class HandlerOnlyFromAStep(Workflow):
     @step
     async def probe(self, ctx: Context, ev: StartEvent) -> StopEvent:
         seen = []
-        for name, call in [
+        for _name, call in [
             ("to_dict", lambda: ctx.to_dict()),
             ("stream_events", lambda: ctx.stream_events()),
             ("get_result", lambda: ctx.get_result()),

@@ -77,7 +77,7 @@ async def test_stop_and_resume_between_responses() -> None:
     handler.ctx.send_event(HumanResponseEvent(response=response))
 
     # now we resume the workflow streaming with our restored context
-    async for event in handler.stream_events():
+    async for event in handler.stream_events():  # noqa: B007 (as the page writes it)
         continue
 
     final_result = await handler
