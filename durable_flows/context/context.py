@@ -247,8 +247,23 @@ class Context(Generic[MODEL_T]):
 
     async def running_steps(self) -> list[str]:
         """Names of steps with an execution in progress."""
-        loop = self._require_loop("running_steps")
+        loop = self._require_handler_code("running_steps")
         return loop.state.active_steps()
+
+    def _require_handler_code(self, fn: str) -> RunLoop:
+        """The run, for methods upstream 2.26 allows only outside steps (its message inside one)."""
+        loop = self._require_loop(fn)
+        scope = current_scope.get()
+        if scope is not None and scope.ctx is self:
+            hint = ""
+            if fn == "to_dict":
+                # a dict taken mid-step would restore to before the step, without what the step did
+                hint = (
+                    " A durable run keeps each completed step in its journal: to keep progress across a"
+                    " crash, handle one item per step execution and continue with wf.resume(run_id)."
+                )
+            raise ContextStateError(f"{fn} is only available from handler code, not from within steps.{hint}")
+        return loop
 
     def _require_scope(self, fn: str) -> Any:
         scope = current_scope.get()
@@ -265,7 +280,7 @@ class Context(Generic[MODEL_T]):
         Raises:
             ContextStateError: at call time, before the workflow runs.
         """
-        loop = self._require_loop("stream_events")
+        loop = self._require_handler_code("stream_events")
 
         async def events() -> AsyncIterator[Event]:
             async for ev in loop.stream():
@@ -278,7 +293,7 @@ class Context(Generic[MODEL_T]):
         import warnings
 
         warnings.warn("Context.get_result() is deprecated; await the handler", DeprecationWarning, stacklevel=2)
-        loop = self._require_loop("get_result")
+        loop = self._require_handler_code("get_result")
         stop = loop.result.result()
         return stop.result if type(stop).__name__ == "StopEvent" else stop
 
@@ -288,7 +303,7 @@ class Context(Generic[MODEL_T]):
         import warnings
 
         warnings.warn("Context.streaming_queue is deprecated; use handler.stream_events()", DeprecationWarning, stacklevel=2)
-        loop = self._require_loop("streaming_queue")
+        loop = self._require_handler_code("streaming_queue")
         queue: asyncio.Queue[Event] = asyncio.Queue()
 
         async def feed() -> None:
@@ -307,10 +322,12 @@ class Context(Generic[MODEL_T]):
         (``wf.resume(run_id)``); the dict carries state across runs like upstream.
 
         Raises:
-            ContextStateError: before the workflow runs (as upstream).
+            ContextStateError: before the workflow runs, or called from within a
+                step (both as upstream 2.26).
         """
         if self._run_loop is None:
             self._require_loop("to_dict")
+        self._require_handler_code("to_dict")
         loop = self._run_loop
         return {
             "run_id": self._run_id,

@@ -295,7 +295,13 @@ def _failed(st: RunState, rec: Record, spec: RunSpec) -> None:
         st.recoveries[handler] = st.recoveries.get(handler, 0) + 1
     elif not st.finished:
         st.status = "failed"
-        st.error = {**(rec.get("error") or {}), "step": ex.step, "attempts": ex.attempt, "event_seq": ex.event_seq}
+        st.error = {
+            **(rec.get("error") or {}),
+            "step": ex.step,
+            "attempts": ex.attempt,
+            "event_seq": ex.event_seq,
+            "elapsed_seconds": max(0.0, rec.ts - ex.first_ts),
+        }
 
 
 def _waiter_timeout(st: RunState, rec: Record, spec: RunSpec) -> None:
