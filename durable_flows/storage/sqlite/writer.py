@@ -21,8 +21,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..errors import DurableFlowsError, StoreClosedError, StoreOpenError, StoreWriteError
-from .migrate import apply_migrations
+from ...errors import DurableFlowsError, StoreClosedError, StoreOpenError, StoreWriteError
+from ..migrate import apply_migrations
 
 T = TypeVar("T")
 

@@ -7,12 +7,12 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ArchiveImportError, SearchError
-from ._search_index import BODY_SQL
-from ._search_text import fts5_query, search_words, snippet_of
-from ._write_jobs import ENTRY_COLUMNS, WriteJobs
-from ._writer import JobFn, UndoList
-from .rows import ARCHIVE_COLUMNS, ArchivedRun, JournalEntry, RunChain, SearchHit, SearchQuery
+from ...errors import ArchiveImportError, SearchError
+from .._search_text import fts5_query, search_words, snippet_of
+from ..rows import ARCHIVE_COLUMNS, ArchivedRun, JournalEntry, RunChain, SearchHit, SearchQuery
+from .jobs import ENTRY_COLUMNS, WriteJobs
+from .search_index import BODY_SQL
+from .writer import JobFn, UndoList
 
 #: Rank matches by relevance when the query's rarest word is in at most this
 #: many entries (bm25 reads each match: ~10 µs apiece); else newest first.

@@ -12,7 +12,7 @@ import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from .rows import InboxItem, JournalEntry, RunInfo, RunSummary
+from ..rows import InboxItem, JournalEntry, RunInfo, RunSummary
 
 _RUN_COLUMNS = (
     "run_id, workflow, status, created_at, updated_at, last_seq, owner, lease_token, "

@@ -5,11 +5,11 @@ Same protocol, same contract tests and same guarantees as
 keeps three things open on the server:
 
 - one *write* connection, on which a writer task commits queued writes in
-  batches (group commit, see ``_pg_writer.py``);
+  batches (group commit, see ``writer.py``);
 - a small pool of *read* connections (reads never wait behind the writer);
 - one *LISTEN* connection, through which sends and new runs wake the process
   that owns a run, or an idle worker, whichever machine they came from
-  (``_pg_notify.py``).
+  (``notify.py``).
 
 Install the driver with ``pip install durable_flows[postgres]`` (asyncpg).
 """
@@ -31,18 +31,18 @@ except ImportError as exc:  # pragma: no cover - exercised through open_store
         "PostgresStore needs the asyncpg driver: pip install durable_flows[postgres]"
     ) from exc
 
-from ..errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
-from ._discard import discard_pg
-from ._pg_audit import PgAudit
-from ._pg_jobs import AppendItem, PgJobs
-from ._pg_migrate import apply_pg_migrations, check_pg_journal, quote_ident
-from ._pg_notify import Notifier, channel_name
-from ._pg_reads import PgReads
-from ._pg_url import first_schema, redact, split_schema
-from ._pg_writer import JobFn, PgWriter
-from .base import JournalStore, _check_update, delete_in_batches
-from .owners import make_owner_id
-from .rows import FINISHED_STATUSES, JournalEntry, Lease, NewRun, RunUpdate
+from ...errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
+from .._discard import discard_pg
+from .._pg_url import first_schema, redact, split_schema
+from ..base import JournalStore, _check_update, delete_in_batches
+from ..owners import make_owner_id
+from ..rows import FINISHED_STATUSES, JournalEntry, Lease, NewRun, RunUpdate
+from .audit import PgAudit
+from .jobs import AppendItem, PgJobs
+from .migrate import apply_pg_migrations, check_pg_journal, quote_ident
+from .notify import Notifier, channel_name
+from .reads import PgReads
+from .writer import JobFn, PgWriter
 
 log = logging.getLogger(__name__)
 

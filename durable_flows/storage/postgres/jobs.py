@@ -1,6 +1,6 @@
 """The SQL of every :class:`~.postgres.PostgresStore` write, run by the writer task.
 
-Each method is a writer job (see ``_pg_writer.py``): it gets the write
+Each method is a writer job (see ``writer.py``): it gets the write
 connection, inside a transaction, and an undo list. It reads and locks what it
 needs, raises its refusal *before* its first write, then writes. Times come
 from the server's clock (``NOW``), so that stores on machines whose clocks
@@ -11,7 +11,7 @@ serialises the writers of one run (owner, claimers, senders) without blocking
 the foreign-key checks of inserts into ``journal`` and ``inbox``.
 
 The lease jobs (claim, release, renew) and the set of leases held are in
-``_pg_leases.py``, a mixin of :class:`PgJobs`.
+``leases.py``, a mixin of :class:`PgJobs`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 
 import asyncpg
 
-from ..errors import (
+from ...errors import (
     DurableFlowsError,
     ForkPointError,
     InboxConsumeError,
@@ -32,12 +32,10 @@ from ..errors import (
     RunNotFoundError,
     StaleLeaseError,
 )
-from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
-from ._pg_leases import NOW, PgLeaseJobs
-from ._pg_writer import UndoList
-from .base import _check_entries
-from .chain import chain_hashes, chain_key, rechain
-from .rows import (
+from .._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
+from ..base import _check_entries
+from ..chain import chain_hashes, chain_key, rechain
+from ..rows import (
     ACTIVE_STATUSES,
     FAILED,
     FINISHED_STATUSES,
@@ -48,6 +46,8 @@ from .rows import (
     NewRun,
     RunUpdate,
 )
+from .leases import NOW, PgLeaseJobs
+from .writer import UndoList
 
 _FINISHED = sorted(FINISHED_STATUSES)
 
@@ -136,7 +136,7 @@ class PgJobs(PgLeaseJobs):
         return Lease(run.run_id, self.owner_id, 1, row[0])
 
     async def append_many(self, conn: Any, undo: UndoList, items: list[Any]) -> list[Any]:
-        """Append for many leases at once (a group job, see ``_pg_writer.GroupFn``).
+        """Append for many leases at once (a group job, see ``writer.GroupFn``).
 
         Locks the runs' rows (in run id order, so two stores never lock two
         rows in opposite orders), checks every item in queue order as if the

@@ -1,7 +1,7 @@
 """The default journal store: one SQLite file in WAL mode.
 
 Writes go through one writer thread that commits queued jobs in batches (see
-``_writer.py``); reads use a separate aiosqlite connection, which in WAL mode
+``writer.py``); reads use a separate aiosqlite connection, which in WAL mode
 sees a consistent snapshot and never waits behind the writer. Several store
 objects, in one process or many, may share a file: each write transaction
 starts with ``BEGIN IMMEDIATE`` and waits up to ``busy_timeout`` for the lock.
@@ -23,15 +23,11 @@ from typing import Any
 
 import aiosqlite
 
-from ..errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
-from ._discard import discard_sqlite
-from ._journal_check import check_journal_file, read_only_uri
-from ._sqlite_audit import SqliteAudit
-from ._write_jobs import ENTRY_COLUMNS, WriteJobs
-from ._writer import JobFn, Writer
-from .base import JournalStore, _check_update, delete_in_batches
-from .owners import make_owner_id
-from .rows import (
+from ...errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
+from .._discard import discard_sqlite
+from ..base import JournalStore, _check_update, delete_in_batches
+from ..owners import make_owner_id
+from ..rows import (
     FINISHED_STATUSES,
     InboxItem,
     JournalEntry,
@@ -41,6 +37,10 @@ from .rows import (
     RunSummary,
     RunUpdate,
 )
+from .audit import SqliteAudit
+from .jobs import ENTRY_COLUMNS, WriteJobs
+from .journal_check import check_journal_file, read_only_uri
+from .writer import JobFn, Writer
 
 log = logging.getLogger(__name__)
 

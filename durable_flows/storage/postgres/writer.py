@@ -35,7 +35,7 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 
-from ..errors import DurableFlowsError, StoreClosedError, StoreWriteError
+from ...errors import DurableFlowsError, StoreClosedError, StoreWriteError
 
 T = TypeVar("T")
 

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import (
+from ...errors import (
     ForkPointError,
     InboxConsumeError,
     JournalCorruptError,
@@ -28,14 +28,14 @@ from ..errors import (
     RunNotFoundError,
     StaleLeaseError,
 )
-from ._chain_heads import ChainHeads
-from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
-from ._search_index import SearchIndexer
-from ._writer import UndoList
-from .base import _check_entries
-from .chain import chain_hashes, chain_key, rechain
-from .owners import owner_is_dead
-from .rows import FAILED, FINISHED_STATUSES, RUNNING, JournalEntry, Lease, NewRun, RunUpdate
+from .._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
+from ..base import _check_entries
+from ..chain import chain_hashes, chain_key, rechain
+from ..owners import owner_is_dead
+from ..rows import FAILED, FINISHED_STATUSES, RUNNING, JournalEntry, Lease, NewRun, RunUpdate
+from .chain_heads import ChainHeads
+from .search_index import SearchIndexer
+from .writer import UndoList
 
 ENTRY_COLUMNS = "run_id, seq, kind, step, event_type, payload, ts, codec"
 
