@@ -1,4 +1,4 @@
-"""The audit reads and writes of :class:`~.sqlite.SqliteStore`: hash chains,
+"""The audit reads and writes of :class:`~.store.SqliteStore`: hash chains,
 archived rows, imports and full-text search (FTS5, see migrations/0005_audit.sql)."""
 
 from __future__ import annotations
