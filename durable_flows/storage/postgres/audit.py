@@ -1,4 +1,4 @@
-"""The audit reads and writes of :class:`~.postgres.PostgresStore`: hash chains,
+"""The audit reads and writes of :class:`~.store.PostgresStore`: hash chains,
 archived rows, imports and full-text search (the GIN index of
 migrations/postgres/0005_audit.sql)."""
 

@@ -1,4 +1,4 @@
-"""The lease jobs of :class:`~.postgres.PostgresStore`: claim, release, renew, and the held set.
+"""The lease jobs of :class:`~.store.PostgresStore`: claim, release, renew, and the held set.
 
 A mixin of :class:`~.jobs.PgJobs`, run by the writer task like every job
 (see ``writer.py``). Expiry is judged by the server's clock. A run's row

@@ -1,4 +1,4 @@
-"""The reading half of :class:`~.postgres.PostgresStore`: journal, inbox and run rows.
+"""The reading half of :class:`~.store.PostgresStore`: journal, inbox and run rows.
 
 Reads go through the store's pool of read connections (``_fetch``), never
 through the writer, so they don't wait behind group commits. Each statement

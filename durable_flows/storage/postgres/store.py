@@ -38,10 +38,11 @@ from .._pg_url import redact, split_schema
 from ..base import JournalStore, _check_update, delete_in_batches
 from ..owners import make_owner_id
 from ..rows import FINISHED_STATUSES, JournalEntry, Lease, NewRun, RunUpdate
+from .appends import AppendItem
 from .audit import PgAudit
 from .connection import PgConnection
 from .inbox import PgInbox
-from .jobs import AppendItem, PgJobs
+from .jobs import PgJobs
 from .notify import Notifier
 from .reads import PgReads
 from .writer import PgWriter

@@ -1,4 +1,4 @@
-"""The SQL of every :class:`~.sqlite.SqliteStore` write, run in the writer thread.
+"""The SQL of every :class:`~.store.SqliteStore` write, run in the writer thread.
 
 Each method is a writer job: it gets the write connection (a transaction and a
 savepoint are already open) and an undo list, and either returns its result or
