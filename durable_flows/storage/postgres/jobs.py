@@ -30,7 +30,6 @@ from ...errors import (
     StaleLeaseError,
 )
 from .._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
-from ..base import _check_entries
 from ..chain import chain_hashes, chain_key, rechain
 from ..rows import (
     FAILED,
@@ -40,6 +39,7 @@ from ..rows import (
     Lease,
     NewRun,
 )
+from ..store_helpers import check_entries
 from .appends import (
     ENTRY_ROWS,
     JOURNAL_COLUMNS,
@@ -83,7 +83,7 @@ class PgJobs(PgLeaseJobs):
     async def create_run(
         self, conn: Any, undo: UndoList, run: NewRun, entries: Sequence[JournalEntry]
     ) -> Lease:
-        _check_entries(run.run_id, entries, 1)
+        check_entries(run.run_id, entries, 1)
         hashes = chain_hashes(None, entries, self.key)
         sql = entry_sql(
             "WITH r AS ("
@@ -174,7 +174,7 @@ class PgJobs(PgLeaseJobs):
             if self.held.get(run_id) == item.lease.token:
                 del self.held[run_id]  # lost for good: stop renewing it
             raise StaleLeaseError(run_id, item.lease.token)
-        _check_entries(run_id, item.entries, run.last_seq + 1)
+        check_entries(run_id, item.entries, run.last_seq + 1)
         ids = item.inbox_ids
         bad = [i for i in ids if pending.get(i) != run_id or ids.count(i) > 1]
         if bad:  # unknown, another run's, taken (maybe earlier in this group), or twice

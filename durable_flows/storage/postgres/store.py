@@ -35,9 +35,10 @@ except ImportError as exc:  # pragma: no cover - exercised through open_store
 
 from ...errors import StoreReadOnlyError
 from .._pg_url import redact, split_schema
-from ..base import JournalStore, _check_update, delete_in_batches
+from ..base import JournalStore
 from ..owners import make_owner_id
 from ..rows import FINISHED_STATUSES, JournalEntry, Lease, NewRun, RunUpdate
+from ..store_helpers import check_update, delete_in_batches
 from .appends import AppendItem
 from .audit import PgAudit
 from .connection import PgConnection
@@ -165,7 +166,7 @@ class PostgresStore(PgConnection, PgInbox, PgAudit, PgReads, JournalStore):
                 ``lock_timeout``, the server went away).
             (In every case nothing at all is written.)
         """
-        _check_update(update)
+        check_update(update)
         item = AppendItem(lease, tuple(entries), update, list(consumed_inbox))
         if self.read_only:
             raise StoreReadOnlyError(self.path)

@@ -28,7 +28,7 @@ from typing import Any
 import aiosqlite
 
 from ...errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
-from ..base import JournalStore, _check_update, delete_in_batches
+from ..base import JournalStore
 from ..owners import make_owner_id
 from ..rows import (
     FINISHED_STATUSES,
@@ -37,6 +37,7 @@ from ..rows import (
     NewRun,
     RunUpdate,
 )
+from ..store_helpers import check_update, delete_in_batches
 from .audit import SqliteAudit
 from .inbox import SqliteInbox
 from .jobs import WriteJobs
@@ -271,7 +272,7 @@ class SqliteStore(SqliteReads, SqliteInbox, SqliteAudit, JournalStore):
             StoreWriteError: the transaction failed (e.g. locked past busy_timeout).
             (In every case nothing at all is written.)
         """
-        _check_update(update)
+        check_update(update)
         job = partial(
             self._jobs.append,
             lease=lease,
