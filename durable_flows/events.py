@@ -41,6 +41,7 @@ from pydantic import (
 )
 
 from .codec.dict_like import DictLikeModel, _extras_of
+from .codec.event_base import Event
 from .codec.events import (
     _JSON,
     SerializableException,
@@ -80,24 +81,6 @@ __all__ = [
     "WorkflowTimedOutEvent",
     "qualified_name",
 ]
-
-
-class Event(DictLikeModel):
-    """Base class of every event a step takes or returns.
-
-    Declare typed fields on subclasses; pass anything else as keyword
-    arguments and read it back as attributes or items::
-
-        class Scored(Event):
-            score: int
-
-        ev = Scored(score=3, note="first")
-        ev.score, ev.note, ev["note"]   # 3, "first", "first"
-    """
-
-    if TYPE_CHECKING:  # type checkers would otherwise derive __init__ from the fields only
-
-        def __init__(self, /, **params: Any) -> None: ...
 
 
 def _dump_event(event: Event) -> Any:

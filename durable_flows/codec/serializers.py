@@ -73,9 +73,12 @@ def _register_framework_types(*classes: type[Any]) -> None:
 
 
 def _framework_registry() -> dict[str, type[Any]]:
-    """The framework types, making sure the events module has registered them."""
-    if not _framework_types:
-        from .. import events  # noqa: F401  (importing it registers its classes)
+    """The framework types.
+
+    Filled when :mod:`durable_flows.events` and ``context`` are imported, which
+    ``durable_flows/__init__`` does before any of this package can run: the
+    codec never imports the events face (that would make a cycle).
+    """
     return _framework_types
 
 
