@@ -21,13 +21,13 @@ from ..runtime import records as k
 from ..runtime.journal_codec import decode_entry, encode_record
 from ..runtime.outcome import final_outcome
 from ..storage.rows import FINISHED_STATUSES, NewRun, RunInfo
+from .hosted import HostedWorkflow
 
 if TYPE_CHECKING:
     from ..codec.journal import Codec
-    from ..workflow import Workflow
 
 
-async def submit_run(wf: Workflow, run_id: str, start_event: Event, seed_state: Any) -> None:
+async def submit_run(wf: HostedWorkflow, run_id: str, start_event: Event, seed_state: Any) -> None:
     """Journal a run's first records and leave it unowned, for a worker to claim."""
     from ..runtime import observe
     from ..runtime.records import Record
@@ -73,7 +73,7 @@ class RemoteHandler:
     awaiting a local :class:`~durable_flows.handler.WorkflowHandler`.
     """
 
-    def __init__(self, workflow: Workflow, run_id: str) -> None:
+    def __init__(self, workflow: HostedWorkflow, run_id: str) -> None:
         self._workflow = workflow
         self.run_id = run_id
         self._info: RunInfo | None = None
