@@ -29,9 +29,9 @@ from .state_store import DictState, InMemoryStateStore, StateStore, load_dict_st
 if TYPE_CHECKING:
     from ..codec.journal import Codec
     from ..codec.serializers import BaseSerializer
+    from ..drive.hosted import HostedWorkflow
     from ..retry_policy import RetryInfo
     from ..runtime.loop import RunLoop
-    from ..workflow import Workflow
 
 MODEL_T = TypeVar("MODEL_T", bound=BaseModel)
 T = TypeVar("T", bound=Event)
@@ -47,7 +47,7 @@ class Context(Generic[MODEL_T]):
 
     def __init__(
         self,
-        workflow: Workflow,
+        workflow: HostedWorkflow,
         previous_context: dict[str, Any] | None = None,
         serializer: BaseSerializer | None = None,
     ) -> None:
@@ -340,7 +340,7 @@ class Context(Generic[MODEL_T]):
 
     @classmethod
     def from_dict(
-        cls, workflow: Workflow, data: dict[str, Any], serializer: BaseSerializer | None = None
+        cls, workflow: HostedWorkflow, data: dict[str, Any], serializer: BaseSerializer | None = None
     ) -> Context[Any]:
         """Rebuild a Context from :meth:`to_dict` output.
 

@@ -25,10 +25,10 @@ from ..runtime.rebuild import rebuild
 from ..storage import JournalStore, open_store
 from ..storage.owners import owner_is_dead
 from ..storage.rows import ACTIVE_STATUSES, FINISHED_STATUSES, Lease, RunInfo
+from .hosted import HostedWorkflow
 
 if TYPE_CHECKING:
     from ..runtime.loop import RunLoop
-    from ..workflow import Workflow
 
 logger = logging.getLogger("durable_flows")
 
@@ -52,7 +52,7 @@ def default_store() -> JournalStore:
     return stores[target]
 
 
-async def drive_new_run(wf: Workflow, loop: RunLoop, start: Event, seed: Any) -> None:
+async def drive_new_run(wf: HostedWorkflow, loop: RunLoop, start: Event, seed: Any) -> None:
     """Journal and execute a new run; any failure reaches the handler."""
     async with wf._limit():
         try:
@@ -63,7 +63,7 @@ async def drive_new_run(wf: Workflow, loop: RunLoop, start: Event, seed: Any) ->
 
 
 async def drive_resume(
-    wf: Workflow, loop: RunLoop, lease: Lease | None, reset_recoveries: bool = False, skip_failed: bool = False
+    wf: HostedWorkflow, loop: RunLoop, lease: Lease | None, reset_recoveries: bool = False, skip_failed: bool = False
 ) -> None:
     """Rebuild a run from its journal and continue it (or settle a finished one).
 
@@ -118,7 +118,7 @@ async def drive_resume(
             loop.state_ready.set()  # nobody waits forever for a state that will not come
 
 
-async def runs_of(wf: Workflow, store: JournalStore) -> list[RunInfo]:
+async def runs_of(wf: HostedWorkflow, store: JournalStore) -> list[RunInfo]:
     """Runs of ``wf`` in ``store``, newest first: by its name, by the name with
     leading packages dropped (``app.Class`` for ``examples.app.Class``), and
     by class name among runs stored as ``__main__.Class`` (with a warning)."""
@@ -146,7 +146,7 @@ def _continuable(state: Any, reset_recoveries: bool, skip_failed: bool) -> bool:
     return skip_failed and "step" in error
 
 
-async def drive_restore(wf: Workflow, loop: RunLoop, source: str, at_seq: int | None) -> None:
+async def drive_restore(wf: HostedWorkflow, loop: RunLoop, source: str, at_seq: int | None) -> None:
     """Fork ``source`` at ``at_seq`` into ``loop``'s run, then resume that (see Workflow._restore)."""
     store = wf.store
     try:
@@ -173,7 +173,7 @@ async def drive_restore(wf: Workflow, loop: RunLoop, source: str, at_seq: int | 
     await drive_resume(wf, loop, None)
 
 
-async def claim_orphans(wf: Workflow) -> list[Lease]:
+async def claim_orphans(wf: HostedWorkflow) -> list[Lease]:
     """Claim every unfinished run of ``wf`` that no live process owns."""
     store = wf.store
     await store.open()

@@ -1,10 +1,14 @@
 """The default journal store: one SQLite file in WAL mode.
 
 Writes go through one writer thread that commits queued jobs in batches (see
-``_writer.py``); reads use a separate aiosqlite connection, which in WAL mode
+``writer.py``); reads use a separate aiosqlite connection, which in WAL mode
 sees a consistent snapshot and never waits behind the writer. Several store
 objects, in one process or many, may share a file: each write transaction
 starts with ``BEGIN IMMEDIATE`` and waits up to ``busy_timeout`` for the lock.
+
+This module holds the store's lifecycle (open, pragmas via the writer, lease
+renewal, close) and its writes; the read queries are in ``reads.py``, the
+inbox and its signal in ``inbox.py``, the audit methods in ``audit.py``.
 """
 
 from __future__ import annotations
@@ -23,36 +27,30 @@ from typing import Any
 
 import aiosqlite
 
-from ..errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
-from ._discard import discard_sqlite
-from ._journal_check import check_journal_file, read_only_uri
-from ._sqlite_audit import SqliteAudit
-from ._write_jobs import ENTRY_COLUMNS, WriteJobs
-from ._writer import JobFn, Writer
-from .base import JournalStore, _check_update, delete_in_batches
-from .owners import make_owner_id
-from .rows import (
+from ...errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
+from ..base import JournalStore
+from ..owners import make_owner_id
+from ..rows import (
     FINISHED_STATUSES,
-    InboxItem,
     JournalEntry,
     Lease,
     NewRun,
-    RunInfo,
-    RunSummary,
     RunUpdate,
 )
+from ..store_helpers import check_update, delete_in_batches
+from .audit import SqliteAudit
+from .inbox import SqliteInbox
+from .jobs import WriteJobs
+from .journal_check import check_journal_file, read_only_uri
+from .reads import SqliteReads
+from .writer import JobFn, Writer
 
 log = logging.getLogger(__name__)
 
-_RUN_COLUMNS = (
-    "run_id, workflow, status, created_at, updated_at, last_seq, owner, lease_token, "
-    "lease_expires, fingerprint, waiting_for, outcome, error, parent_run_id, forked_at_seq, "
-    "snapshot_seq"
-)
 _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
 
 
-class SqliteStore(SqliteAudit, JournalStore):
+class SqliteStore(SqliteReads, SqliteInbox, SqliteAudit, JournalStore):
     """A :class:`JournalStore` on one SQLite file.
 
     The store opens lazily: every method opens it on first use, so it can be
@@ -274,7 +272,7 @@ class SqliteStore(SqliteAudit, JournalStore):
             StoreWriteError: the transaction failed (e.g. locked past busy_timeout).
             (In every case nothing at all is written.)
         """
-        _check_update(update)
+        check_update(update)
         job = partial(
             self._jobs.append,
             lease=lease,
@@ -349,153 +347,3 @@ class SqliteStore(SqliteAudit, JournalStore):
             )
 
         return await delete_in_batches(candidates, batch_size, delete, progress)
-
-    async def send_to_inbox(
-        self,
-        run_id: str,
-        event_type: str,
-        payload: str,
-        codec: str = "json",
-        origin: str | None = None,
-    ) -> int:
-        """Durably queue an event for a run; committed when this returns.
-
-        Also sets this process's :meth:`inbox_signal` event for the run.
-
-        Raises:
-            RunNotFoundError: no such run.
-            RunFinishedError: the run has finished.
-        """
-        job = partial(
-            self._jobs.send_to_inbox,
-            run_id=run_id,
-            event_type=event_type,
-            payload=payload,
-            codec=codec,
-            origin=origin,
-        )
-        inbox_id: int = await self._write(job)
-        signal = self._signals.get(run_id)
-        if signal is not None:
-            signal.set()
-        return inbox_id
-
-    async def discard_inbox(self, lease: Lease, inbox_ids: Sequence[int]) -> list[int]:
-        """See :meth:`JournalStore.discard_inbox`."""
-        dropped: list[int] = await self._write(partial(discard_sqlite, lease=lease, inbox_ids=list(inbox_ids)))
-        return dropped
-
-    def inbox_signal(self, run_id: str) -> asyncio.Event:
-        """An ``asyncio.Event`` set when ``run_id``'s inbox has something new.
-
-        Set at once by sends through this store object; sends from other
-        processes are found by one poller per store (one query every
-        ``inbox_poll`` seconds for all runs that hold a signal, however many).
-        Keep a reference to it while waiting; clear it before re-reading the inbox.
-        """
-        signal = self._signals.get(run_id)
-        if signal is None:
-            signal = asyncio.Event()
-            self._signals[run_id] = signal
-        if self._poller is None or self._poller.done():
-            self._poller = asyncio.get_running_loop().create_task(self._poll_inbox())
-        return signal
-
-    async def _poll_inbox(self) -> None:
-        while not self._closed:
-            await asyncio.sleep(self.inbox_poll)
-            watched = list(self._signals.keys())
-            if not watched or self._closed:
-                continue
-            try:
-                rows = await self._read(
-                    "SELECT DISTINCT run_id FROM inbox WHERE consumed_seq IS NULL "
-                    "AND run_id IN (SELECT value FROM json_each(?))",
-                    (json.dumps(watched),),
-                )
-            except Exception as exc:  # noqa: BLE001 - a failed poll is retried next time
-                log.debug("%s: inbox poll failed: %s", self.path, exc)
-                continue
-            for (run_id,) in rows:
-                signal = self._signals.get(run_id)
-                if signal is not None:
-                    signal.set()
-
-    # -- reading -----------------------------------------------------------------
-
-    async def read(self, run_id: str, after_seq: int = 0) -> list[JournalEntry]:
-        """Entries of a run with ``seq > after_seq``, in order ([] for an unknown run)."""
-        rows = await self._read(
-            f"SELECT {ENTRY_COLUMNS} FROM journal WHERE run_id = ? AND seq > ? ORDER BY seq",
-            (run_id, after_seq),
-        )
-        return [JournalEntry(*row) for row in rows]
-
-    async def read_inbox(self, run_id: str) -> list[InboxItem]:
-        """Inbox items of a run not yet taken into its journal, oldest first."""
-        rows = await self._read(
-            "SELECT id, run_id, event_type, payload, codec, created_at, origin FROM inbox "
-            "WHERE run_id = ? AND consumed_seq IS NULL ORDER BY id",
-            (run_id,),
-        )
-        return [InboxItem(*row) for row in rows]
-
-    async def get_run(self, run_id: str) -> RunInfo | None:
-        """The run's row, or None."""
-        rows = await self._read(f"SELECT {_RUN_COLUMNS} FROM runs WHERE run_id = ?", (run_id,))
-        return _run_info(rows[0]) if rows else None
-
-    async def list_runs(
-        self, status: str | None = None, workflow: str | None = None
-    ) -> list[RunInfo]:
-        """Runs, newest first (ties by run id), optionally filtered."""
-        where, params = [], []
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
-        if workflow is not None:
-            where.append("workflow = ?")
-            params.append(workflow)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        rows = await self._read(
-            f"SELECT {_RUN_COLUMNS} FROM runs{clause} ORDER BY created_at DESC, run_id", params
-        )
-        return [_run_info(row) for row in rows]
-
-    async def summarize_runs(
-        self,
-        statuses: Collection[str] | None = None,
-        workflow: str | None = None,
-        since: float | None = None,
-        limit: int | None = None,
-    ) -> list[RunSummary]:
-        """See :meth:`JournalStore.summarize_runs`; one query, step counts in SQL."""
-        where: list[str] = []
-        params: list[Any] = []
-        if statuses is not None:
-            where.append("status IN (SELECT value FROM json_each(?))")
-            params.append(json.dumps(sorted(statuses)))
-        if workflow is not None:
-            wanted = workflow.replace(":", ".")
-            where.append("(workflow = ? OR substr(workflow, -(length(?) + 1)) = '.' || ?)")
-            params += [wanted, wanted, wanted]
-        if since is not None:
-            where.append("created_at >= ?")
-            params.append(since)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        tail = " LIMIT ?" if limit is not None else ""
-        if limit is not None:
-            params.append(limit)
-        rows = await self._read(
-            f"SELECT {_RUN_COLUMNS}, (SELECT count(DISTINCT json_extract(j.payload, '$.exec')) "
-            "FROM journal j WHERE j.run_id = runs.run_id AND j.kind = 'accepted') "
-            f"FROM runs{clause} ORDER BY created_at DESC, run_id{tail}",
-            params,
-        )
-        return [RunSummary(_run_info(row[:-1]), row[-1]) for row in rows]
-
-
-def _run_info(row: Sequence[Any]) -> RunInfo:
-    values = list(row)
-    values[10] = json.loads(values[10]) if values[10] else []  # waiting_for
-    return RunInfo(*values)

@@ -1,4 +1,4 @@
-"""LISTEN/NOTIFY for :class:`~.postgres.PostgresStore`: wake-ups from any process.
+"""LISTEN/NOTIFY for :class:`~.store.PostgresStore`: wake-ups from any process.
 
 Every store keeps one connection that LISTENs on two channels of its schema:
 

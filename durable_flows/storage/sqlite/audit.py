@@ -1,4 +1,4 @@
-"""The audit reads and writes of :class:`~.sqlite.SqliteStore`: hash chains,
+"""The audit reads and writes of :class:`~.store.SqliteStore`: hash chains,
 archived rows, imports and full-text search (FTS5, see migrations/0005_audit.sql)."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ArchiveImportError, SearchError
-from ._search_index import BODY_SQL
-from ._search_text import fts5_query, search_words, snippet_of
-from ._write_jobs import ENTRY_COLUMNS, WriteJobs
-from ._writer import JobFn, UndoList
-from .rows import ARCHIVE_COLUMNS, ArchivedRun, JournalEntry, RunChain, SearchHit, SearchQuery
+from ...errors import ArchiveImportError, SearchError
+from .._search_text import fts5_query, search_words, snippet_of
+from ..rows import ARCHIVE_COLUMNS, ArchivedRun, JournalEntry, RunChain, SearchHit, SearchQuery
+from .jobs import ENTRY_COLUMNS, WriteJobs
+from .search_index import BODY_SQL
+from .writer import JobFn, UndoList
 
 #: Rank matches by relevance when the query's rarest word is in at most this
 #: many entries (bm25 reads each match: ~10 µs apiece); else newest first.

@@ -1,4 +1,4 @@
-"""The audit reads and writes of :class:`~.postgres.PostgresStore`: hash chains,
+"""The audit reads and writes of :class:`~.store.PostgresStore`: hash chains,
 archived rows, imports and full-text search (the GIN index of
 migrations/postgres/0005_audit.sql)."""
 
@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ArchiveImportError
-from ._pg_writer import JobFn, UndoList
-from ._search_text import UNINDEXED_KINDS, search_words, snippet_of
-from .rows import ARCHIVE_COLUMNS, ArchivedRun, JournalEntry, RunChain, SearchHit, SearchQuery
+from ...errors import ArchiveImportError
+from .._search_text import UNINDEXED_KINDS, search_words, snippet_of
+from ..rows import ARCHIVE_COLUMNS, ArchivedRun, JournalEntry, RunChain, SearchHit, SearchQuery
+from .writer import JobFn, UndoList
 
 _ENTRY = "run_id, seq, kind, step, event_type, payload, ts, codec"
 #: The text the GIN index holds: the expression must match the index's.

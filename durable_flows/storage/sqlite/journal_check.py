@@ -11,8 +11,8 @@ import os
 import sqlite3
 from pathlib import Path
 
-from ..errors import JournalOutdatedError, NotAJournalError, SchemaVersionError, StoreOpenError
-from .migrate import CODE_SCHEMA_VERSION
+from ...errors import JournalOutdatedError, NotAJournalError, SchemaVersionError, StoreOpenError
+from ..migrate import CODE_SCHEMA_VERSION
 
 #: Tables every durable_flows journal has (schema version 1 on).
 JOURNAL_TABLES = frozenset({"schema_migrations", "runs", "journal", "inbox"})

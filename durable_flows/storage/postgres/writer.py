@@ -1,4 +1,4 @@
-"""The writer task behind :class:`~.postgres.PostgresStore`: group commit.
+"""The writer task behind :class:`~.store.PostgresStore`: group commit.
 
 Every write is a *job*: a coroutine function run by one task on one
 connection. The task takes the first queued job, drains whatever else is
@@ -35,7 +35,7 @@ from typing import Any, Generic, TypeVar
 
 import asyncpg
 
-from ..errors import DurableFlowsError, StoreClosedError, StoreWriteError
+from ...errors import DurableFlowsError, StoreClosedError, StoreWriteError
 
 T = TypeVar("T")
 

@@ -1,4 +1,4 @@
-"""Schema migrations of :class:`~.postgres.PostgresStore`: ``migrations/postgres/NNNN_name.sql``.
+"""Schema migrations of :class:`~.store.PostgresStore`: ``migrations/postgres/NNNN_name.sql``.
 
 PostgreSQL's files sit beside SQLite's and are numbered on their own. Each
 file runs as one script in its own transaction together with its row in
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import (
+from ...errors import (
     JournalOutdatedError,
     NotAJournalError,
     SchemaVersionError,

@@ -1,7 +1,7 @@
-"""The lease jobs of :class:`~.postgres.PostgresStore`: claim, release, renew, and the held set.
+"""The lease jobs of :class:`~.store.PostgresStore`: claim, release, renew, and the held set.
 
-A mixin of :class:`~._pg_jobs.PgJobs`, run by the writer task like every job
-(see ``_pg_writer.py``). Expiry is judged by the server's clock. A run's row
+A mixin of :class:`~.jobs.PgJobs`, run by the writer task like every job
+(see ``writer.py``). Expiry is judged by the server's clock. A run's row
 is locked ``FOR NO KEY UPDATE`` before a claim decides, so two stores racing
 for one run queue up and the second sees the first's claim. The set of leases
 this store holds changes only here, in commit order; each change is paired
@@ -14,10 +14,10 @@ import socket
 from functools import partial
 from typing import Any
 
-from ..errors import LeaseHeldError, RunNotFoundError
-from ._pg_writer import UndoList
-from .owners import owner_is_dead
-from .rows import ACTIVE_STATUSES, RUNNING, Lease
+from ...errors import LeaseHeldError, RunNotFoundError
+from ..owners import owner_is_dead
+from ..rows import ACTIVE_STATUSES, RUNNING, Lease
+from .writer import UndoList
 
 #: The server's clock in epoch seconds.
 NOW = "extract(epoch FROM clock_timestamp())::float8"

@@ -1,6 +1,6 @@
-"""The SQL of every :class:`~.postgres.PostgresStore` write, run by the writer task.
+"""The SQL of every :class:`~.store.PostgresStore` write, run by the writer task.
 
-Each method is a writer job (see ``_pg_writer.py``): it gets the write
+Each method is a writer job (see ``writer.py``): it gets the write
 connection, inside a transaction, and an undo list. It reads and locks what it
 needs, raises its refusal *before* its first write, then writes. Times come
 from the server's clock (``NOW``), so that stores on machines whose clocks
@@ -11,73 +11,48 @@ serialises the writers of one run (owner, claimers, senders) without blocking
 the foreign-key checks of inserts into ``journal`` and ``inbox``.
 
 The lease jobs (claim, release, renew) and the set of leases held are in
-``_pg_leases.py``, a mixin of :class:`PgJobs`.
+``leases.py``, a mixin of :class:`PgJobs`; the bulk row writing of a group
+append in ``appends.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg
-
-from ..errors import (
+from ...errors import (
     DurableFlowsError,
     ForkPointError,
     InboxConsumeError,
-    JournalCorruptError,
     RunExistsError,
     RunFinishedError,
     RunNotFoundError,
     StaleLeaseError,
 )
-from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
-from ._pg_leases import NOW, PgLeaseJobs
-from ._pg_writer import UndoList
-from .base import _check_entries
-from .chain import chain_hashes, chain_key, rechain
-from .rows import (
-    ACTIVE_STATUSES,
+from .._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
+from ..chain import chain_hashes, chain_key, rechain
+from ..rows import (
     FAILED,
     FINISHED_STATUSES,
     RUNNING,
-    UPDATE_COLUMNS,
     JournalEntry,
     Lease,
     NewRun,
-    RunUpdate,
 )
+from ..store_helpers import check_entries
+from .appends import (
+    ENTRY_ROWS,
+    JOURNAL_COLUMNS,
+    AppendItem,
+    RunAppends,
+    entry_args,
+    entry_sql,
+    write_appends,
+)
+from .leases import NOW, PgLeaseJobs
+from .writer import UndoList
 
 _FINISHED = sorted(FINISHED_STATUSES)
-
-# unnest() of the entries' columns, as the rows of the journal (run_id aside).
-_ENTRY_ROWS = (
-    "unnest($E1::bigint[], $E2::text[], $E3::text[], $E4::text[], $E5::text[], "
-    "$E6::float8[], $E7::text[], $E8::text[]) "
-    "AS e (seq, kind, step, event_type, payload, ts, codec, hash)"
-)
-_JOURNAL_COLUMNS = "run_id, seq, kind, step, event_type, payload, ts, codec, hash"
-
-
-def _entry_sql(sql: str, first: int) -> str:
-    """``sql`` with the placeholders $E1..$E8 numbered from ``first``."""
-    for i in range(8, 0, -1):
-        sql = sql.replace(f"$E{i}", f"${first + i - 1}")
-    return sql
-
-
-def _entry_args(entries: Sequence[JournalEntry], hashes: Sequence[str | None]) -> list[list[Any]]:
-    return [
-        [e.seq for e in entries],
-        [e.kind for e in entries],
-        [e.step for e in entries],
-        [e.event_type for e in entries],
-        [e.payload for e in entries],
-        [e.ts for e in entries],
-        [e.codec for e in entries],
-        list(hashes),
-    ]
 
 
 class PgJobs(PgLeaseJobs):
@@ -108,9 +83,9 @@ class PgJobs(PgLeaseJobs):
     async def create_run(
         self, conn: Any, undo: UndoList, run: NewRun, entries: Sequence[JournalEntry]
     ) -> Lease:
-        _check_entries(run.run_id, entries, 1)
+        check_entries(run.run_id, entries, 1)
         hashes = chain_hashes(None, entries, self.key)
-        sql = _entry_sql(
+        sql = entry_sql(
             "WITH r AS ("
             "  INSERT INTO runs (run_id, workflow, status, created_at, updated_at, last_seq, "
             "  owner, lease_token, lease_expires, fingerprint, waiting_for, parent_run_id, "
@@ -119,8 +94,8 @@ class PgJobs(PgLeaseJobs):
             f"  $10 FROM (SELECT {NOW} AS now) n "
             "  ON CONFLICT (run_id) DO NOTHING RETURNING run_id, lease_expires"
             "), j AS ("
-            f"  INSERT INTO journal ({_JOURNAL_COLUMNS}) "
-            f"  SELECT r.run_id, e.* FROM r, {_ENTRY_ROWS}"
+            f"  INSERT INTO journal ({JOURNAL_COLUMNS}) "
+            f"  SELECT r.run_id, e.* FROM r, {ENTRY_ROWS}"
             ") SELECT lease_expires, pg_notify($9, run_id) FROM r",
             11,
         )
@@ -128,7 +103,7 @@ class PgJobs(PgLeaseJobs):
             sql,
             run.run_id, run.workflow, len(entries), self.owner_id, self.lease_ttl,
             run.fingerprint, run.parent_run_id, run.forked_at_seq, self.runs_channel,
-            hashes[-1] if hashes else None, *_entry_args(entries, hashes),
+            hashes[-1] if hashes else None, *entry_args(entries, hashes),
         )  # fmt: skip
         if row is None:  # ON CONFLICT: nothing was written
             raise RunExistsError(run.run_id)
@@ -136,7 +111,7 @@ class PgJobs(PgLeaseJobs):
         return Lease(run.run_id, self.owner_id, 1, row[0])
 
     async def append_many(self, conn: Any, undo: UndoList, items: list[Any]) -> list[Any]:
-        """Append for many leases at once (a group job, see ``_pg_writer.GroupFn``).
+        """Append for many leases at once (a group job, see ``writer.GroupFn``).
 
         Locks the runs' rows (in run id order, so two stores never lock two
         rows in opposite orders), checks every item in queue order as if the
@@ -151,7 +126,7 @@ class PgJobs(PgLeaseJobs):
         """
         run_ids = sorted({item.lease.run_id for item in items})
         runs = {
-            r[0]: _RunAppends(r[1], r[2], r[3])
+            r[0]: RunAppends(r[1], r[2], r[3])
             for r in await conn.fetch(
                 "SELECT run_id, lease_token, last_seq, chain_head FROM runs "
                 "WHERE run_id = ANY($1::text[]) "
@@ -180,13 +155,13 @@ class PgJobs(PgLeaseJobs):
                 outcomes.append(exc)
             else:
                 outcomes.append(None)
-        await _write_appends(conn, runs, self.lease_ttl, self.runs_channel)
+        await write_appends(conn, runs, self.lease_ttl, self.runs_channel)
         return outcomes
 
     def _accept_append(
         self,
         item: AppendItem,
-        runs: dict[str, _RunAppends],
+        runs: dict[str, RunAppends],
         pending: dict[int, str],
         undo: UndoList,
     ) -> None:
@@ -199,7 +174,7 @@ class PgJobs(PgLeaseJobs):
             if self.held.get(run_id) == item.lease.token:
                 del self.held[run_id]  # lost for good: stop renewing it
             raise StaleLeaseError(run_id, item.lease.token)
-        _check_entries(run_id, item.entries, run.last_seq + 1)
+        check_entries(run_id, item.entries, run.last_seq + 1)
         ids = item.inbox_ids
         bad = [i for i in ids if pending.get(i) != run_id or ids.count(i) > 1]
         if bad:  # unknown, another run's, taken (maybe earlier in this group), or twice
@@ -263,9 +238,9 @@ class PgJobs(PgLeaseJobs):
         )
         copied, head = rechain(new_id, (JournalEntry(*r) for r in rows), self.key)
         await conn.execute(
-            f"INSERT INTO journal ({_JOURNAL_COLUMNS}) SELECT $1, e.* FROM {_entry_sql(_ENTRY_ROWS, 2)}",
+            f"INSERT INTO journal ({JOURNAL_COLUMNS}) SELECT $1, e.* FROM {entry_sql(ENTRY_ROWS, 2)}",
             new_id,
-            *_entry_args([e for e, _ in copied], [h for _, h in copied]),
+            *entry_args([e for e, _ in copied], [h for _, h in copied]),
         )
         await conn.execute("UPDATE runs SET chain_head = $1 WHERE run_id = $2", head, new_id)
         if status == RUNNING:
@@ -329,91 +304,6 @@ class PgJobs(PgLeaseJobs):
             run_id, event_type, payload, codec, self.inbox_channel, origin,
         )  # fmt: skip
         return inbox_id
-
-
-@dataclass(frozen=True)
-class AppendItem:
-    """One :meth:`~.postgres.PostgresStore.append` call, queued for :meth:`PgJobs.append_many`."""
-
-    lease: Lease
-    entries: tuple[JournalEntry, ...]
-    update: RunUpdate | None
-    inbox_ids: list[int]
-
-
-@dataclass
-class _RunAppends:
-    """A locked run's row as a group's accepted appends leave it, and what they add."""
-
-    token: int
-    last_seq: int
-    head: str | None  # chain_head
-    touched: bool = False
-    entries: list[JournalEntry] = field(default_factory=list)
-    hashes: list[str] = field(default_factory=list)  # of ``entries``
-    changes: dict[str, Any] = field(default_factory=dict)
-    consumed: dict[int, int] = field(default_factory=dict)  # inbox id -> seq
-    release: bool = False  # the lease is given up with the append
-
-
-async def _write_appends(
-    conn: Any, runs: dict[str, _RunAppends], lease_ttl: float, runs_channel: str
-) -> None:
-    """Write what a group's accepted appends add: one statement per table."""
-    touched = {run_id: run for run_id, run in runs.items() if run.touched}
-    if not touched:
-        return
-    entries = [e for run in touched.values() for e in run.entries]
-    if entries:
-        try:
-            await conn.execute(
-                f"INSERT INTO journal ({_JOURNAL_COLUMNS}) "
-                "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], "
-                "$5::text[], $6::text[], $7::float8[], $8::text[], $9::text[])",
-                [e.run_id for e in entries],
-                *_entry_args(entries, [h for run in touched.values() for h in run.hashes]),
-            )
-        except asyncpg.UniqueViolationError as exc:
-            if len(touched) > 1:
-                raise  # the batch runs again job by job, and this fails alone
-            # The seq check passed, so runs.last_seq disagrees with the journal.
-            raise JournalCorruptError(
-                entries[0].run_id, entries[0].seq, f"an entry at this seq already exists ({exc})"
-            ) from exc
-    # A released run that is still active may be claimed now: tell the workers.
-    await conn.execute(
-        "UPDATE runs SET last_seq = u.last_seq, updated_at = n.now, "
-        "lease_expires = CASE WHEN u.release THEN NULL ELSE n.now + $1 END, "
-        "owner = CASE WHEN u.release THEN NULL ELSE runs.owner END, "
-        "status = coalesce(u.status, runs.status), "
-        "waiting_for = coalesce(u.waiting_for, runs.waiting_for), "
-        "outcome = coalesce(u.outcome, runs.outcome), error = coalesce(u.error, runs.error), "
-        "snapshot_seq = coalesce(u.snapshot_seq, runs.snapshot_seq), "
-        "fingerprint = coalesce(u.fingerprint, runs.fingerprint), chain_head = u.chain_head "
-        "FROM unnest($2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::text[], "
-        "$8::bigint[], $9::text[], $10::bool[], $13::text[]) AS u "
-        "(run_id, last_seq, status, waiting_for, outcome, error, snapshot_seq, fingerprint, release, "
-        "chain_head), "
-        f"(SELECT {NOW} AS now) n WHERE runs.run_id = u.run_id "
-        "RETURNING CASE WHEN u.release AND runs.status = ANY($11::text[]) "
-        "THEN pg_notify($12, runs.run_id) END",
-        lease_ttl,
-        list(touched),
-        [run.last_seq for run in touched.values()],
-        *([run.changes.get(c) for run in touched.values()] for c in UPDATE_COLUMNS),
-        [run.release for run in touched.values()],
-        sorted(ACTIVE_STATUSES),
-        runs_channel,
-        [run.head for run in touched.values()],
-    )
-    consumed = [(i, seq) for run in touched.values() for i, seq in run.consumed.items()]
-    if consumed:
-        await conn.execute(
-            "UPDATE inbox SET consumed_seq = u.seq "
-            "FROM unnest($1::bigint[], $2::bigint[]) AS u (id, seq) WHERE inbox.id = u.id",
-            [i for i, _ in consumed],
-            [seq for _, seq in consumed],
-        )
 
 
 async def _fork_cut(conn: Any, run_id: str, at_seq: int) -> int:

@@ -1,4 +1,4 @@
-"""The SQL of every :class:`~.sqlite.SqliteStore` write, run in the writer thread.
+"""The SQL of every :class:`~.store.SqliteStore` write, run in the writer thread.
 
 Each method is a writer job: it gets the write connection (a transaction and a
 savepoint are already open) and an undo list, and either returns its result or
@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import (
+from ...errors import (
     ForkPointError,
     InboxConsumeError,
     JournalCorruptError,
@@ -28,14 +28,14 @@ from ..errors import (
     RunNotFoundError,
     StaleLeaseError,
 )
-from ._chain_heads import ChainHeads
-from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
-from ._search_index import SearchIndexer
-from ._writer import UndoList
-from .base import _check_entries
-from .chain import chain_hashes, chain_key, rechain
-from .owners import owner_is_dead
-from .rows import FAILED, FINISHED_STATUSES, RUNNING, JournalEntry, Lease, NewRun, RunUpdate
+from .._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
+from ..chain import chain_hashes, chain_key, rechain
+from ..owners import owner_is_dead
+from ..rows import FAILED, FINISHED_STATUSES, RUNNING, JournalEntry, Lease, NewRun, RunUpdate
+from ..store_helpers import check_entries
+from .chain_heads import ChainHeads
+from .search_index import SearchIndexer
+from .writer import UndoList
 
 ENTRY_COLUMNS = "run_id, seq, kind, step, event_type, payload, ts, codec"
 
@@ -61,7 +61,7 @@ class WriteJobs:
     ) -> Lease:
         if conn.execute("SELECT 1 FROM runs WHERE run_id = ?", (run.run_id,)).fetchone():
             raise RunExistsError(run.run_id)
-        _check_entries(run.run_id, entries, 1)
+        check_entries(run.run_id, entries, 1)
         now = time.time()
         expires = now + self.lease_ttl
         hashes = chain_hashes(None, entries, self.key)
@@ -95,7 +95,7 @@ class WriteJobs:
         else:  # pragma: no cover - the head was read in this transaction
             raise AssertionError("append refused for no reason")
         if entries:
-            _check_entries(run_id, entries, entries[0].seq)
+            check_entries(run_id, entries, entries[0].seq)
             _insert_entries(conn, run_id, entries, hashes, self.indexer)
             self.heads.remember(run_id, entries[-1].seq, hashes[-1], undo)
         if inbox_ids:
@@ -165,7 +165,7 @@ class WriteJobs:
             if self.held.get(run_id) == lease.token:
                 del self.held[run_id]  # lost for good: stop renewing it
             raise StaleLeaseError(run_id, lease.token)
-        _check_entries(run_id, entries, last_seq + 1)
+        check_entries(run_id, entries, last_seq + 1)
         # Token and seq are right: the chain head differed from what we remembered.
 
     def fork(

@@ -1,4 +1,4 @@
-"""The writer thread behind :class:`~.sqlite.SqliteStore`: group commit.
+"""The writer thread behind :class:`~.store.SqliteStore`: group commit.
 
 Every write is a *job*: a function run in this thread with the one write
 connection. The thread takes the first queued job, drains whatever else is
@@ -21,8 +21,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
-from ..errors import DurableFlowsError, StoreClosedError, StoreOpenError, StoreWriteError
-from .migrate import apply_migrations
+from ...errors import DurableFlowsError, StoreClosedError, StoreOpenError, StoreWriteError
+from ..migrate import apply_migrations
 
 T = TypeVar("T")
 

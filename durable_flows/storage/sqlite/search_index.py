@@ -16,8 +16,8 @@ import sqlite3
 import time
 from collections.abc import Sequence
 
-from ._search_text import UNINDEXED_KINDS
-from .rows import JournalEntry
+from .._search_text import UNINDEXED_KINDS
+from ..rows import JournalEntry
 
 #: Index as soon as this many entries wait, idle or not.
 THRESHOLD = 256
@@ -33,7 +33,7 @@ BODY_SQL = (
 
 
 class SearchIndexer:
-    """The writer's background work for the search index (see ``_writer.BackgroundWork``).
+    """The writer's background work for the search index (see ``writer.BackgroundWork``).
 
     Only the writer thread calls it. ``pending`` counts entries that may be
     waiting; it starts at 1 so that entries a crashed process left pending

@@ -1,4 +1,4 @@
-"""The reading half of :class:`~.postgres.PostgresStore`: journal, inbox and run rows.
+"""The reading half of :class:`~.store.PostgresStore`: journal, inbox and run rows.
 
 Reads go through the store's pool of read connections (``_fetch``), never
 through the writer, so they don't wait behind group commits. Each statement
@@ -12,7 +12,7 @@ import json
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from .rows import InboxItem, JournalEntry, RunInfo, RunSummary
+from ..rows import InboxItem, JournalEntry, RunInfo, RunSummary
 
 _RUN_COLUMNS = (
     "run_id, workflow, status, created_at, updated_at, last_seq, owner, lease_token, "
