@@ -1,7 +1,7 @@
 """A workflow's shape as a graph: steps, events, start and stop, human input, resources.
 
 :func:`get_workflow_graph` reads a workflow class (or instance) and returns a
-:class:`WorkflowGraph` of plain nodes and edges; ``durable-flows draw`` and
+:class:`FlowGraph` of plain nodes and edges; ``durable-flows draw`` and
 ``durable-flows report`` render it. :func:`graph_from_fingerprint` builds the
 same kind of graph from the fingerprint a run journaled when it started, so a
 run can be drawn without importing its code.
@@ -33,7 +33,7 @@ from .graph.model import (
     OUTSIDE_ID,
     GraphEdge,
     GraphNode,
-    WorkflowGraph,
+    FlowGraph,
     event_id,
     step_id,
 )
@@ -41,7 +41,7 @@ from .graph.model import (
 __all__ = [
     "GraphEdge",
     "GraphNode",
-    "WorkflowGraph",
+    "FlowGraph",
     "get_workflow_graph",
     "graph_from_fingerprint",
 ]
@@ -49,7 +49,7 @@ __all__ = [
 # -- from workflow code --------------------------------------------------------------
 
 
-def get_workflow_graph(workflow: Any) -> WorkflowGraph:
+def get_workflow_graph(workflow: Any) -> FlowGraph:
     """Build the graph of a workflow class or instance from its step configs.
 
     Raises:
@@ -62,7 +62,7 @@ def get_workflow_graph(workflow: Any) -> WorkflowGraph:
         raise TypeError(f"expected a Workflow class or instance, got {workflow!r}")
     configs = {name: fn._step_config for name, fn in cls._class_steps().items()}
     name = workflow.workflow_name if isinstance(workflow, Workflow) else qualified_name(cls)
-    graph = WorkflowGraph(name)
+    graph = FlowGraph(name)
     produced: set[type] = set()
     accepted: set[type] = set()
     for step_name, cfg in configs.items():
@@ -116,12 +116,12 @@ def _event_kind(cls: type) -> str:
     return "event"
 
 
-def _add_event(graph: WorkflowGraph, cls: type[Event]) -> None:
+def _add_event(graph: FlowGraph, cls: type[Event]) -> None:
     name = qualified_name(cls)
     graph.add_node(GraphNode(event_id(name), cls.__name__, _event_kind(cls), {"type": name}))
 
 
-def _add_outside(graph: WorkflowGraph, produced: set[type], accepted: set[type]) -> None:
+def _add_outside(graph: FlowGraph, produced: set[type], accepted: set[type]) -> None:
     """Connect human input and events only the outside world sends."""
     kinds = {n.id: n.kind for n in graph.nodes}
     for node_id, kind in list(kinds.items()):
@@ -142,7 +142,7 @@ def _add_outside(graph: WorkflowGraph, produced: set[type], accepted: set[type])
 
 def graph_from_fingerprint(
     name: str, fingerprint: Mapping[str, Any], kinds: Mapping[str, str] | None = None
-) -> WorkflowGraph:
+) -> FlowGraph:
     """Build the graph of a run's workflow from the fingerprint it journaled.
 
     No user code is imported. An event type's kind (start, stop, human input)
@@ -177,7 +177,7 @@ def graph_from_fingerprint(
                 return "human_response"
         return "event"
 
-    graph = WorkflowGraph(name)
+    graph = FlowGraph(name)
     for step_name, spec in steps.items():
         detail = {"num_workers": spec.get("num_workers")}
         graph.add_node(GraphNode(step_id(step_name), step_name, "step", detail))

@@ -28,7 +28,7 @@ from ..errors import (
     RunFinishedError,
     RunNotFoundError,
 )
-from ..representation import WorkflowGraph, get_workflow_graph
+from ..representation import FlowGraph, get_workflow_graph
 from ..storage.rows import ALL_STATUSES
 from .service import HANDLER_STATUS, ServedWorkflows
 from .streams import current_end, has_more, run_events
@@ -266,7 +266,7 @@ async def sse_frames(
             await feeder
 
 
-def upstream_graph(graph: WorkflowGraph) -> dict[str, Any]:
+def upstream_graph(graph: FlowGraph) -> dict[str, Any]:
     """Our graph in the shape of upstream's ``workflows.representation.WorkflowGraph``."""
     nodes: list[dict[str, Any]] = []
     for node in graph.nodes:
