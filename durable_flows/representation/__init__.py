@@ -19,8 +19,8 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .codec.names import qualified_name
-from .events import (
+from ..codec.names import qualified_name
+from ..events import (
     Event,
     HumanResponseEvent,
     InputRequiredEvent,
@@ -28,7 +28,7 @@ from .events import (
     StepFailedEvent,
     StopEvent,
 )
-from .graph.model import (
+from ..graph.model import (
     HUMAN_ID,
     OUTSIDE_ID,
     GraphEdge,
@@ -55,7 +55,7 @@ def get_workflow_graph(workflow: Any) -> FlowGraph:
     Raises:
         TypeError: ``workflow`` is not a Workflow class or instance.
     """
-    from .workflow import Workflow
+    from ..workflow import Workflow
 
     cls = workflow if isinstance(workflow, type) else type(workflow)
     if not (isinstance(cls, type) and issubclass(cls, Workflow)):
