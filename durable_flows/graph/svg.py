@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .layout import Point, layered_layout
 
 if TYPE_CHECKING:
-    from .model import GraphNode, FlowGraph
+    from .model import FlowGraph, GraphNode
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 #: (fill, stroke, text colour) per node kind.

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..graph.model import HUMAN_ID, OUTSIDE_ID, GraphNode, FlowGraph, event_id, step_id
+from ..graph.model import HUMAN_ID, OUTSIDE_ID, FlowGraph, GraphNode, event_id, step_id
 from ..ops.timeline import RunTimeline, short_type
 from ..representation import graph_from_fingerprint
 from ..storage import RunInfo
