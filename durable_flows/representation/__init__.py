@@ -1,5 +1,10 @@
 """A workflow's shape as a graph: steps, events, start and stop, human input, resources.
 
+Two graphs. Upstream's: :func:`get_workflow_representation` returns a pydantic
+:class:`WorkflowGraph` (node classes ``WorkflowStepNode``, ``WorkflowEventNode``,
+...; ``filter_by_node_type``), and :mod:`.validate` holds the graph checks run
+when a workflow is defined. durable_flows' drawing graph:
+
 :func:`get_workflow_graph` reads a workflow class (or instance) and returns a
 :class:`FlowGraph` of plain nodes and edges; ``durable-flows draw`` and
 ``durable-flows report`` render it. :func:`graph_from_fingerprint` builds the
@@ -15,6 +20,7 @@ produce itself is *sent* from outside, and a failing step hands a
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -31,20 +37,65 @@ from ..events import (
 from ..graph.model import (
     HUMAN_ID,
     OUTSIDE_ID,
+    FlowGraph,
     GraphEdge,
     GraphNode,
-    FlowGraph,
     event_id,
     step_id,
 )
+from ..graph.representation_build import build_representation
+from ..graph.representation_types import (
+    WorkflowEventNode,
+    WorkflowExternalNode,
+    WorkflowGenericNode,
+    WorkflowGraph,
+    WorkflowGraphEdge,
+    WorkflowGraphNode,
+    WorkflowNodeBase,
+    WorkflowResourceConfigNode,
+    WorkflowResourceNode,
+    WorkflowStepNode,
+)
 
 __all__ = [
+    # upstream's graph types and builder
+    "WorkflowEventNode",
+    "WorkflowExternalNode",
+    "WorkflowGenericNode",
+    "WorkflowGraph",
+    "WorkflowGraphEdge",
+    "WorkflowGraphNode",
+    "WorkflowNodeBase",
+    "WorkflowResourceConfigNode",
+    "WorkflowResourceNode",
+    "WorkflowStepNode",
+    "get_workflow_representation",
+    # durable_flows' drawing graph
+    "FlowGraph",
     "GraphEdge",
     "GraphNode",
-    "FlowGraph",
     "get_workflow_graph",
     "graph_from_fingerprint",
 ]
+
+
+def get_workflow_representation(workflow: Any) -> WorkflowGraph:
+    """Upstream's graph of a workflow class or instance: steps, events, resources.
+
+    The class's ``@step`` methods give a node each, as do the event classes they
+    accept and return, the resources and resource configs they take, and an
+    ``external_step`` node when a step asks a human (``InputRequiredEvent``).
+    ``graph.filter_by_node_type("event")`` gives the step-to-step view.
+
+    Raises:
+        TypeError: ``workflow`` is not a Workflow class or instance.
+    """
+    from ..workflow import Workflow
+
+    cls = workflow if isinstance(workflow, type) else type(workflow)
+    if not (isinstance(cls, type) and issubclass(cls, Workflow)):
+        raise TypeError(f"expected a Workflow class or instance, got {workflow!r}")
+    return build_representation(cls.__name__, inspect.getdoc(cls), cls._class_steps())
 
 # -- from workflow code --------------------------------------------------------------
 
