@@ -352,9 +352,9 @@ class InMemoryStateStore(StateStore[MODEL_T]):
                 ``"in_memory"``) or cannot be decoded.
         """
         if not serialized_state:
-            return cls(DictState())
+            return cls(cast(Any, DictState()))
         parse_in_memory_state(serialized_state)
-        return cls(deserialize_state_from_dict(serialized_state, serializer))
+        return cls(cast(Any, deserialize_state_from_dict(serialized_state, serializer)))
 
 
 def _dict_serializer(ctx: Any, serializer: Any) -> Any:
