@@ -52,6 +52,11 @@ class StepSignature:
     context_state_type: Any | None = None
     resources: list[ResourceDefinition] = field(default_factory=list)
 
+    @property
+    def accepted_events(self) -> dict[str, list[Any]]:
+        """Upstream's name (``StepSignatureSpec.accepted_events``) for :attr:`event_params`."""
+        return self.event_params
+
 
 def caller_namespace(skip: int) -> dict[str, Any]:
     """Merge the local variables of the frames around a decorator's call site.

@@ -1,7 +1,12 @@
 """A workflow's shape as a graph: steps, events, start and stop, human input, resources.
 
+Two graphs. Upstream's: :func:`get_workflow_representation` returns a pydantic
+:class:`WorkflowGraph` (node classes ``WorkflowStepNode``, ``WorkflowEventNode``,
+...; ``filter_by_node_type``), and :mod:`.validate` holds the graph checks run
+when a workflow is defined. durable_flows' drawing graph:
+
 :func:`get_workflow_graph` reads a workflow class (or instance) and returns a
-:class:`WorkflowGraph` of plain nodes and edges; ``durable-flows draw`` and
+:class:`FlowGraph` of plain nodes and edges; ``durable-flows draw`` and
 ``durable-flows report`` render it. :func:`graph_from_fingerprint` builds the
 same kind of graph from the fingerprint a run journaled when it started, so a
 run can be drawn without importing its code.
@@ -15,12 +20,13 @@ produce itself is *sent* from outside, and a failing step hands a
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .codec.names import qualified_name
-from .events import (
+from ..codec.names import qualified_name
+from ..events import (
     Event,
     HumanResponseEvent,
     InputRequiredEvent,
@@ -28,41 +34,86 @@ from .events import (
     StepFailedEvent,
     StopEvent,
 )
-from .graph.model import (
+from ..graph.model import (
     HUMAN_ID,
     OUTSIDE_ID,
+    FlowGraph,
     GraphEdge,
     GraphNode,
-    WorkflowGraph,
     event_id,
     step_id,
 )
+from ..graph.representation_build import build_representation
+from ..graph.representation_types import (
+    WorkflowEventNode,
+    WorkflowExternalNode,
+    WorkflowGenericNode,
+    WorkflowGraph,
+    WorkflowGraphEdge,
+    WorkflowGraphNode,
+    WorkflowNodeBase,
+    WorkflowResourceConfigNode,
+    WorkflowResourceNode,
+    WorkflowStepNode,
+)
 
 __all__ = [
+    # upstream's graph types and builder
+    "WorkflowEventNode",
+    "WorkflowExternalNode",
+    "WorkflowGenericNode",
+    "WorkflowGraph",
+    "WorkflowGraphEdge",
+    "WorkflowGraphNode",
+    "WorkflowNodeBase",
+    "WorkflowResourceConfigNode",
+    "WorkflowResourceNode",
+    "WorkflowStepNode",
+    "get_workflow_representation",
+    # durable_flows' drawing graph
+    "FlowGraph",
     "GraphEdge",
     "GraphNode",
-    "WorkflowGraph",
     "get_workflow_graph",
     "graph_from_fingerprint",
 ]
 
+
+def get_workflow_representation(workflow: Any) -> WorkflowGraph:
+    """Upstream's graph of a workflow class or instance: steps, events, resources.
+
+    The class's ``@step`` methods give a node each, as do the event classes they
+    accept and return, the resources and resource configs they take, and an
+    ``external_step`` node when a step asks a human (``InputRequiredEvent``).
+    ``graph.filter_by_node_type("event")`` gives the step-to-step view.
+
+    Raises:
+        TypeError: ``workflow`` is not a Workflow class or instance.
+    """
+    from ..workflow import Workflow
+
+    cls = workflow if isinstance(workflow, type) else type(workflow)
+    if not (isinstance(cls, type) and issubclass(cls, Workflow)):
+        raise TypeError(f"expected a Workflow class or instance, got {workflow!r}")
+    return build_representation(cls.__name__, inspect.getdoc(cls), cls._class_steps())
+
 # -- from workflow code --------------------------------------------------------------
 
 
-def get_workflow_graph(workflow: Any) -> WorkflowGraph:
+def get_workflow_graph(workflow: Any) -> FlowGraph:
     """Build the graph of a workflow class or instance from its step configs.
 
     Raises:
         TypeError: ``workflow`` is not a Workflow class or instance.
     """
-    from .workflow import Workflow
+    from ..workflow import Workflow
 
     cls = workflow if isinstance(workflow, type) else type(workflow)
     if not (isinstance(cls, type) and issubclass(cls, Workflow)):
         raise TypeError(f"expected a Workflow class or instance, got {workflow!r}")
     configs = {name: fn._step_config for name, fn in cls._class_steps().items()}
     name = workflow.workflow_name if isinstance(workflow, Workflow) else qualified_name(cls)
-    graph = WorkflowGraph(name)
+    graph = FlowGraph(name)
     produced: set[type] = set()
     accepted: set[type] = set()
     for step_name, cfg in configs.items():
@@ -116,12 +167,12 @@ def _event_kind(cls: type) -> str:
     return "event"
 
 
-def _add_event(graph: WorkflowGraph, cls: type[Event]) -> None:
+def _add_event(graph: FlowGraph, cls: type[Event]) -> None:
     name = qualified_name(cls)
     graph.add_node(GraphNode(event_id(name), cls.__name__, _event_kind(cls), {"type": name}))
 
 
-def _add_outside(graph: WorkflowGraph, produced: set[type], accepted: set[type]) -> None:
+def _add_outside(graph: FlowGraph, produced: set[type], accepted: set[type]) -> None:
     """Connect human input and events only the outside world sends."""
     kinds = {n.id: n.kind for n in graph.nodes}
     for node_id, kind in list(kinds.items()):
@@ -142,7 +193,7 @@ def _add_outside(graph: WorkflowGraph, produced: set[type], accepted: set[type])
 
 def graph_from_fingerprint(
     name: str, fingerprint: Mapping[str, Any], kinds: Mapping[str, str] | None = None
-) -> WorkflowGraph:
+) -> FlowGraph:
     """Build the graph of a run's workflow from the fingerprint it journaled.
 
     No user code is imported. An event type's kind (start, stop, human input)
@@ -177,7 +228,7 @@ def graph_from_fingerprint(
                 return "human_response"
         return "event"
 
-    graph = WorkflowGraph(name)
+    graph = FlowGraph(name)
     for step_name, spec in steps.items():
         detail = {"num_workers": spec.get("num_workers")}
         graph.add_node(GraphNode(step_id(step_name), step_name, "step", detail))
