@@ -483,7 +483,9 @@ class Workflow(metaclass=WorkflowMeta):
         source = cast(str, ctx._run_id)
         loop = RunLoop(self._plan(), self.store, ctx, run_id or uuid.uuid4().hex)
         ctx._bind(loop)
-        task = asyncio.get_running_loop().create_task(drive_restore(self, loop, source, ctx._restore_seq))
+        task = asyncio.get_running_loop().create_task(
+            drive_restore(self, loop, source, ctx._restore_seq, ctx._restore_snapshot)
+        )
         return WorkflowHandler(self, ctx, loop, task)
 
     async def recover(self) -> list[WorkflowHandler]:

@@ -92,8 +92,12 @@ def _run_started(st: RunState, rec: Record, spec: RunSpec) -> None:
     st.workflow = rec.get("workflow", "")
     st.fingerprint = rec.get("fingerprint") or {}
     st.timeout = rec.get("timeout")
+    if rec.get("restored_from") is not None:
+        # Seeded from a context dict (seed.py): the run clock goes on from the source's.
+        st.clock_base += max(0.0, st.last_ts - st.segment_start)
+    else:
+        st.clock_base = 0.0
     st.segment_start = rec.ts
-    st.clock_base = 0.0
     if "state" in rec.data:
         st.state = rec.data["state"]
 
