@@ -115,9 +115,9 @@ async def _gate_dict(wf: Gate) -> tuple[str, dict[str, Any]]:
     async for ev in handler.stream_events():
         if isinstance(ev, InputRequiredEvent):
             break
-    while not (await handler.ctx.store.get("hits", {})).get("begin"):
+    # until the run's journal holds gather's buffered Part(1): no event says so
+    while not handler.ctx.to_dict()["snapshot"]["buffers"]:  # noqa: ASYNC110
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.1)  # gather has buffered Part(1)
     await handler.cancel_run()
     ctx_dict = handler.ctx.to_dict()  # upstream's order: cancel, then to_dict
     with pytest.raises(WorkflowCancelledByUser):
@@ -207,9 +207,8 @@ _GATE_SCRIPT = textwrap.dedent(
         async for ev in handler.stream_events():
             if isinstance(ev, InputRequiredEvent):
                 break
-        while not (await handler.ctx.store.get("hits", {})).get("begin"):
+        while not handler.ctx.to_dict()["snapshot"]["buffers"]:
             await asyncio.sleep(0.01)
-        await asyncio.sleep(0.1)
         await handler.cancel_run()
         try:
             await handler
