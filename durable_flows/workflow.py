@@ -473,11 +473,14 @@ class Workflow(metaclass=WorkflowMeta):
     def _restore(self, ctx: Context[Any], run_id: str | None) -> WorkflowHandler:
         """A new run continuing a context dict taken mid-run (``to_dict`` then ``from_dict``).
 
-        The source run's journal is forked at the position the dict was taken at
-        (``journal_seq``) into the new run, whose ``parent_run_id`` names the source
-        (the ``restored_from`` link); the new run then resumes: waiters, queued
-        events and state are as they were when the dict was taken, whatever the
-        source run did afterwards (cancelled, finished, still running).
+        When the store holds the source run, its journal is forked at the position
+        the dict was taken at (``journal_seq``) into the new run, whose
+        ``parent_run_id`` names the source; otherwise the new run is seeded from
+        the dict's ``snapshot`` (its ``run_started`` record names the source as
+        ``restored_from``, see ``runtime/seed.py``). The new run then resumes:
+        waiters, queued events and state are as they were when the dict was
+        taken, whatever the source run did afterwards (cancelled, finished,
+        still running).
         """
         self._validate()
         source = cast(str, ctx._run_id)
