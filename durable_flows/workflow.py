@@ -7,6 +7,7 @@ import contextlib
 import inspect
 import logging
 import uuid
+from functools import partial
 from typing import Any, cast
 
 from pydantic import BaseModel, ValidationError
@@ -17,7 +18,14 @@ from .codec.serializers import BaseSerializer
 from .context.context import Context
 from .context.state_store import DictState
 from .decorators import FROM_WORKFLOW, StepConfig, check_max_recoveries
-from .drive.drivers import claim_orphans, default_store, drive_new_run, drive_restore, drive_resume
+from .drive.drivers import (
+    claim_orphans,
+    default_store,
+    drive_new_run,
+    drive_restore,
+    drive_resume,
+    hosted,
+)
 from .drive.remote import RemoteHandler
 from .errors import (
     ContextStateError,
@@ -396,7 +404,7 @@ class Workflow(metaclass=WorkflowMeta):
         seed = self._codec().dump_state(ctx.store._state)
         ctx.store._set_image(seed)
         loop.state_ready.set()
-        task = asyncio.get_running_loop().create_task(drive_new_run(self, loop, start, seed))
+        task = asyncio.get_running_loop().create_task(hosted(self, loop, start, partial(drive_new_run, self, loop, start, seed)))
         return WorkflowHandler(self, ctx, loop, task)
 
     async def submit(
@@ -467,7 +475,9 @@ class Workflow(metaclass=WorkflowMeta):
         loop = RunLoop(self._plan(), self.store, ctx, run_id)
         loop.park_when_idle = park
         ctx._bind(loop)
-        task = asyncio.get_running_loop().create_task(drive_resume(self, loop, lease, reset_recoveries, skip_failed))
+        task = asyncio.get_running_loop().create_task(
+            hosted(self, loop, None, partial(drive_resume, self, loop, lease, reset_recoveries, skip_failed))
+        )
         return WorkflowHandler(self, ctx, loop, task)
 
     def _restore(self, ctx: Context[Any], run_id: str | None) -> WorkflowHandler:
@@ -487,7 +497,7 @@ class Workflow(metaclass=WorkflowMeta):
         loop = RunLoop(self._plan(), self.store, ctx, run_id or uuid.uuid4().hex)
         ctx._bind(loop)
         task = asyncio.get_running_loop().create_task(
-            drive_restore(self, loop, source, ctx._restore_seq, ctx._restore_snapshot)
+            hosted(self, loop, None, partial(drive_restore, self, loop, source, ctx._restore_seq, ctx._restore_snapshot))
         )
         return WorkflowHandler(self, ctx, loop, task)
 

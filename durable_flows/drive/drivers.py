@@ -11,14 +11,17 @@ import logging
 import os
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import instrumentation
 from ..errors import (
     ContextSerdeError,
     JournalCorruptError,
     JournalDecodeError,
     LeaseHeldError,
     RunNotFoundError,
+    WorkflowCancelledByUser,
     WorkflowRuntimeError,
 )
 from ..events import Event
@@ -51,6 +54,17 @@ def default_store() -> JournalStore:
     if target not in stores:
         stores[target] = open_store(target)
     return stores[target]
+
+
+async def hosted(
+    wf: Workflow, loop: RunLoop, start_event: Event | None, body: Callable[[], Awaitable[None]]
+) -> None:
+    """Drive ``body()`` (one of the drive_* coroutines below) inside the run's
+    llama-index-instrumentation span, when that package is installed (see
+    ``instrumentation/hosting.py``); ``start_event`` when this starts the run."""
+    with instrumentation.run_span(wf, loop.run_id, start_event, (WorkflowCancelledByUser,)) as span:
+        await body()
+        span.end(loop.result)
 
 
 async def drive_new_run(wf: Workflow, loop: RunLoop, start: Event, seed: Any) -> None:
