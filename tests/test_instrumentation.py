@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -162,3 +163,26 @@ async def test_each_hosting_of_a_run_is_a_span(spans: SimpleSpanHandler, db_path
     runs = [s for s in spans.completed_spans if ".run-" in s.id_]
     assert len(runs) == 2 and all(s.id_.startswith("Asks.run-") for s in runs)
     await store.close()
+
+
+class Sleeps(Workflow):
+    @step
+    async def sleep_step(self, ev: StartEvent) -> StopEvent:
+        await asyncio.sleep(3600)
+        return StopEvent(result="unreachable")
+
+
+async def test_a_step_cancelled_with_its_run_exits_its_span(spans: SimpleSpanHandler, events: _Events) -> None:
+    """As upstream's test_spans cancel test: step and run spans exit (not dropped), with SpanCancelledEvents."""
+    handler = Sleeps().run()
+    for _ in range(200):
+        if await handler.ctx.running_steps():
+            break
+        await asyncio.sleep(0.01)
+    await handler.cancel_run()
+    with pytest.raises(WorkflowCancelledByUser):
+        await handler
+    assert spans.dropped_spans == []
+    assert _names(spans.completed_spans) == ["Sleeps.run", "Sleeps.sleep_step"]
+    reasons = sorted(e.reason for e in events.named("SpanCancelledEvent"))
+    assert reasons == ["step cancelled", "workflow cancelled by user"]
