@@ -170,7 +170,6 @@ async def drive_restore(
     run is seeded from the dict's ``snapshot`` (``runtime/seed.py``). Then resumed.
     """
     store = wf.store
-    lease: Lease | None = None
     try:
         await store.open()
         info = await store.get_run(source)
@@ -182,8 +181,7 @@ async def drive_restore(
                     "commit, or by an older version) and this store does not hold the run's journal: "
                     "restore with the store the run was journaled in",
                 )
-            lease = await _seed_run(wf, loop.run_id, source, snapshot)
-            await drive_resume(wf, loop, lease)
+            await drive_resume(wf, loop, await _seed_run(wf, loop.run_id, source, snapshot))
             return
         entries = await store.read(source)
         if not at_seq:  # taken before the run's first commit: continue from its start event
