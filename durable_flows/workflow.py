@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from functools import partial
 from typing import Any, cast
 
 from pydantic import BaseModel
@@ -16,7 +17,14 @@ from .codec.serializers import BaseSerializer, refuse_pickle
 from .context.context import Context
 from .context.state_type import most_derived_state_type
 from .decorators import StepConfig, check_max_recoveries
-from .drive.drivers import claim_orphans, default_store, drive_new_run, drive_restore, drive_resume
+from .drive.drivers import (
+    claim_orphans,
+    default_store,
+    drive_new_run,
+    drive_restore,
+    drive_resume,
+    hosted,
+)
 from .drive.remote import RemoteHandler
 from .drive.start_args import start_event_for
 from .drive.step_table import StepTable, WorkflowMeta
@@ -277,7 +285,7 @@ class Workflow(StepTable, metaclass=WorkflowMeta):
         seed = self._codec().dump_state(ctx.store._state)
         ctx.store._set_image(seed)
         loop.state_ready.set()
-        task = asyncio.get_running_loop().create_task(drive_new_run(self, loop, start, seed))
+        task = asyncio.get_running_loop().create_task(hosted(self, loop, start, partial(drive_new_run, self, loop, start, seed)))
         return WorkflowHandler(self, ctx, loop, task)
 
     async def submit(
@@ -348,23 +356,30 @@ class Workflow(StepTable, metaclass=WorkflowMeta):
         loop = RunLoop(self._plan(), self.store, ctx, run_id)
         loop.park_when_idle = park
         ctx._bind(loop)
-        task = asyncio.get_running_loop().create_task(drive_resume(self, loop, lease, reset_recoveries, skip_failed))
+        task = asyncio.get_running_loop().create_task(
+            hosted(self, loop, None, partial(drive_resume, self, loop, lease, reset_recoveries, skip_failed))
+        )
         return WorkflowHandler(self, ctx, loop, task)
 
     def _restore(self, ctx: Context[Any], run_id: str | None) -> WorkflowHandler:
         """A new run continuing a context dict taken mid-run (``to_dict`` then ``from_dict``).
 
-        The source run's journal is forked at the position the dict was taken at
-        (``journal_seq``) into the new run, whose ``parent_run_id`` names the source
-        (the ``restored_from`` link); the new run then resumes: waiters, queued
-        events and state are as they were when the dict was taken, whatever the
-        source run did afterwards (cancelled, finished, still running).
+        When the store holds the source run, its journal is forked at the position
+        the dict was taken at (``journal_seq``) into the new run, whose
+        ``parent_run_id`` names the source; otherwise the new run is seeded from
+        the dict's ``snapshot`` (its ``run_started`` record names the source as
+        ``restored_from``, see ``runtime/seed.py``). The new run then resumes:
+        waiters, queued events and state are as they were when the dict was
+        taken, whatever the source run did afterwards (cancelled, finished,
+        still running).
         """
         self._validate()
         source = cast(str, ctx._run_id)
         loop = RunLoop(self._plan(), self.store, ctx, run_id or uuid.uuid4().hex)
         ctx._bind(loop)
-        task = asyncio.get_running_loop().create_task(drive_restore(self, loop, source, ctx._restore_seq))
+        task = asyncio.get_running_loop().create_task(
+            hosted(self, loop, None, partial(drive_restore, self, loop, source, ctx._restore_seq, ctx._restore_snapshot))
+        )
         return WorkflowHandler(self, ctx, loop, task)
 
     async def recover(self) -> list[WorkflowHandler]:

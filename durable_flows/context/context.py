@@ -24,6 +24,7 @@ from ..errors import (
 from ..events import Event, qualified_name
 from ..runtime.collect import LiveBuffer, collect
 from ..runtime.scope import WaitingForEvent, current_scope, handed_out
+from ..runtime.seed import seed_payload
 from .state_store import DictState, InMemoryStateStore, StateStore, load_dict_state
 
 if TYPE_CHECKING:
@@ -58,6 +59,10 @@ class Context(Generic[MODEL_T]):
         self._was_running = bool(previous_context and previous_context.get("is_running"))
         #: journal position the dict was taken at (a restore forks the source run there)
         self._restore_seq: int | None = previous_context.get("journal_seq") if previous_context else None
+        #: the source run's folded state (runtime/seed.py): restores into a store without the source run
+        self._restore_snapshot: dict[str, Any] | None = (
+            previous_context.get("snapshot") if previous_context else None
+        )
         state_type = workflow._state_type()
         state: Any = state_type()
         if previous_context:
@@ -316,10 +321,14 @@ class Context(Generic[MODEL_T]):
     # -- serialization ---------------------------------------------------------------
 
     def to_dict(self, serializer: BaseSerializer | None = None, *, include_state: bool = True) -> dict[str, Any]:
-        """A JSON-compatible snapshot: the run id and the state.
+        """A JSON-compatible snapshot of the run: upstream's layout plus the folded run.
 
-        With a journal, the run itself is always recoverable from its id
-        (``wf.resume(run_id)``); the dict carries state across runs like upstream.
+        ``state`` is upstream's; ``run_id``, ``is_running`` and ``journal_seq``
+        (the run's journal position) name where it was taken. Taken mid-run, it
+        also holds under ``snapshot`` the run's whole folded state (queued
+        events, waiters, collect buffers, attempts, stream position), so that
+        ``wf.run(ctx=Context.from_dict(wf, d))`` continues it in any store and
+        any process (README, "Stop now, resume later").
 
         Raises:
             ContextStateError: before the workflow runs, or called from within a
@@ -329,13 +338,15 @@ class Context(Generic[MODEL_T]):
             self._require_loop("to_dict")
         self._require_handler_code("to_dict")
         loop = self._run_loop
+        running = self.is_running or _cancelled(loop)
         return {
             "run_id": self._run_id,
             "workflow": self._workflow.workflow_name,
-            "is_running": self.is_running or _cancelled(loop),
+            "is_running": running,
             # where the run's journal stood: run(ctx=Context.from_dict(...)) continues from here
             "journal_seq": loop.state.last_seq if loop is not None else None,
             "state": self._store.to_dict(serializer) if include_state else {},
+            "snapshot": seed_payload(loop.state, self._codec()) if running and loop is not None else None,
         }
 
     @classmethod

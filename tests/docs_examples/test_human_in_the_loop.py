@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from .lib import (
-    UPSTREAM,
     Context,
     HumanResponseEvent,
     InputRequiredEvent,
@@ -156,12 +155,6 @@ async def test_subclassed_events_with_payloads() -> None:
     assert tuple(await handler) == ("very", 9)
 
 
-@pytest.mark.xfail(
-    not UPSTREAM,
-    strict=True,
-    reason="in progress elsewhere: to_dict() restoring into a store that does not hold the source run "
-    "(the dict is not yet a self-contained snapshot; README 'Not supported yet')",
-)
 async def test_resume_from_the_blob_against_another_journal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """"store it anywhere": the dict is restored where the first run's journal is not (another machine)."""
     monkeypatch.setenv("DURABLE_FLOWS_DB", str(tmp_path / "first.db"))
