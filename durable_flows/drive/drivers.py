@@ -22,9 +22,12 @@ from ..errors import (
 )
 from ..events import Event
 from ..runtime.rebuild import rebuild
+from ..runtime.state import EXEC_RUNNING
 from ..storage import JournalStore, open_store
+from ..storage.crash_files import enable_fatal_error_file
 from ..storage.owners import owner_is_dead
 from ..storage.rows import ACTIVE_STATUSES, FINISHED_STATUSES, Lease, RunInfo
+from .deaths import previous_owner_death
 
 if TYPE_CHECKING:
     from ..runtime.loop import RunLoop
@@ -57,6 +60,7 @@ async def drive_new_run(wf: Workflow, loop: RunLoop, start: Event, seed: Any) ->
     async with wf._limit():
         try:
             await wf.store.open()
+            enable_fatal_error_file(wf.store)  # a fatal signal leaves a report for the resume
             await loop.start(start, seed)
         except Exception as exc:  # noqa: BLE001 - reaches the handler
             loop._abort(exc)
@@ -111,7 +115,10 @@ async def drive_resume(
                     await store.release_lease(held)
                 return
             assert held is not None  # unfinished runs were claimed above
-            await loop.resume(held, state, reset_recoveries, skip_failed)
+            enable_fatal_error_file(store)  # a fatal signal leaves a report for the next resume
+            in_flight = {e.step for e in state.execs.values() if e.status == EXEC_RUNNING}
+            died = await previous_owner_death(store, held, info.updated_at, in_flight)
+            await loop.resume(held, state, reset_recoveries, skip_failed, died)
         except Exception as exc:  # noqa: BLE001 - reaches the handler
             loop._abort(exc)
         finally:

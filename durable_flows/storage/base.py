@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import JournalSeqError
 from ._audit_api import AuditMethods
+from .deaths import DeathMethods
 from .rows import (
     ALL_STATUSES,
     FINISHED_STATUSES,
@@ -34,7 +35,7 @@ from .rows import (
 )
 
 
-class JournalStore(AuditMethods, ABC):
+class JournalStore(AuditMethods, DeathMethods, ABC):
     """The narrow interface between the runtime and a journal database.
 
     All methods are coroutines unless noted. Implementations must be safe to

@@ -41,6 +41,7 @@ from ._pg_reads import PgReads
 from ._pg_url import first_schema, redact, split_schema
 from ._pg_writer import JobFn, PgWriter
 from .base import JournalStore, _check_update, delete_in_batches
+from .deaths import PgDeaths
 from .owners import make_owner_id
 from .rows import FINISHED_STATUSES, JournalEntry, Lease, NewRun, RunUpdate
 
@@ -53,7 +54,7 @@ _OPEN_HINT = (
 )
 
 
-class PostgresStore(PgAudit, PgReads, JournalStore):
+class PostgresStore(PgAudit, PgDeaths, PgReads, JournalStore):
     """A :class:`JournalStore` on a PostgreSQL database (9.5+; tested on 15).
 
     The store opens lazily: every method opens it on first use, creating the

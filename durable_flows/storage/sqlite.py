@@ -30,6 +30,7 @@ from ._sqlite_audit import SqliteAudit
 from ._write_jobs import ENTRY_COLUMNS, WriteJobs
 from ._writer import JobFn, Writer
 from .base import JournalStore, _check_update, delete_in_batches
+from .deaths import SqliteDeaths
 from .owners import make_owner_id
 from .rows import (
     FINISHED_STATUSES,
@@ -52,7 +53,7 @@ _RUN_COLUMNS = (
 _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
 
 
-class SqliteStore(SqliteAudit, JournalStore):
+class SqliteStore(SqliteAudit, SqliteDeaths, JournalStore):
     """A :class:`JournalStore` on one SQLite file.
 
     The store opens lazily: every method opens it on first use, so it can be

@@ -72,8 +72,8 @@ async def test_open_creates_the_schema_tables_and_views(pg_schema: PgSchema, db:
     async with make(pg_schema) as store:
         await store.open()  # idempotent
     rows = await db.fetch("SELECT version, name FROM schema_migrations ORDER BY version")
-    assert [(r[0], r[1]) for r in rows] == [(1, "init"), (2, "views"), (3, "snapshots"), (4, "run_states"), (5, "audit")]
-    assert PG_SCHEMA_VERSION == 5
+    assert [(r[0], r[1]) for r in rows] == [(1, "init"), (2, "views"), (3, "snapshots"), (4, "run_states"), (5, "audit"), (6, "process_deaths")]
+    assert PG_SCHEMA_VERSION == 6
     tables = {
         r[0]
         for r in await db.fetch(
@@ -82,7 +82,7 @@ async def test_open_creates_the_schema_tables_and_views(pg_schema: PgSchema, db:
             pg_schema[1],
         )
     }
-    assert tables == {"runs", "journal", "inbox", "schema_migrations"}
+    assert tables == {"runs", "journal", "inbox", "schema_migrations", "process_deaths"}
     views = {
         r[0]
         for r in await db.fetch(
