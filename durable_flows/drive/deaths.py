@@ -44,7 +44,7 @@ _FATAL_SIGNALS = {
 }
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+) in (?P<func>\S+)')
 #: Lines of the traceback kept in the note.
-TRACEBACK_LINES = 8
+TRACEBACK_LINES = 6
 TRACEBACK_CHARS = 1200
 
 

@@ -30,8 +30,8 @@ from ..errors import (
 from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
 from ._memory_audit import MemoryAudit
 from .base import JournalStore, _check_entries, _check_update
-from .deaths import MemoryDeaths
 from .chain import chain_hashes, chain_key, rechain
+from .deaths import MemoryDeaths
 from .owners import make_owner_id
 from .rows import (
     FAILED,
