@@ -19,6 +19,7 @@ traceback), ``traceback`` (the report's head), ``source`` (``supervisor`` or
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import re
@@ -90,7 +91,7 @@ async def previous_owner_death(
             note["exit_code"] = death.exit_code
         report = death.fatal_error
     if report is None:
-        report = read_report(crash_dir(store), host, pid, last_write)
+        report = await asyncio.to_thread(read_report, crash_dir(store), host, pid, last_write)
         if report is not None:
             note.setdefault("source", "faulthandler")
     if report is not None:

@@ -47,6 +47,8 @@ class _Enabled:
     file: IO[str] | None = None
     #: faulthandler is on because the parent process enabled ours before forking.
     inherited = False
+    #: Directories where no file could be made (not tried again).
+    failed: set[str] = set()
 
 
 def _forked() -> None:
@@ -72,6 +74,15 @@ def crash_dir(store: Any) -> str | None:
     return os.path.abspath(path) + "-crashes"
 
 
+def fatal_error_file_pending(store: Any) -> bool:
+    """Whether :func:`enable_fatal_error_file` has file work to do for ``store``: call it
+    off the event loop then (a cheap check, for every run started)."""
+    if _Enabled.path is not None or (faulthandler.is_enabled() and not _Enabled.inherited):
+        return False
+    folder = crash_dir(store)
+    return folder is not None and folder not in _Enabled.failed
+
+
 def enable_fatal_error_file(store: Any) -> str | None:
     """Send this process's fatal-error reports to its file in ``store``'s crash directory.
 
@@ -93,6 +104,7 @@ def enable_fatal_error_file(store: Any) -> str | None:
         sweep(folder)
         file = open(path, "w", encoding="utf-8")  # noqa: SIM115 - open while the process lives
     except OSError:
+        _Enabled.failed.add(folder)
         return None
     faulthandler.enable(file, all_threads=True)
     _Enabled.path, _Enabled.file, _Enabled.inherited = path, file, False
