@@ -9,7 +9,13 @@ import sys
 
 import click
 
-from ..ops.supervisor import Supervisor, bind_to_supervisor, signal_ready, watch_parent
+from ..ops.supervisor import (
+    Supervisor,
+    bind_to_supervisor,
+    signal_ready,
+    stop_requested,
+    watch_parent,
+)
 from ..ops.worker import Worker
 from ._common import create_option, db_option, echo_json, existing_store, json_option, load_workflow
 from ._worker_watch import configure_logging, serve_health, write_health_file
@@ -75,6 +81,8 @@ def worker(
             loop.add_signal_handler(sig, stop.set)
         watchers = []
         if parent is not None:
+            if stop_requested():
+                stop.set()
             signal_ready()
             watchers.append(asyncio.create_task(watch_parent(parent, stop)))
         if health_file:

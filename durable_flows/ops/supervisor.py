@@ -36,6 +36,7 @@ import socket
 import sys
 import time
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..storage.base import JournalStore
 from ..storage.crash_files import crash_dir, read_report, report_files
@@ -51,6 +52,8 @@ RESTART_FIRST = 0.5
 RESTART_MAX = 8.0
 #: Seconds a stopping child gets beyond its --grace before it is killed.
 STOP_MARGIN = 15.0
+#: Most seconds a stop waits for a starting child to be ready (then it is told to stop).
+READY_WAIT = 60.0
 #: The supervisor's pid, and the file descriptor a child writes ``ready`` to.
 ENV_SUPERVISOR = "DURABLE_FLOWS_SUPERVISOR_PID"
 ENV_READY_FD = "DURABLE_FLOWS_READY_FD"
@@ -98,8 +101,10 @@ class Supervisor:
             waiting = asyncio.ensure_future(proc.wait())
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if not waiting.done():  # asked to stop: the child stops gracefully
-                return await self._stop_child(proc, waiting)
+            if not waiting.done():  # asked to stop: the child stops gracefully, once it started
+                starting: set[asyncio.Future[Any]] = {waiting, ready}
+                await asyncio.wait(starting, timeout=READY_WAIT, return_when=asyncio.FIRST_COMPLETED)
+                return await self._stop_child(proc, waiting, started)
             stopping.cancel()
             code = waiting.result()
             was_ready = await ready
@@ -135,7 +140,7 @@ class Supervisor:
         logger.info("started worker process %d", proc.pid)
         return proc, asyncio.ensure_future(asyncio.to_thread(_read_ready, read_end))
 
-    async def _stop_child(self, proc: asyncio.subprocess.Process, waiting: asyncio.Future[int]) -> int:
+    async def _stop_child(self, proc: asyncio.subprocess.Process, waiting: asyncio.Future[int], started: float) -> int:
         with contextlib.suppress(ProcessLookupError):
             proc.send_signal(signal.SIGTERM)
         try:
@@ -145,7 +150,12 @@ class Supervisor:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()
             code = await waiting
-        return code if code >= 0 else 128 - code
+        if code in (0, -signal.SIGTERM):  # it ended as asked (before it could stop gracefully, for SIGTERM)
+            return 0
+        logger.warning("worker process %d %s while stopping", proc.pid, how_it_ended(code),
+                       extra={"event": "child_died", "pid": proc.pid, "returncode": code, "restart_in": None})  # fmt: skip
+        await self._record(proc.pid, code, started)
+        return code if code > 0 else 128 - code
 
     async def _record(self, pid: int, code: int, started: float) -> None:
         """Record the child's end in the store, with faulthandler's report; then drop its file."""
@@ -185,12 +195,28 @@ def _read_ready(fd: int) -> bool:
 # -- the child's side -------------------------------------------------------------------
 
 
+class _Early:
+    stop = False
+
+
+def _stop_early(signum: int, frame: object) -> None:
+    _Early.stop = True
+
+
+def stop_requested() -> bool:
+    """A SIGTERM/SIGINT reached a supervised child before its event loop took the signals over."""
+    return _Early.stop
+
+
 def bind_to_supervisor() -> int | None:
-    """In a supervised child: die with the supervisor; returns its pid (None when unsupervised)."""
+    """In a supervised child: die with the supervisor, and note a stop asked while starting
+    (see :func:`stop_requested`); returns the supervisor's pid (None when unsupervised)."""
     text = os.environ.pop(ENV_SUPERVISOR, None)
     if not text:
         return None
     parent = int(text)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _stop_early)
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):  # PR_SET_PDEATHSIG: SIGKILL when the parent dies
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
