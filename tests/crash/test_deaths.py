@@ -21,14 +21,15 @@ from typing import Any
 
 import pytest
 
-from durable_flows import SqliteStore
+from durable_flows import open_store
 
 HERE = Path(__file__).parent
 pytestmark = pytest.mark.timeout(180)
 
 
 def env(marks: Path) -> dict[str, str]:
-    out = dict(os.environ, PYTHONPATH=str(HERE), DEATH_MARKS=str(marks), DURABLE_FLOWS_FAULTS="")
+    out = dict(os.environ, PYTHONPATH=str(HERE), DEATH_MARKS=str(marks), DURABLE_FLOWS_FAULTS="",
+               XDG_STATE_HOME=str(marks.parent / "state"))  # PostgreSQL's crash files: not in ~  # fmt: skip
     out.pop("DURABLE_FLOWS_CRASH_DIR", None)
     return out
 
@@ -38,7 +39,7 @@ def cli(*args: str, marks: Path) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=120)  # fmt: skip
 
 
-def start_worker(db: Path, marks: Path, *workflows: str) -> subprocess.Popen[str]:
+def start_worker(db: Path | str, marks: Path, *workflows: str) -> subprocess.Popen[str]:
     specs = [arg for wf in workflows for arg in ("--workflow", f"deathwf:{wf}")]
     return subprocess.Popen(
         [sys.executable, "-m", "durable_flows.cli", "worker", *specs, "--db", str(db)],
@@ -53,20 +54,22 @@ def stop(worker: subprocess.Popen[str]) -> str:
     return err
 
 
-def resumed(db: Path, run_id: str) -> list[dict[str, Any]]:
-    con = sqlite3.connect(db)
-    try:
-        rows = con.execute("SELECT payload FROM journal WHERE run_id = ? AND kind = 'resumed' ORDER BY seq", (run_id,))
-        return [json.loads(p) for (p,) in rows.fetchall()]
-    finally:
-        con.close()
+def resumed(db: Path | str, run_id: str) -> list[dict[str, Any]]:
+    async def read() -> list[dict[str, Any]]:
+        store = open_store(str(db))
+        try:
+            return [json.loads(e.payload) for e in await store.read(run_id) if e.kind == "resumed"]
+        finally:
+            await store.close()
+
+    return asyncio.run(read())
 
 
-async def submit_and_wait(db: Path, workflow: str, run_id: str, kill_when_started: Path | None = None) -> str:
+async def submit_and_wait(db: Path | str, workflow: str, run_id: str, kill_when_started: Path | None = None) -> str:
     """Submit a run; optionally SIGKILL its owner once the step started; wait until it ends."""
     import deathwf
 
-    store = SqliteStore(db)
+    store = open_store(str(db))
     try:
         await getattr(deathwf, workflow)(store=store).submit(run_id=run_id)
         killed = kill_when_started is None
@@ -93,7 +96,24 @@ def journal(tmp_path: Path) -> Path:
     return db
 
 
-def test_supervised_worker_child_killed_mid_step_resumed_record_says_sigkill(journal: Path, tmp_path: Path) -> None:
+def store_urls() -> list[str]:
+    return ["sqlite", "postgres"] if os.environ.get("DURABLE_FLOWS_TEST_PG") else ["sqlite"]
+
+
+@pytest.fixture(params=store_urls())
+def any_journal(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return str(request.getfixturevalue("journal"))
+    from pg_schema import fresh_schema_url  # a helper next to this file
+
+    url = fresh_schema_url(request)
+    sys.path.insert(0, str(HERE))
+    assert cli("migrate", "--create", "--db", url, marks=tmp_path / "none").returncode == 0
+    return url
+
+
+def test_supervised_worker_child_killed_mid_step_resumed_record_says_sigkill(any_journal: str, tmp_path: Path) -> None:
+    journal = any_journal
     marks = tmp_path / "marks"
     worker = start_worker(journal, marks, "Sleeper")
     try:
