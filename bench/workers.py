@@ -4,7 +4,8 @@
 
 Submits RUNS runs of ``bench.worker_flows:IoChain`` (5 steps of 10 ms simulated
 I/O each), starts K ``durable-flows worker`` processes and times until every
-run has completed. PostgreSQL is measured when --pg or DURABLE_FLOWS_TEST_PG
+run has completed. Then one supervised worker (the default: a parent and a
+child process) against one ``--single-process`` worker, side by side. PostgreSQL is measured when --pg or DURABLE_FLOWS_TEST_PG
 names a server (a fresh schema per measurement).
 """
 
@@ -47,7 +48,7 @@ async def wait_done(url: str, runs: int) -> None:
     await store.close()
 
 
-def measure(url: str, workers: int, runs: int, concurrency: int) -> float:
+def measure(url: str, workers: int, runs: int, concurrency: int, *extra: str) -> float:
     asyncio.run(submit(url, runs))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     start = time.perf_counter()
@@ -64,6 +65,7 @@ def measure(url: str, workers: int, runs: int, concurrency: int) -> float:
                 url,
                 "--concurrency",
                 str(concurrency),
+                *extra,
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -122,6 +124,14 @@ def main() -> None:
             if name == "PostgreSQL":
                 asyncio.run(drop_schemas(args.pg, [u.rsplit("schema=", 1)[1] for u in urls]))
         print(f"| {name} | " + " | ".join(f"{f:,.0f} runs/s" for f in figures) + " |", flush=True)
+    # The supervisor (default) against one process (--single-process), same workload, one worker.
+    single, supervised = (
+        measure(str(Path(tempfile.mkdtemp()) / "workers.db"), 1, args.runs, args.concurrency, *extra)
+        for extra in (["--single-process"], [])
+    )
+    print("\n| SQLite, 1 worker | --single-process | supervised (default) | ratio |")
+    print("|---|---|---|---|")
+    print(f"| runs/s | {single:,.0f} | {supervised:,.0f} | {supervised / single:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -67,7 +67,6 @@ def worker(
         argv += ["--health-file", health_file] if health_file else []
         argv += ["--health-port", str(health_port)] if health_port is not None else []
         argv += ["--create"] * create + ["--json"] * as_json
-        existing_store(db, write=True, create=create)  # a mistyped --db fails here, in one line
         raise SystemExit(asyncio.run(_supervise(argv, db, create, grace)))
     parent = bind_to_supervisor()
 
@@ -109,6 +108,11 @@ def worker(
 
 
 async def _supervise(argv: list[str], db: str, create: bool, grace: float) -> int:
+    store = existing_store(db, write=True, create=create)
+    try:
+        await store.open()  # a mistyped --db fails here, in one line, before any child starts
+    finally:
+        await store.close()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

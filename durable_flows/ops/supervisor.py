@@ -137,7 +137,7 @@ class Supervisor:
             proc = await asyncio.create_subprocess_exec(*self.argv, env=env, pass_fds=(write_end,))
         finally:
             os.close(write_end)
-        logger.info("started worker process %d", proc.pid)
+        logger.log(logging.INFO if self.restarts else logging.DEBUG, "started worker process %d", proc.pid)
         return proc, asyncio.ensure_future(asyncio.to_thread(_read_ready, read_end))
 
     async def _stop_child(self, proc: asyncio.subprocess.Process, waiting: asyncio.Future[int], started: float) -> int:
