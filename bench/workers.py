@@ -4,7 +4,8 @@
 
 Submits RUNS runs of ``bench.worker_flows:IoChain`` (5 steps of 10 ms simulated
 I/O each), starts K ``durable-flows worker`` processes and times until every
-run has completed. PostgreSQL is measured when --pg or DURABLE_FLOWS_TEST_PG
+run has completed. Then one supervised worker (the default: a parent and a
+child process) against one ``--single-process`` worker, side by side. PostgreSQL is measured when --pg or DURABLE_FLOWS_TEST_PG
 names a server (a fresh schema per measurement).
 """
 
@@ -47,7 +48,7 @@ async def wait_done(url: str, runs: int) -> None:
     await store.close()
 
 
-def measure(url: str, workers: int, runs: int, concurrency: int) -> float:
+def measure(url: str, workers: int, runs: int, concurrency: int, *extra: str) -> float:
     asyncio.run(submit(url, runs))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     start = time.perf_counter()
@@ -64,6 +65,7 @@ def measure(url: str, workers: int, runs: int, concurrency: int) -> float:
                 url,
                 "--concurrency",
                 str(concurrency),
+                *extra,
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -80,6 +82,41 @@ def measure(url: str, workers: int, runs: int, concurrency: int) -> float:
         for p in procs:
             p.wait(timeout=60)
     return runs / elapsed
+
+
+async def create_journal(url: str) -> None:
+    from durable_flows import open_store
+
+    store = open_store(url)
+    await store.open()
+    await store.close()
+
+
+def measure_started(runs: int, concurrency: int, *extra: str) -> tuple[float, float]:
+    """(seconds until one worker is started, runs/s once it is): start-up apart from throughput."""
+    folder = Path(tempfile.mkdtemp())
+    url, health = str(folder / "workers.db"), folder / "health.json"
+    asyncio.run(create_journal(url))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "durable_flows.cli", "worker", "--workflow", "bench.worker_flows:IoChain",
+         "--db", url, "--concurrency", str(concurrency), "--health-file", str(health), *extra],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        while not health.exists():
+            if proc.poll() is not None:
+                raise RuntimeError(f"the worker exited with status {proc.returncode}")
+            time.sleep(0.01)
+        started = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        asyncio.run(submit(url, runs))
+        asyncio.run(wait_done(url, runs))
+        return started, runs / (time.perf_counter() - t1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
 
 
 async def drop_schemas(dsn: str, schemas: list[str]) -> None:
@@ -122,6 +159,15 @@ def main() -> None:
             if name == "PostgreSQL":
                 asyncio.run(drop_schemas(args.pg, [u.rsplit("schema=", 1)[1] for u in urls]))
         print(f"| {name} | " + " | ".join(f"{f:,.0f} runs/s" for f in figures) + " |", flush=True)
+    # The supervisor (default) against one process (--single-process), one worker: start-up
+    # (until its health file appears) apart from throughput once started (submits included).
+    (s_up, single), (p_up, supervised) = (
+        measure_started(args.runs, args.concurrency, *extra) for extra in (["--single-process"], [])
+    )
+    print("\n| SQLite, 1 worker | --single-process | supervised (default) | ratio |")
+    print("|---|---|---|---|")
+    print(f"| start-up | {s_up:.2f} s | {p_up:.2f} s | {p_up / s_up:.2f}x |")
+    print(f"| runs/s once started | {single:,.0f} | {supervised:,.0f} | {supervised / single:.2f}x |")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ from durable_flows.storage import JournalStore, MemoryStore, SqliteStore
 def _isolated_default_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     db = tmp_path / "default.db"
     monkeypatch.setenv("DURABLE_FLOWS_DB", str(db))
+    # Fatal-error files of PostgreSQL-backed processes (this one's children too): not in ~.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     return db
 
 

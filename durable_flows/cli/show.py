@@ -17,6 +17,7 @@ from ..views.format import (
     error_text,
     outcome_text,
     parse_json_text,
+    resume_lines,
     run_dict,
     status_text,
     table,
@@ -71,6 +72,10 @@ def show_command(run_id: str, tail: int | None, width: int, follow: bool, db: st
     if tl.steps:
         click.echo()
         click.echo(steps_table(tl))
+    deaths = resumes_text(history)
+    if deaths:
+        click.echo()
+        click.echo(deaths)
     click.echo()
     click.echo(ending(info, tl, inbox))
     blamed = outside_event_blamed(history) if info.status == "failed" else None
@@ -105,6 +110,15 @@ def header(info: RunInfo, tl: RunTimeline) -> str:
     if info.owner:
         lines.append(f"owner {info.owner}")
     return "\n".join(lines)
+
+
+def resumes_text(history: list[dict[str, Any]]) -> str:
+    """Each resume that took the run from a dead (or lapsed) owner, and how that owner ended."""
+    lines = [
+        f"#{entry['seq']} {clock(entry['ts'])} previous owner {entry['payload']['died'].get('owner')}: {how}"
+        for entry, how in resume_lines(history)
+    ]
+    return "\n".join([click.style("resumed after:", bold=True), *("  " + line for line in lines)]) if lines else ""
 
 
 def steps_table(tl: RunTimeline) -> str:
@@ -194,6 +208,10 @@ def show_json(
             for w in tl.open_waits()
         ]
         or [{"event_type": t} for t in info.waiting_for],
+        "resumed_after": [
+            {"seq": entry["seq"], "ts": entry["ts"], "died": entry["payload"]["died"], "how": how}
+            for entry, how in resume_lines(history)
+        ],
         "failed_on_outside_event": (
             outside_event_blamed(history) if info.status == "failed" else None
         ),

@@ -26,9 +26,12 @@ from ..errors import (
 )
 from ..events import Event
 from ..runtime.rebuild import rebuild
+from ..runtime.state import EXEC_RUNNING
 from ..storage import JournalStore, open_store
+from ..storage.crash_files import enable_fatal_error_file, fatal_error_file_pending
 from ..storage.owners import owner_is_dead
 from ..storage.rows import ACTIVE_STATUSES, FINISHED_STATUSES, Lease, NewRun, RunInfo
+from .deaths import previous_owner_death
 from .hosted import HostedWorkflow
 
 if TYPE_CHECKING:
@@ -72,6 +75,8 @@ async def drive_new_run(wf: HostedWorkflow, loop: RunLoop, start: Event, seed: A
     async with wf._limit():
         try:
             await wf.store.open()
+            if fatal_error_file_pending(wf.store):  # a fatal signal leaves a report for the resume
+                await asyncio.to_thread(enable_fatal_error_file, wf.store)
             await loop.start(start, seed)
         except Exception as exc:  # noqa: BLE001 - reaches the handler
             loop._abort(exc)
@@ -126,7 +131,11 @@ async def drive_resume(
                     await store.release_lease(held)
                 return
             assert held is not None  # unfinished runs were claimed above
-            await loop.resume(held, state, reset_recoveries, skip_failed)
+            if fatal_error_file_pending(store):  # a fatal signal leaves a report for the next resume
+                await asyncio.to_thread(enable_fatal_error_file, store)
+            in_flight = {e.step for e in state.execs.values() if e.status == EXEC_RUNNING}
+            died = await previous_owner_death(store, held, info.updated_at, in_flight)
+            await loop.resume(held, state, reset_recoveries, skip_failed, died)
         except Exception as exc:  # noqa: BLE001 - reaches the handler
             loop._abort(exc)
         finally:

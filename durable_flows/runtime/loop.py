@@ -81,8 +81,9 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         await self._main()
 
     async def resume(
-        self, lease: Lease, state: RunState, reset_recoveries: bool = False, skip_failed: bool = False
-    ) -> None:
+        self, lease: Lease, state: RunState, reset_recoveries: bool = False, skip_failed: bool = False,
+        died: dict[str, Any] | None = None,
+    ) -> None:  # fmt: skip
         """Continue a run rebuilt by replay (``state``) under ``lease``.
 
         Executions in flight when the last process died run again; each such
@@ -91,6 +92,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         ``reset_recoveries`` starts those counts over and continues a run a
         recovery limit failed. ``skip_failed`` continues a run that failed in a
         step without that execution: its event is dropped, the rest goes on.
+        ``died`` is how the previous owner ended (``drive/deaths.py``), journaled as is.
         """
         self.lease = lease
         self.state = state
@@ -107,6 +109,8 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         }
         if delay:
             data["delay"] = delay
+        if died:
+            data["died"] = died
         if reset_recoveries:
             data["reset_recoveries"] = True
             self._clear_error = state.finished  # the run row's recorded failure goes too

@@ -30,7 +30,10 @@ counter; ``step`` is on the record itself):
                    retry_in (seconds, or None when retries are spent)
 ``waiter_timeout`` waiter_id
 ``resumed``        owner, token, rerun (exec ids that were in flight), fingerprint
-                   (only when the resuming code differs: it routes from here on)
+                   (only when the resuming code differs: it routes from here on);
+                   died (when the run was taken from an owner that never gave it
+                   back: owner, and as known signal, exit_code, step, traceback,
+                   source, alive; see ``drive/deaths.py``; replay ignores it)
 ``timed_out``      timeout, active_steps
 ``cancelled``      reason
 ``run_failed``     reason — a failure not tied to one step attempt

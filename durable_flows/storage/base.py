@@ -13,12 +13,13 @@ import json
 from collections.abc import Collection
 from typing import Any
 
+from .deaths import DeathMethods
 from .protocol import JournalProtocol
 from .rows import FINISHED_STATUSES, RunSummary
 from .store_helpers import workflow_matches
 
 
-class JournalStore(JournalProtocol):
+class JournalStore(DeathMethods, JournalProtocol):
     """The narrow interface between the runtime and a journal database.
 
     All methods are coroutines unless noted. Implementations must be safe to

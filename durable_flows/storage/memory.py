@@ -31,6 +31,7 @@ from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
 from ._memory_audit import MemoryAudit
 from .base import JournalStore
 from .chain import chain_hashes, chain_key, rechain
+from .deaths import MemoryDeaths
 from .owners import make_owner_id
 from .rows import (
     FAILED,
@@ -46,7 +47,7 @@ from .rows import (
 from .store_helpers import check_entries, check_update
 
 
-class MemoryStore(MemoryAudit, JournalStore):
+class MemoryStore(MemoryAudit, MemoryDeaths, JournalStore):
     """A :class:`JournalStore` kept in plain dicts; everything is lost on exit.
 
     Args:
@@ -181,7 +182,7 @@ class MemoryStore(MemoryAudit, JournalStore):
         if run_id in self._held:
             raise LeaseHeldError(run_id, self.owner_id, self.lease_ttl)
         token = info.lease_token + 1
-        lease = Lease(run_id, self.owner_id, token, time.time() + self.lease_ttl)
+        lease = Lease(run_id, self.owner_id, token, time.time() + self.lease_ttl, info.owner)
         self._runs[run_id] = dataclasses.replace(
             info, owner=self.owner_id, lease_token=token, lease_expires=lease.expires_at
         )

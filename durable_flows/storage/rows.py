@@ -105,6 +105,9 @@ class Lease:
     owner: str
     token: int
     expires_at: float
+    #: Who held the run when this lease was claimed without being given it back
+    #: (a process that died, or whose lease lapsed); None after a release.
+    previous_owner: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -291,6 +291,8 @@ def entry_detail(entry: Mapping[str, Any], width: int = 70) -> str:
             text += " · delayed " + ", ".join(f"exec {e} {s:g} s" for e, s in p["delay"].items())
         if p.get("reset_recoveries"):
             text += " · death counts reset"
+        if isinstance(p.get("died"), Mapping):
+            text += f" · previous owner: {death_text(p['died'])}"
     elif kind == "timed_out":
         text = f"after {p.get('timeout')}s · active {', '.join(p.get('active_steps') or []) or 'none'}"
     elif kind == "cancelled":
@@ -304,6 +306,36 @@ def entry_detail(entry: Mapping[str, Any], width: int = 70) -> str:
     else:
         text = compact(p, width)
     return shorten(text, width)
+
+
+def death_text(died: Mapping[str, Any]) -> str:
+    """How a run's previous owner ended, from a ``resumed`` record's ``died``.
+
+    ``killed by SIGKILL``, ``SIGSEGV in step X: <first traceback line>``,
+    ``exited with status 1``, or ``unknown`` (with why, when the process lived on).
+    """
+    signal, step, frames = died.get("signal"), died.get("step"), str(died.get("traceback") or "")
+    where = f" in step {step}" if step else ""
+    if signal and frames:
+        return f"{signal}{where}: {frames.splitlines()[0]}"
+    if signal:
+        return f"killed by {signal}{where}"
+    if died.get("exit_code") is not None:
+        return f"exited with status {died['exit_code']}{where}"
+    if died.get("alive"):
+        return "unknown (its lease lapsed while the process still ran)"
+    return "unknown"
+
+
+def resume_lines(history: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], str]]:
+    """Each ``resumed`` entry that took the run from an owner that never gave it back,
+    with how that owner ended (:func:`death_text`)."""
+    out = []
+    for entry in history:
+        payload = entry.get("payload")
+        if entry.get("kind") == "resumed" and isinstance(payload, Mapping) and isinstance(payload.get("died"), Mapping):
+            out.append((entry, death_text(payload["died"])))
+    return out
 
 
 def snapshot_detail(p: Mapping[str, Any]) -> str:

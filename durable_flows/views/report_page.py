@@ -9,7 +9,16 @@ from ..graph.svg import esc, legend_svg, render_graph_svg
 from ..ops.timeline import RunTimeline, short_type
 from ..representation import FlowGraph
 from ..storage import InboxItem, RunInfo
-from .format import clock, compact, duration, entry_detail, error_text, outcome_text, time_of_day
+from .format import (
+    clock,
+    compact,
+    duration,
+    entry_detail,
+    error_text,
+    outcome_text,
+    resume_lines,
+    time_of_day,
+)
 from .page import page
 from .run_graph import RunPath
 from .timeline_svg import OUTCOME_COLOURS, OUTCOME_LABELS, timeline_svg
@@ -41,7 +50,7 @@ def report_sections(
     server's live run page shows them too."""
     step_order = [n.label for n in graph.nodes if n.kind == "step"]
     return [
-        _summary(info, tl, inbox),
+        _summary(info, tl, inbox) + _resumes(history),
         _graph_section(graph, path),
         _timeline_section(info, tl, step_order),
         _steps_section(tl),
@@ -52,6 +61,16 @@ def report_sections(
 
 def _fact(name: str, value: object) -> str:
     return f"<div><b>{esc(name)}</b>{esc(value)}</div>"
+
+
+def _resumes(history: list[dict[str, Any]]) -> str:
+    """Each resume that took the run from an owner that never gave it back, and how that owner ended."""
+    items = [
+        f"<li>#{esc(entry['seq'])} {esc(clock(entry['ts']))}: previous owner "
+        f"<code>{esc(entry['payload']['died'].get('owner'))}</code> {esc(how)}</li>"
+        for entry, how in resume_lines(history)
+    ]
+    return f'<section><h2>Resumed after</h2><ul>{"".join(items)}</ul></section>' if items else ""
 
 
 def _summary(info: RunInfo, tl: RunTimeline, inbox: list[InboxItem]) -> str:

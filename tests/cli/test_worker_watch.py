@@ -78,9 +78,12 @@ def test_worker_logs_json_lines_and_reports_health(tmp_path: Path) -> None:
 
 
 def test_worker_text_logs_say_what_happens(tmp_path: Path) -> None:
-    db = tmp_path / "runs.db"
-    proc = start_cli("worker", "--workflow", "flows:Chain", "--db", str(db), "--create")
-    time.sleep(1.5)
+    db, health = tmp_path / "runs.db", tmp_path / "health.json"
+    proc = start_cli("worker", "--workflow", "flows:Chain", "--db", str(db), "--create", "--health-file", str(health))
+    for _ in range(600):  # started (a supervisor and its child start one after the other: no fixed sleep)
+        if health.exists() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err

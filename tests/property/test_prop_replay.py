@@ -77,3 +77,49 @@ def test_generated_runs_are_deterministic(plan: dict[str, Any]) -> None:
         assert first.result == {"v": first.result["v"]}
 
     asyncio.run(go())
+
+
+def died_notes() -> st.SearchStrategy[dict[str, Any]]:
+    """What a resume may journal of the previous owner's end (drive/deaths.py)."""
+    text = st.text(max_size=40)
+    return st.fixed_dictionaries(
+        {"owner": text},
+        optional={
+            "signal": st.sampled_from(["SIGKILL", "SIGSEGV", "SIGABRT", "SIGBUS"]),
+            "exit_code": st.integers(-255, 255),
+            "step": text,
+            "traceback": text,
+            "source": st.sampled_from(["supervisor", "faulthandler"]),
+            "alive": st.booleans(),
+        },
+    )
+
+
+@pytest.mark.timeout(time_budget(60))
+@settings(max_examples=examples(30))
+@given(plan=wfgen.plans(), where=st.floats(0, 1), died=died_notes())
+def test_a_resumed_records_died_note_changes_nothing_in_replay(plan: dict[str, Any], where: float, died: dict[str, Any]) -> None:
+    """Replay ignores ``resumed.died``: the same journal with and without it folds alike."""
+    from state_views import full_view
+
+    from durable_flows.codec.journal import Codec
+    from durable_flows.runtime import records as k
+    from durable_flows.runtime.records import Record
+    from durable_flows.runtime.replay import decode_journal, replay
+
+    async def go() -> None:
+        async with fresh_store("memory") as store:
+            outcome = await finish(plan, store, "r", resumed=False)
+            spec = wfgen.make(plan, store)._run_spec()
+        records = decode_journal("r", outcome.entries, Codec())
+        prefix = records[: 1 + int(where * (len(records) - 1))]  # a crash after this prefix ...
+        plain = {"owner": "h:1:x", "token": 2, "rerun": []}
+
+        def with_resume(data: dict[str, Any]) -> list[Record]:  # ... then a resume
+            return [*prefix, Record(k.RESUMED, prefix[-1].ts + 1, data=data, seq=prefix[-1].seq + 1)]
+
+        bare = full_view(replay("r", with_resume(plain), spec))
+        noted = full_view(replay("r", with_resume({**plain, "died": died}), spec))
+        assert noted == bare
+
+    asyncio.run(go())

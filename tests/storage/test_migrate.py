@@ -49,7 +49,7 @@ def test_migration_files_are_numbered_up_to_the_code_version() -> None:
 
 def test_apply_records_each_version_once(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "j.db")
-    assert apply_migrations(conn, "j.db") == [1, 2, 3, 4, 5]
+    assert apply_migrations(conn, "j.db") == [1, 2, 3, 4, 5, 6]
     assert apply_migrations(conn, "j.db") == []
     assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
         (1, "init"),
@@ -57,6 +57,7 @@ def test_apply_records_each_version_once(tmp_path: Path) -> None:
         (3, "snapshots"),
         (4, "run_states"),
         (5, "audit"),
+        (6, "process_deaths"),
     ]
     assert not conn.in_transaction
     conn.close()
@@ -85,9 +86,9 @@ def test_concurrent_migration_of_a_fresh_file_happens_once(tmp_path: Path) -> No
         t.join()
     assert errors == []
     # Each version exactly once, though not always all by the same thread.
-    assert sorted(v for applied in results for v in applied) == [1, 2, 3, 4, 5]
+    assert sorted(v for applied in results for v in applied) == [1, 2, 3, 4, 5, 6]
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (5,)
+    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (6,)
     conn.close()
 
 
@@ -137,4 +138,5 @@ def test_source_tree_fallback_reads_the_repository_folder(monkeypatch: pytest.Mo
         (3, "snapshots"),
         (4, "run_states"),
         (5, "audit"),
+        (6, "process_deaths"),
     ]

@@ -72,8 +72,8 @@ async def test_open_creates_the_schema_tables_and_views(pg_schema: PgSchema, db:
     async with make(pg_schema) as store:
         await store.open()  # idempotent
     rows = await db.fetch("SELECT version, name FROM schema_migrations ORDER BY version")
-    assert [(r[0], r[1]) for r in rows] == [(1, "init"), (2, "views"), (3, "snapshots"), (4, "run_states"), (5, "audit")]
-    assert PG_SCHEMA_VERSION == 5
+    assert [(r[0], r[1]) for r in rows] == [(1, "init"), (2, "views"), (3, "snapshots"), (4, "run_states"), (5, "audit"), (6, "process_deaths")]
+    assert PG_SCHEMA_VERSION == 6
     tables = {
         r[0]
         for r in await db.fetch(
@@ -82,7 +82,7 @@ async def test_open_creates_the_schema_tables_and_views(pg_schema: PgSchema, db:
             pg_schema[1],
         )
     }
-    assert tables == {"runs", "journal", "inbox", "schema_migrations"}
+    assert tables == {"runs", "journal", "inbox", "schema_migrations", "process_deaths"}
     views = {
         r[0]
         for r in await db.fetch(
@@ -132,7 +132,7 @@ async def test_many_stores_opening_a_fresh_schema_at_once_migrate_once(
     stores = [make(pg_schema) for _ in range(6)]
     await asyncio.gather(*(s.open() for s in stores))
     rows = await db.fetch("SELECT version FROM schema_migrations ORDER BY version")
-    assert [r[0] for r in rows] == [1, 2, 3, 4, 5]
+    assert [r[0] for r in rows] == list(range(1, PG_SCHEMA_VERSION + 1))
     await asyncio.gather(*(s.close() for s in stores))
 
 

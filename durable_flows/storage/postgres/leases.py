@@ -60,7 +60,7 @@ class PgLeaseJobs:
             run_id,
         )
         self._hold(run_id, token, undo)
-        return Lease(run_id, self.owner_id, token, expires)
+        return Lease(run_id, self.owner_id, token, expires, owner)
 
     async def claim_runs(
         self, conn: Any, undo: UndoList, workflows: list[str], limit: int
@@ -79,7 +79,7 @@ class PgLeaseJobs:
         held = list(self.held)
         rows = list(
             await conn.fetch(
-                f"SELECT run_id, workflow, lease_token, {NOW} FROM runs r "
+                f"SELECT run_id, workflow, lease_token, {NOW}, owner FROM runs r "
                 "WHERE workflow = ANY($1::text[]) AND status = ANY($2::text[]) "
                 f"AND (owner IS NULL OR lease_expires IS NULL OR lease_expires <= {NOW} "
                 "     OR (owner = $3 AND NOT run_id = ANY($4::text[]))) "
@@ -106,7 +106,7 @@ class PgLeaseJobs:
         for row in rows:  # keep the oldest-first order
             run_id, workflow, token = by_id[row[0]]
             self._hold(run_id, token, undo)
-            leases.append((Lease(run_id, self.owner_id, token, expires), workflow))
+            leases.append((Lease(run_id, self.owner_id, token, expires, row[4]), workflow))
         return leases
 
     async def _claimable_of_dead_owners(
@@ -128,7 +128,7 @@ class PgLeaseJobs:
             return []
         return list(
             await conn.fetch(
-                f"SELECT run_id, workflow, lease_token, {NOW} FROM runs r "
+                f"SELECT run_id, workflow, lease_token, {NOW}, owner FROM runs r "
                 "WHERE workflow = ANY($1::text[]) AND status = ANY($2::text[]) "
                 "AND owner = ANY($3::text[]) "
                 "ORDER BY created_at, run_id COLLATE \"C\" LIMIT $4 FOR NO KEY UPDATE SKIP LOCKED",

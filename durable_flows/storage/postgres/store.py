@@ -36,6 +36,7 @@ except ImportError as exc:  # pragma: no cover - exercised through open_store
 from ...errors import StoreReadOnlyError
 from .._pg_url import redact, split_schema
 from ..base import JournalStore
+from ..deaths import PgDeaths
 from ..owners import make_owner_id
 from ..rows import FINISHED_STATUSES, JournalEntry, Lease, NewRun, RunUpdate
 from ..store_helpers import check_update, delete_in_batches
@@ -49,7 +50,7 @@ from .reads import PgReads
 from .writer import PgWriter
 
 
-class PostgresStore(PgConnection, PgInbox, PgAudit, PgReads, JournalStore):
+class PostgresStore(PgConnection, PgInbox, PgAudit, PgDeaths, PgReads, JournalStore):
     """A :class:`JournalStore` on a PostgreSQL database (9.5+; tested on 15).
 
     The store opens lazily: every method opens it on first use, creating the

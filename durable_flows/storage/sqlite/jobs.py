@@ -307,7 +307,7 @@ class WriteJobs:
             (self.owner_id, token, expires, run_id),
         )
         self._hold(run_id, token, undo)
-        return Lease(run_id, self.owner_id, token, expires)
+        return Lease(run_id, self.owner_id, token, expires, owner)
 
     def release(self, conn: sqlite3.Connection, undo: UndoList, lease: Lease) -> None:
         # Let go first and for good: a lease its holder gave up is never renewed

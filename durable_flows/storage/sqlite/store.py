@@ -29,6 +29,7 @@ import aiosqlite
 
 from ...errors import StoreClosedError, StoreError, StoreOpenError, StoreReadOnlyError
 from ..base import JournalStore
+from ..deaths import SqliteDeaths
 from ..owners import make_owner_id
 from ..rows import (
     FINISHED_STATUSES,
@@ -50,7 +51,7 @@ log = logging.getLogger(__name__)
 _SYNCHRONOUS = ("FULL", "NORMAL", "EXTRA")
 
 
-class SqliteStore(SqliteReads, SqliteInbox, SqliteAudit, JournalStore):
+class SqliteStore(SqliteReads, SqliteInbox, SqliteAudit, SqliteDeaths, JournalStore):
     """A :class:`JournalStore` on one SQLite file.
 
     The store opens lazily: every method opens it on first use, so it can be
