@@ -32,6 +32,8 @@ class StateImage:
     def __init__(self, codec: Codec, doc: Any = MISSING) -> None:
         self.codec = codec
         self.doc = doc
+        #: Lists this image built itself, by path: only its own document holds them.
+        self._owned: dict[tuple[Any, ...], list[Any]] = {}
 
     @property
     def whole(self) -> bool:
@@ -47,26 +49,94 @@ class StateImage:
         if self.doc is MISSING or keys is None or not self._keyed(state):
             new = self.codec.dump_state(state)
             old = {} if self.doc is MISSING else self.doc
-            ops = diff(old, new) if isinstance(new, dict) and isinstance(old, dict) else diff(old, new)
-            self.doc = new
+            ops = diff(old, new)
+            self.doc = new  # shares values with ``ops``: nothing in it may be changed in place
+            self._owned.clear()
             return ops, _changed_keys(ops)
         ops = []
         for key in keys:
             path = self._path(state, key)
-            ops.extend(diff(get_at(self.doc, path), self._dump_key(state, key), path))
+            old = get_at(self.doc, path)
+            appended = self._appended(state, key, old)
+            if appended is None:
+                ops.extend(diff(old, self._dump_key(state, key), path))
+            elif appended:
+                ops.append(["append", list(path), appended])
         if ops:
             _check_json(ops)
-            self.doc = apply_ops(self.doc, ops)
+            self._apply(ops)
             if self.doc.get("_data") == {}:  # a dict-like state without keys dumps without "_data"
                 ops.append(["del", ["_data"]])
-                self.doc = apply_ops(self.doc, ops[-1:])
+                self._apply(ops[-1:])
         return ops, _changed_keys(ops)
 
     def dump_whole(self, state: BaseModel) -> Any:
         """The whole state as the codec writes it (jsonpickle states)."""
         dumped = self.codec.dump_state(state)
         self.doc = dumped
+        self._owned.clear()
         return dumped
+
+    # -- appends in O(appended) --------------------------------------------------------
+
+    def _appended(self, state: BaseModel, key: str, old: Any) -> list[Any] | None:
+        """The dumped items a list-valued key gained at its end ([]: unchanged), or
+        None when the change is anything else (the caller dumps the key and diffs).
+
+        Only for a dict-like state's own keys, whose dump leaves JSON scalars as
+        they are and builds a list item by item: then a live list whose first
+        ``len(old)`` items equal the image's (a C-level comparison that stops at
+        identical objects, so a history of strings costs a pointer compare per
+        item and no dumping) gained exactly its extra items. A typed field may
+        have its own serializer, so it is always dumped.
+        """
+        if type(old) is not list or not isinstance(state, DictLikeModel) or key in type(state).model_fields:
+            return None
+        value = state._data.get(key, MISSING)
+        if type(value) is not list:
+            return None
+        n = len(old)
+        if len(value) < n or (n and value[:n] != old):
+            return None
+        if len(value) == n:
+            return []
+        return self._dump_items(state, value[n:])
+
+    def _dump_items(self, state: BaseModel, items: list[Any]) -> list[Any]:
+        try:
+            dumped: list[Any] = _dump_value(items)
+        except SerializationError:
+            raise
+        except Exception:  # noqa: BLE001 - let the codec say what is wrong, as for a whole state
+            self.codec.dump_state(state)
+            raise
+        return dumped
+
+    def _apply(self, ops: list[Any]) -> None:
+        """Apply ``ops`` to the image; an append to a list the image made itself
+        extends it in place (no copy of the history per message).
+
+        Lists the image made are referenced by nothing but its own document
+        (operations carry their own item lists; the document handed in at
+        start is never changed in place), so extending one cannot change a
+        journaled record, a snapshot or the reducer's state.
+        """
+        owned = self._owned
+        for op in ops:
+            path = tuple(op[1])
+            if op[0] == "append" and path:
+                current = get_at(self.doc, path)
+                if current is not MISSING and owned.get(path) is current:
+                    current.extend(op[2])
+                    continue
+                self.doc = apply_ops(self.doc, [op])
+                made = get_at(self.doc, path)
+                if type(made) is list:
+                    owned[path] = made
+                continue
+            self.doc = apply_ops(self.doc, [op])
+            for p in [p for p in owned if p[: len(path)] == path]:
+                del owned[p]
 
     # -- keys ---------------------------------------------------------------------
 
