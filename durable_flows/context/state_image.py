@@ -125,9 +125,9 @@ class StateImage:
         for op in ops:
             path = tuple(op[1])
             if op[0] == "append" and path:
-                current = get_at(self.doc, path)
-                if current is not MISSING and owned.get(path) is current:
-                    current.extend(op[2])
+                mine = owned.get(path)
+                if mine is not None and get_at(self.doc, path) is mine:
+                    mine.extend(op[2])
                     continue
                 self.doc = apply_ops(self.doc, [op])
                 made = get_at(self.doc, path)

@@ -15,6 +15,7 @@ control-flow exception types that must not count as step errors).
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -55,9 +56,43 @@ def wrap_step(
     """
     if _dispatcher is None:
         return fn
-    dispatcher = _dispatcher
-    tags = {"llamaindex.run_id": run_id, "llamaindex.step.input_event": input_event}
+    call = span_step(fn, workflow_class, step, is_coroutine, passthrough)
+    tags = step_tags(run_id, input_event)
 
+    if is_coroutine:
+
+        @functools.wraps(fn)
+        async def call_async(**kwargs: Any) -> Any:
+            return await call(tags, **kwargs)
+
+        return call_async
+
+    @functools.wraps(fn)
+    def call_sync(**kwargs: Any) -> Any:
+        return call(tags, **kwargs)
+
+    return call_sync
+
+
+def step_tags(run_id: str, input_event: str) -> dict[str, str]:
+    """The instrument tags of one step execution."""
+    return {"llamaindex.run_id": run_id, "llamaindex.step.input_event": input_event}
+
+
+def span_step(
+    fn: Callable[..., Any],
+    workflow_class: str,
+    step: str,
+    is_coroutine: bool,
+    passthrough: tuple[type[BaseException], ...],
+) -> Callable[..., Any]:
+    """``call(tags, **kwargs)``: ``fn(**kwargs)`` inside a span, with ``tags`` added to the active ones.
+
+    Built once per step and reused for every execution (building the dispatcher's
+    decorator per call cost more than the span itself). Call only when
+    :func:`enabled`.
+    """
+    assert _dispatcher is not None
     if is_coroutine:
 
         async def run_async(**kwargs: Any) -> Any:
@@ -78,28 +113,30 @@ def wrap_step(
         target = run_sync
     target.__qualname__ = f"{workflow_class}.{step}"
     target.__name__ = step
-    spanned = dispatcher.span(target)
-
-    def unwrap(result: Any) -> Any:
-        if isinstance(result, _Passed):
-            raise result.exc
-        return result
+    # The dispatcher binds the call's arguments to inspect.signature(target) on
+    # every call; a stored __signature__ spares it reading the function each time.
+    target.__signature__ = inspect.signature(target)  # type: ignore[attr-defined]
+    spanned = _dispatcher.span(target)
 
     if is_coroutine:
 
-        @functools.wraps(fn)
-        async def call_async(**kwargs: Any) -> Any:
+        async def call_async(tags: dict[str, str], **kwargs: Any) -> Any:
             with instrument_tags({**active_instrument_tags.get(), **tags}):
-                return unwrap(await spanned(**kwargs))
+                return _unwrap(await spanned(**kwargs))
 
         return call_async
 
-    @functools.wraps(fn)
-    def call_sync(**kwargs: Any) -> Any:
+    def call_sync(tags: dict[str, str], **kwargs: Any) -> Any:
         with instrument_tags({**active_instrument_tags.get(), **tags}):
-            return unwrap(spanned(**kwargs))
+            return _unwrap(spanned(**kwargs))
 
     return call_sync
 
 
-__all__ = ["enabled", "wrap_step"]
+def _unwrap(result: Any) -> Any:
+    if isinstance(result, _Passed):
+        raise result.exc
+    return result
+
+
+__all__ = ["enabled", "span_step", "step_tags", "wrap_step"]
