@@ -4,6 +4,7 @@
     python bench/state_growth.py --quick               # tiny sizes (smoke run)
     python bench/state_growth.py --baseline /path/src  # also run the latency cases with the
                                                        # durable_flows found at that path
+    python bench/state_growth.py --synchronous NORMAL  # the store at synchronous=NORMAL
 
 * chat: a loop appends a 500-byte message to a list in ``ctx.store`` per turn.
   Prints journal bytes (payloads of the run's rows and the SQLite file), the
@@ -15,7 +16,10 @@
   seconds until the collector has all results.
 
 Each case runs ``--reps`` times (median, min-max), durable_flows on a fresh
-SQLite file at default settings (synchronous=FULL).
+SQLite file at default settings (synchronous=FULL) unless ``--synchronous``
+says otherwise. ``--baseline`` runs the latency cases in a subprocess with that
+tree on PYTHONPATH, under its own ``.venv/bin/python`` when it has one (an
+editable install of this tree would otherwise hand it this tree's migrations).
 """
 
 from __future__ import annotations
@@ -60,12 +64,16 @@ def _sizes(folder: str, state: Any) -> dict[str, int]:
     }
 
 
+#: The store's synchronous setting (``--synchronous``).
+SYNCHRONOUS = "FULL"
+
+
 async def _df_run(flow: str, start: dict[str, Any], folder: str) -> tuple[float, Any, Any]:
     from durable_flows import SqliteStore
 
     ns = state_flows.define("durable_flows")
     path = Path(folder) / "j.db"
-    store = SqliteStore(path)
+    store = SqliteStore(path, synchronous=SYNCHRONOUS)
     try:
         wf = getattr(ns, flow)(store=store, timeout=None)
         began = time.perf_counter()
@@ -131,8 +139,11 @@ def main() -> None:
     parser.add_argument("--turns", default="1000,2000,10000")
     parser.add_argument("--upstream-max", type=int, default=2000, help="largest chat run also on upstream")
     parser.add_argument("--baseline", help="a durable_flows source tree to run the latency cases with too")
+    parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
     parser.add_argument("--latency-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global SYNCHRONOUS
+    SYNCHRONOUS = args.synchronous
     reps = 1 if args.quick else args.reps
     fan_n, slow_n = (50, 5) if args.quick else (1000, 20)
     lat = {
@@ -149,7 +160,7 @@ def main() -> None:
     except ImportError:
         have_upstream = False
     turns = [20, 40] if args.quick else [int(t) for t in args.turns.split(",")]
-    print(f"chat: 500-byte message appended to ctx.store per turn, {reps} rep(s), synchronous=FULL")
+    print(f"chat: 500-byte message appended to ctx.store per turn, {reps} rep(s), synchronous={SYNCHRONOUS}")
     print(f"{'turns':>6} {'journal':>12} {'state recs':>11} {'file':>12} {'final state':>12} "
           f"{'jrnl/state':>10} {'durable_flows':>26} {'upstream':>26} {'df/up':>6}")
     for t in turns:
@@ -163,7 +174,10 @@ def main() -> None:
     base = None
     if args.baseline:
         env = dict(os.environ, PYTHONPATH=args.baseline)
-        cmd = [sys.executable, __file__, "--latency-only", "--reps", str(reps)] + (["--quick"] if args.quick else [])
+        own = Path(args.baseline) / ".venv" / "bin" / "python"
+        python = str(own) if own.exists() else sys.executable
+        cmd = [python, __file__, "--latency-only", "--reps", str(reps), "--synchronous", SYNCHRONOUS]
+        cmd += ["--quick"] if args.quick else []
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd="/")
         base = json.loads(done.stdout.strip().splitlines()[-1])
     for name, label in (("fanout_edit", f"fan-out {fan_n}, edit_state per worker"),
