@@ -7,6 +7,9 @@ tags ``llamaindex.run_id`` and ``llamaindex.step.input_event``, so span and even
 handlers registered on the root dispatcher (Arize, Langfuse, OpenTelemetry
 integrations) see durable_flows runs as they see llama-index-workflows runs.
 Without the package, :func:`wrap_step` returns the step function unchanged.
+While no handler but the library's null ones is registered, the span is skipped
+(nobody could see it, and it costs more than a short step); the tags are set
+either way, and a handler added during a run sees the next step.
 
 Owns: the wrapping. Imports nothing from durable_flows (the runtime passes in the
 control-flow exception types that must not count as step errors).
@@ -22,6 +25,8 @@ from typing import Any
 try:
     from llama_index_instrumentation import get_dispatcher
     from llama_index_instrumentation.dispatcher import active_instrument_tags, instrument_tags
+    from llama_index_instrumentation.event_handlers import NullEventHandler
+    from llama_index_instrumentation.span_handlers import NullSpanHandler
 except ImportError:  # the optional extra is not installed
     get_dispatcher = None  # type: ignore[assignment]
 
@@ -118,19 +123,49 @@ def span_step(
     target.__signature__ = inspect.signature(target)  # type: ignore[attr-defined]
     spanned = _dispatcher.span(target)
 
+    dispatcher = _dispatcher
     if is_coroutine:
 
         async def call_async(tags: dict[str, str], **kwargs: Any) -> Any:
             with instrument_tags({**active_instrument_tags.get(), **tags}):
+                if not listened(dispatcher):
+                    return await fn(**kwargs)
                 return _unwrap(await spanned(**kwargs))
 
         return call_async
 
     def call_sync(tags: dict[str, str], **kwargs: Any) -> Any:
         with instrument_tags({**active_instrument_tags.get(), **tags}):
+            if not listened(dispatcher):
+                return fn(**kwargs)
             return _unwrap(spanned(**kwargs))
 
     return call_sync
+
+
+def listened(dispatcher: Any) -> bool:
+    """Whether any handler other than the library's null ones would see a span or event.
+
+    Checked per call, so a handler added while a run is going sees the next
+    step. With nothing listening a span is invisible but costs more than a
+    short step (argument binding, a uuid, the handler walk), so it is skipped;
+    the instrument tags are set either way.
+    """
+    seen = 0
+    current = dispatcher
+    while current is not None and seen < 16:  # (a dispatcher tree is shallow; never loop)
+        for handler in current.span_handlers:
+            if type(handler) is not NullSpanHandler:
+                return True
+        for handler in current.event_handlers:
+            if type(handler) is not NullEventHandler:
+                return True
+        if not current.propagate:
+            break
+        parent = current.parent
+        current = None if parent is current else parent
+        seen += 1
+    return False
 
 
 def _unwrap(result: Any) -> Any:
