@@ -5,6 +5,7 @@
     python bench/state_growth.py --baseline /path/src  # also run the latency cases with the
                                                        # durable_flows found at that path
     python bench/state_growth.py --synchronous NORMAL  # the store at synchronous=NORMAL
+    python bench/state_growth.py --synchronous MEMORY  # a MemoryStore: the engine alone
 
 * chat: a loop appends a 500-byte message to a list in ``ctx.store`` per turn.
   Prints journal bytes (payloads of the run's rows and the SQLite file), the
@@ -68,12 +69,21 @@ def _sizes(folder: str, state: Any) -> dict[str, int]:
 SYNCHRONOUS = "FULL"
 
 
+#: Journal sizes of the latest run on a MemoryStore (``--synchronous MEMORY``).
+_MEMORY_SIZES: dict[str, int] = {}
+
+
 async def _df_run(flow: str, start: dict[str, Any], folder: str) -> tuple[float, Any, Any]:
     from durable_flows import SqliteStore
 
     ns = state_flows.define("durable_flows")
-    path = Path(folder) / "j.db"
-    store = SqliteStore(path, synchronous=SYNCHRONOUS)
+    store: Any
+    if SYNCHRONOUS == "MEMORY":  # the engine alone: no SQLite, no fsync
+        from durable_flows.storage.memory import MemoryStore
+
+        store = MemoryStore()
+    else:
+        store = SqliteStore(Path(folder) / "j.db", synchronous=SYNCHRONOUS)
     try:
         wf = getattr(ns, flow)(store=store, timeout=None)
         began = time.perf_counter()
@@ -81,6 +91,16 @@ async def _df_run(flow: str, start: dict[str, Any], folder: str) -> tuple[float,
         result = await handler
         seconds = time.perf_counter() - began
         state = (await handler.ctx.store.get_state()).model_dump(mode="json")
+        if SYNCHRONOUS == "MEMORY":
+            entries = await store.read("r")
+            states = [e for e in entries if e.kind == "state"]
+            _MEMORY_SIZES.update(
+                journal_payload_bytes=sum(len(e.payload) for e in entries),
+                state_record_bytes=sum(len(e.payload) for e in states),
+                state_records=len(states),
+                file_bytes=0,
+                final_state_bytes=len(json.dumps(state)),
+            )
     finally:
         await store.close()
     return seconds, result, state
@@ -108,7 +128,7 @@ def chat(turns: int, reps: int, upstream: bool) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="df-bench-") as folder:
             seconds, result, state = asyncio.run(_df_run("ChatFlow", {"turns": turns}, folder))
             assert result == turns, result
-            sizes = _sizes(folder, state)
+            sizes = dict(_MEMORY_SIZES) if SYNCHRONOUS == "MEMORY" else _sizes(folder, state)
             df_times.append(seconds)
         if upstream:
             seconds, result = asyncio.run(_up_run("ChatFlow", {"turns": turns}))
@@ -139,7 +159,10 @@ def main() -> None:
     parser.add_argument("--turns", default="1000,2000,10000")
     parser.add_argument("--upstream-max", type=int, default=2000, help="largest chat run also on upstream")
     parser.add_argument("--baseline", help="a durable_flows source tree to run the latency cases with too")
-    parser.add_argument("--synchronous", default="FULL", choices=["FULL", "NORMAL"])
+    parser.add_argument(
+        "--synchronous", default="FULL", choices=["FULL", "NORMAL", "MEMORY"],
+        help="the SQLite store's setting, or MEMORY: a MemoryStore (the engine's own time, no disk)",
+    )
     parser.add_argument("--latency-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     global SYNCHRONOUS

@@ -98,6 +98,42 @@ def span_step(
     :func:`enabled`.
     """
     assert _dispatcher is not None
+    dispatcher = _dispatcher
+    made: list[Callable[..., Any]] = []  # the spanned target, built when first needed
+
+    def spanned() -> Callable[..., Any]:
+        if not made:
+            made.append(_spanned_target(dispatcher, fn, workflow_class, step, is_coroutine, passthrough))
+        return made[0]
+
+    if is_coroutine:
+
+        async def call_async(tags: dict[str, str], **kwargs: Any) -> Any:
+            with instrument_tags({**active_instrument_tags.get(), **tags}):
+                if not listened(dispatcher):
+                    return await fn(**kwargs)
+                return _unwrap(await spanned()(**kwargs))
+
+        return call_async
+
+    def call_sync(tags: dict[str, str], **kwargs: Any) -> Any:
+        with instrument_tags({**active_instrument_tags.get(), **tags}):
+            if not listened(dispatcher):
+                return fn(**kwargs)
+            return _unwrap(spanned()(**kwargs))
+
+    return call_sync
+
+
+def _spanned_target(
+    dispatcher: Any,
+    fn: Callable[..., Any],
+    workflow_class: str,
+    step: str,
+    is_coroutine: bool,
+    passthrough: tuple[type[BaseException], ...],
+) -> Callable[..., Any]:
+    """``fn`` wrapped by the dispatcher's span decorator, under the step's span name."""
     if is_coroutine:
 
         async def run_async(**kwargs: Any) -> Any:
@@ -121,26 +157,13 @@ def span_step(
     # The dispatcher binds the call's arguments to inspect.signature(target) on
     # every call; a stored __signature__ spares it reading the function each time.
     target.__signature__ = inspect.signature(target)  # type: ignore[attr-defined]
-    spanned = _dispatcher.span(target)
+    return dispatcher.span(target)  # type: ignore[no-any-return]
 
-    dispatcher = _dispatcher
-    if is_coroutine:
 
-        async def call_async(tags: dict[str, str], **kwargs: Any) -> Any:
-            with instrument_tags({**active_instrument_tags.get(), **tags}):
-                if not listened(dispatcher):
-                    return await fn(**kwargs)
-                return _unwrap(await spanned(**kwargs))
-
-        return call_async
-
-    def call_sync(tags: dict[str, str], **kwargs: Any) -> Any:
-        with instrument_tags({**active_instrument_tags.get(), **tags}):
-            if not listened(dispatcher):
-                return fn(**kwargs)
-            return _unwrap(spanned(**kwargs))
-
-    return call_sync
+def _unwrap(result: Any) -> Any:
+    if isinstance(result, _Passed):
+        raise result.exc
+    return result
 
 
 def listened(dispatcher: Any) -> bool:
@@ -166,12 +189,6 @@ def listened(dispatcher: Any) -> bool:
         current = None if parent is current else parent
         seen += 1
     return False
-
-
-def _unwrap(result: Any) -> Any:
-    if isinstance(result, _Passed):
-        raise result.exc
-    return result
 
 
 __all__ = ["enabled", "span_step", "step_tags", "wrap_step"]
