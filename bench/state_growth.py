@@ -4,6 +4,8 @@
     python bench/state_growth.py --quick               # tiny sizes (smoke run)
     python bench/state_growth.py --baseline /path/src  # also run the latency cases with the
                                                        # durable_flows found at that path
+    python bench/state_growth.py --synchronous NORMAL  # the store at synchronous=NORMAL
+    python bench/state_growth.py --synchronous MEMORY  # a MemoryStore: the engine alone
 
 * chat: a loop appends a 500-byte message to a list in ``ctx.store`` per turn.
   Prints journal bytes (payloads of the run's rows and the SQLite file), the
@@ -15,7 +17,24 @@
   seconds until the collector has all results.
 
 Each case runs ``--reps`` times (median, min-max), durable_flows on a fresh
-SQLite file at default settings (synchronous=FULL).
+SQLite file at default settings (synchronous=FULL) unless ``--synchronous``
+says otherwise. ``--baseline`` runs the latency cases in a subprocess with that
+tree on PYTHONPATH, under its own ``.venv/bin/python`` when it has one (an
+editable install of this tree would otherwise hand it this tree's migrations).
+
+What the runs of December 2026 showed (repeated, on the shared 2-core machine):
+
+* chat: journal bytes are the same in every run (1,000 turns 1.31 MB, 2.00 MB,
+  10,000 turns 9.46 MB; 2.6x, 2.0x, 1.9x the final state). The engine no longer
+  dumps the history per turn (an append is found by a C-level prefix compare),
+  so at FULL 10,000 turns take 7-9x the time of 1,000. At FULL a turn is one
+  sequential commit with an fsync (``bench/commit_latency.py``): 2,000 turns
+  took 1.4x upstream's in-memory time on a quiet disk, 2.5-3.5x while other
+  jobs wrote; on a MemoryStore the engine alone took 0.4x upstream's time.
+* fanout-edit: 1.3-1.8x the time of 68d499e (before issue 12), on SQLite and on
+  a MemoryStore; the writer thread's CPU per entry is about twice 68d499e's
+  (hash chain, search-index trigger), and each ``edit_state`` adds its copy and
+  commit-order bookkeeping.
 """
 
 from __future__ import annotations
@@ -60,12 +79,25 @@ def _sizes(folder: str, state: Any) -> dict[str, int]:
     }
 
 
+#: The store's synchronous setting (``--synchronous``).
+SYNCHRONOUS = "FULL"
+
+
+#: Journal sizes of the latest run on a MemoryStore (``--synchronous MEMORY``).
+_MEMORY_SIZES: dict[str, int] = {}
+
+
 async def _df_run(flow: str, start: dict[str, Any], folder: str) -> tuple[float, Any, Any]:
     from durable_flows import SqliteStore
 
     ns = state_flows.define("durable_flows")
-    path = Path(folder) / "j.db"
-    store = SqliteStore(path)
+    store: Any
+    if SYNCHRONOUS == "MEMORY":  # the engine alone: no SQLite, no fsync
+        from durable_flows.storage.memory import MemoryStore
+
+        store = MemoryStore()
+    else:
+        store = SqliteStore(Path(folder) / "j.db", synchronous=SYNCHRONOUS)
     try:
         wf = getattr(ns, flow)(store=store, timeout=None)
         began = time.perf_counter()
@@ -73,6 +105,16 @@ async def _df_run(flow: str, start: dict[str, Any], folder: str) -> tuple[float,
         result = await handler
         seconds = time.perf_counter() - began
         state = (await handler.ctx.store.get_state()).model_dump(mode="json")
+        if SYNCHRONOUS == "MEMORY":
+            entries = await store.read("r")
+            states = [e for e in entries if e.kind == "state"]
+            _MEMORY_SIZES.update(
+                journal_payload_bytes=sum(len(e.payload) for e in entries),
+                state_record_bytes=sum(len(e.payload) for e in states),
+                state_records=len(states),
+                file_bytes=0,
+                final_state_bytes=len(json.dumps(state)),
+            )
     finally:
         await store.close()
     return seconds, result, state
@@ -100,7 +142,7 @@ def chat(turns: int, reps: int, upstream: bool) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="df-bench-") as folder:
             seconds, result, state = asyncio.run(_df_run("ChatFlow", {"turns": turns}, folder))
             assert result == turns, result
-            sizes = _sizes(folder, state)
+            sizes = dict(_MEMORY_SIZES) if SYNCHRONOUS == "MEMORY" else _sizes(folder, state)
             df_times.append(seconds)
         if upstream:
             seconds, result = asyncio.run(_up_run("ChatFlow", {"turns": turns}))
@@ -131,8 +173,14 @@ def main() -> None:
     parser.add_argument("--turns", default="1000,2000,10000")
     parser.add_argument("--upstream-max", type=int, default=2000, help="largest chat run also on upstream")
     parser.add_argument("--baseline", help="a durable_flows source tree to run the latency cases with too")
+    parser.add_argument(
+        "--synchronous", default="FULL", choices=["FULL", "NORMAL", "MEMORY"],
+        help="the SQLite store's setting, or MEMORY: a MemoryStore (the engine's own time, no disk)",
+    )
     parser.add_argument("--latency-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global SYNCHRONOUS
+    SYNCHRONOUS = args.synchronous
     reps = 1 if args.quick else args.reps
     fan_n, slow_n = (50, 5) if args.quick else (1000, 20)
     lat = {
@@ -149,7 +197,7 @@ def main() -> None:
     except ImportError:
         have_upstream = False
     turns = [20, 40] if args.quick else [int(t) for t in args.turns.split(",")]
-    print(f"chat: 500-byte message appended to ctx.store per turn, {reps} rep(s), synchronous=FULL")
+    print(f"chat: 500-byte message appended to ctx.store per turn, {reps} rep(s), synchronous={SYNCHRONOUS}")
     print(f"{'turns':>6} {'journal':>12} {'state recs':>11} {'file':>12} {'final state':>12} "
           f"{'jrnl/state':>10} {'durable_flows':>26} {'upstream':>26} {'df/up':>6}")
     for t in turns:
@@ -163,7 +211,10 @@ def main() -> None:
     base = None
     if args.baseline:
         env = dict(os.environ, PYTHONPATH=args.baseline)
-        cmd = [sys.executable, __file__, "--latency-only", "--reps", str(reps)] + (["--quick"] if args.quick else [])
+        own = Path(args.baseline) / ".venv" / "bin" / "python"
+        python = str(own) if own.exists() else sys.executable
+        cmd = [python, __file__, "--latency-only", "--reps", str(reps), "--synchronous", SYNCHRONOUS]
+        cmd += ["--quick"] if args.quick else []
         done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True, cwd="/")
         base = json.loads(done.stdout.strip().splitlines()[-1])
     for name, label in (("fanout_edit", f"fan-out {fan_n}, edit_state per worker"),

@@ -64,3 +64,22 @@ def test_quick_json_without_upstream(tmp_path: Path) -> None:
     }
     assert engines == {"durable_flows"}
     assert {s["workload"].split()[0] for s in doc["series"]} >= {"chain", "loop"}
+
+
+@pytest.mark.timeout(150)
+@pytest.mark.parametrize("synchronous", ["FULL", "MEMORY"])
+def test_state_growth_quick_run_prints_its_tables(synchronous: str) -> None:
+    """``bench/state_growth.py --quick`` keeps working, on SQLite and on a MemoryStore."""
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "state_growth.py"), "--quick", "--synchronous", synchronous],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert f"synchronous={synchronous}" in proc.stdout
+    assert "fan-out 50, edit_state per worker" in proc.stdout
+    rows = [line.split() for line in proc.stdout.splitlines() if line.strip().startswith(("20 ", "40 "))]
+    assert [row[0] for row in rows] == ["20", "40"]
+    assert all(int(row[1].replace(",", "")) > 0 for row in rows)  # journal bytes were counted

@@ -186,3 +186,36 @@ async def test_a_step_cancelled_with_its_run_exits_its_span(spans: SimpleSpanHan
     assert _names(spans.completed_spans) == ["Sleeps.run", "Sleeps.sleep_step"]
     reasons = sorted(e.reason for e in events.named("SpanCancelledEvent"))
     assert reasons == ["step cancelled", "workflow cancelled by user"]
+
+
+async def test_with_only_null_handlers_the_span_is_skipped_and_the_tags_stay() -> None:
+    """Pins the skipped span (issue 12 perf): with only the library's null handlers a step
+    runs without a span (no span id in its context) but still sees the run's tags; a
+    handler registered later gets its spans from the next step on."""
+    from llama_index_instrumentation.dispatcher import active_span_id
+
+    from durable_flows import instrumentation
+
+    class Peek(Workflow):
+        @step
+        async def first(self, ev: StartEvent) -> Middle:
+            return Middle()
+
+        @step
+        async def second(self, ctx: Context, ev: Middle) -> StopEvent:
+            return StopEvent(result=(dict(active_instrument_tags.get()), active_span_id.get()))
+
+    assert not instrumentation.listened(instrumentation._dispatcher)
+    handler = Peek().run()
+    tags, span_id = await asyncio.wait_for(handler, 10)
+    assert tags["llamaindex.run_id"] == handler.run_id
+    assert span_id is None
+    listening = SimpleSpanHandler()
+    get_dispatcher().add_span_handler(listening)
+    try:
+        assert instrumentation.listened(instrumentation._dispatcher)
+        _, span_id = await asyncio.wait_for(Peek().run(), 10)
+        assert span_id is not None and span_id.startswith("Peek.second-")
+        assert _names(listening.completed_spans) == ["Peek.first", "Peek.run", "Peek.second"]
+    finally:
+        get_dispatcher().span_handlers.remove(listening)

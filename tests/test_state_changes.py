@@ -65,6 +65,18 @@ changes = st.lists(
 )
 
 
+changes_in_place = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["set", "append", "nested", "delete", "append_in_place", "append_dict", "edit_item", "whole"]
+        ),
+        st.sampled_from(KEYS),
+        st.integers(0, 9),
+    ),
+    max_size=16,
+)
+
+
 @settings(max_examples=150)
 @given(steps=changes)
 def test_image_follows_the_live_dict_state(steps: list[tuple[str, str, int]]) -> None:
@@ -85,6 +97,51 @@ def test_image_follows_the_live_dict_state(steps: list[tuple[str, str, int]]) ->
         ops, _ = image.change(state, [key])
         folded = apply_ops(folded, ops)
         assert image.doc == codec.dump_state(state) == folded
+
+
+@settings(max_examples=200)
+@given(steps=changes_in_place)
+def test_appends_found_without_dumping_the_list_stay_exact(steps: list[tuple[str, str, int]]) -> None:
+    """Pins the append fast path (a list key is compared, not dumped, and the image
+    extends lists it built in place): the same list object grown in place, items
+    changed in place inside the old prefix, dict items, whole-state changes between
+    appends; journaled operations and the document the image started from never
+    change afterwards."""
+    codec = Codec()
+    state = DictState()
+    start = codec.dump_state(state)
+    image = StateImage(codec, start)
+    start_json = json.dumps(start)
+    folded = start
+    journal: list[tuple[list[Any], str]] = []
+    for op, key, n in steps:
+        extras = state._data
+        current = extras.get(key)
+        if op == "set":
+            extras[key] = n
+        elif op == "append":
+            extras[key] = [*current, n] if isinstance(current, list) else [n]
+        elif op == "append_in_place" and isinstance(current, list):
+            current.append(n)
+        elif op == "append_dict":
+            item = {"role": "user", "n": n}
+            extras[key] = [*current, item] if isinstance(current, list) else [item]
+        elif op == "edit_item" and isinstance(current, list) and current:
+            if isinstance(current[0], dict):
+                current[0]["n"] = n + 100  # in place, inside the prefix the image holds
+            else:
+                current[0] = n + 100
+        elif op == "nested":
+            extras[key] = {"x": n, "y": [n, n + 1]}
+        elif op == "delete":
+            extras.pop(key, None)
+        ops, _ = image.change(state, None if op == "whole" else [key])
+        journal.append((ops, json.dumps(ops)))
+        folded = apply_ops(folded, ops)
+        assert image.doc == codec.dump_state(state) == folded
+    assert json.dumps(start) == start_json
+    for ops, at_the_time in journal:
+        assert json.dumps(ops) == at_the_time
 
 
 class Typed(BaseModel):

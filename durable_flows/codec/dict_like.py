@@ -100,6 +100,10 @@ class DictLikeModel(BaseModel):
             self._data.update(extras)
 
     def __getattr__(self, name: str) -> Any:
+        if name == "_data":  # the hot path of every item access: skip pydantic's lookup
+            extras = _extras_of(self)
+            if extras is not None:
+                return extras
         cls = type(self)
         if name.startswith("__") or name in cls.__private_attributes__ or name in cls.model_fields:
             return super().__getattr__(name)  # type: ignore[misc]

@@ -23,7 +23,7 @@ from ..runtime.commit_order import ALL_STATE, state_key
 from ..runtime.scope import current_scope
 from ..runtime.state_patch import MISSING
 from .edit_copy import edit_copy
-from .state_image import StateImage
+from .state_image import StateImage, extras_of, field_names
 from .state_payload import InMemorySerializedState as InMemorySerializedState
 from .state_payload import deserialize_state_from_dict as deserialize_state_from_dict
 from .state_payload import parse_in_memory_state as parse_in_memory_state
@@ -274,15 +274,12 @@ def get_by_path(state: Any, path: str, default: Any = Ellipsis) -> Any:
 
 
 def _child(obj: Any, key: str) -> tuple[bool, Any]:
-    if isinstance(obj, DictLikeModel):
-        if key in type(obj).model_fields:
-            return True, getattr(obj, key)
-        if key in obj:
-            return True, obj[key]
-        return False, None
     if isinstance(obj, BaseModel):
-        if key in type(obj).model_fields:
+        if key in field_names(type(obj)):
             return True, getattr(obj, key)
+        extras = extras_of(obj)
+        if extras is not None and key in extras:
+            return True, extras[key]
         return False, None
     if isinstance(obj, dict):
         return (key in obj), obj.get(key)
@@ -306,10 +303,12 @@ def set_by_path(state: Any, path: str, value: Any) -> None:
 
 
 def _assign(obj: Any, key: str, value: Any) -> None:
-    if isinstance(obj, DictLikeModel) and key not in type(obj).model_fields:
-        obj[key] = value
-    elif isinstance(obj, BaseModel):
-        setattr(obj, key, value)
+    if isinstance(obj, BaseModel):
+        extras = extras_of(obj)
+        if extras is not None and key not in field_names(type(obj)):
+            extras[key] = value
+        else:
+            setattr(obj, key, value)
     elif isinstance(obj, dict):
         obj[key] = value
     elif isinstance(obj, list) and key.lstrip("-").isdigit():

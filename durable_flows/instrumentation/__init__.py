@@ -11,6 +11,11 @@ Each run is wrapped too, while a process hosts it (:func:`run_span`, see
 (``span_events.py``): a cancelled run or step, a step's and a run's output
 summarized (``summary.py``). Without the package, :func:`wrap_step` returns
 the step function unchanged and :func:`run_span` a span that does nothing.
+While no handler but the library's null ones is registered, spans, span events
+and summaries are skipped (nobody could see them, and they cost more than a
+short step); the run-id and input-event tags are set either way, and a handler
+added during a run sees the next step.
+
 
 Owns: the wrapping. Imports nothing from durable_flows (the runtime passes in the
 control-flow exception types that must not count as step errors).
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 from collections.abc import Callable
 from types import TracebackType
 from typing import Any
@@ -27,6 +33,8 @@ from typing import Any
 try:
     from llama_index_instrumentation import get_dispatcher
     from llama_index_instrumentation.dispatcher import active_instrument_tags, instrument_tags
+    from llama_index_instrumentation.event_handlers import NullEventHandler
+    from llama_index_instrumentation.span_handlers import NullSpanHandler
 except ImportError:  # the optional extra is not installed
     get_dispatcher = None  # type: ignore[assignment]
 
@@ -69,7 +77,7 @@ def run_span(
     ``hosting.py``); ``start_event`` is None on a resume; ``cancelled`` are the
     exception types that mean "cancelled by the user" (not an error).
     """
-    if _dispatcher is None:
+    if _dispatcher is None or not listened(_dispatcher):
         return _NoSpan()
     from .hosting import RunSpan
 
@@ -108,24 +116,94 @@ def wrap_step(
 ) -> Callable[..., Any]:
     """``fn`` run inside a span with the run's instrument tags (``fn`` itself when disabled).
 
-    ``input_event`` is the event the step runs on (its type name and a summary
-    become the tags ``llamaindex.step.input_event`` and ``.input_summary``).
-    Exceptions of the ``passthrough`` types (a step parking on ``wait_for_event``)
-    and a cancellation (after a ``SpanCancelledEvent``) leave the span as a
-    normal exit and are raised again outside it. A returned event is
-    dispatched as a ``step.output`` event, summarized.
+    ``input_event`` is the event the step runs on (its type name and, while a
+    handler listens, a summary become the tags ``llamaindex.step.input_event``
+    and ``.input_summary``). Exceptions of the ``passthrough`` types (a step
+    parking on ``wait_for_event``) and a cancellation (after a
+    ``SpanCancelledEvent``) leave the span as a normal exit and are raised again
+    outside it. A returned event is dispatched as a ``step.output`` event,
+    summarized. The runtime builds :func:`span_step` once per step instead.
     """
     if _dispatcher is None:
         return fn
-    from .summary import summarize_event
+    call = span_step(fn, workflow_class, step, is_coroutine, passthrough)
+    if is_coroutine:
 
+        @functools.wraps(fn)
+        async def call_async(**kwargs: Any) -> Any:
+            return await call(run_id, input_event, **kwargs)
+
+        return call_async
+
+    @functools.wraps(fn)
+    def call_sync(**kwargs: Any) -> Any:
+        return call(run_id, input_event, **kwargs)
+
+    return call_sync
+
+
+def step_tags(run_id: str, input_event: Any, summarized: bool) -> dict[str, str]:
+    """The instrument tags of one step execution (the summary only when ``summarized``)."""
+    tags = {"llamaindex.run_id": run_id, "llamaindex.step.input_event": type(input_event).__name__}
+    if summarized:
+        from .summary import summarize_event
+
+        tags["llamaindex.step.input_summary"] = summarize_event(input_event)
+    return tags
+
+
+def span_step(
+    fn: Callable[..., Any],
+    workflow_class: str,
+    step: str,
+    is_coroutine: bool,
+    passthrough: tuple[type[BaseException], ...],
+) -> Callable[..., Any]:
+    """``call(run_id, input_event, **kwargs)``: ``fn(**kwargs)`` in a span, with the step's tags.
+
+    Built once per step and reused for every execution (building the dispatcher's
+    decorator per call cost more than the span itself). Call only when
+    :func:`enabled`.
+    """
+    assert _dispatcher is not None
     dispatcher = _dispatcher
-    tags = {
-        "llamaindex.run_id": run_id,
-        "llamaindex.step.input_event": type(input_event).__name__,
-        "llamaindex.step.input_summary": summarize_event(input_event),
-    }
+    made: list[Callable[..., Any]] = []  # the spanned target, built when first needed
 
+    def spanned() -> Callable[..., Any]:
+        if not made:
+            made.append(_spanned_target(dispatcher, fn, workflow_class, step, is_coroutine, passthrough))
+        return made[0]
+
+    if is_coroutine:
+
+        async def call_async(run_id: str, input_event: Any, /, **kwargs: Any) -> Any:
+            seen = listened(dispatcher)
+            with instrument_tags({**active_instrument_tags.get(), **step_tags(run_id, input_event, seen)}):
+                if not seen:
+                    return await fn(**kwargs)
+                return _unwrap(await spanned()(**kwargs))
+
+        return call_async
+
+    def call_sync(run_id: str, input_event: Any, /, **kwargs: Any) -> Any:
+        seen = listened(dispatcher)
+        with instrument_tags({**active_instrument_tags.get(), **step_tags(run_id, input_event, seen)}):
+            if not seen:
+                return fn(**kwargs)
+            return _unwrap(spanned()(**kwargs))
+
+    return call_sync
+
+
+def _spanned_target(
+    dispatcher: Any,
+    fn: Callable[..., Any],
+    workflow_class: str,
+    step: str,
+    is_coroutine: bool,
+    passthrough: tuple[type[BaseException], ...],
+) -> Callable[..., Any]:
+    """``fn`` wrapped by the dispatcher's span decorator, under the step's span name."""
     if is_coroutine:
 
         async def run_async(**kwargs: Any) -> Any:
@@ -153,28 +231,41 @@ def wrap_step(
         target = run_sync
     target.__qualname__ = f"{workflow_class}.{step}"
     target.__name__ = step
-    spanned = dispatcher.span(target)
-
-    def unwrap(result: Any) -> Any:
-        if isinstance(result, _Passed):
-            raise result.exc
-        return result
-
-    if is_coroutine:
-
-        @functools.wraps(fn)
-        async def call_async(**kwargs: Any) -> Any:
-            with instrument_tags({**active_instrument_tags.get(), **tags}):
-                return unwrap(await spanned(**kwargs))
-
-        return call_async
-
-    @functools.wraps(fn)
-    def call_sync(**kwargs: Any) -> Any:
-        with instrument_tags({**active_instrument_tags.get(), **tags}):
-            return unwrap(spanned(**kwargs))
-
-    return call_sync
+    # The dispatcher binds the call's arguments to inspect.signature(target) on
+    # every call; a stored __signature__ spares it reading the function each time.
+    target.__signature__ = inspect.signature(target)  # type: ignore[attr-defined]
+    return dispatcher.span(target)  # type: ignore[no-any-return]
 
 
-__all__ = ["enabled", "run_span", "wrap_step"]
+def _unwrap(result: Any) -> Any:
+    if isinstance(result, _Passed):
+        raise result.exc
+    return result
+
+
+def listened(dispatcher: Any) -> bool:
+    """Whether any handler other than the library's null ones would see a span or event.
+
+    Checked per call, so a handler added while a run is going sees the next
+    step. With nothing listening a span is invisible but costs more than a
+    short step (argument binding, a uuid, the handler walk), so it is skipped;
+    the instrument tags are set either way.
+    """
+    seen = 0
+    current = dispatcher
+    while current is not None and seen < 16:  # (a dispatcher tree is shallow; never loop)
+        for handler in current.span_handlers:
+            if type(handler) is not NullSpanHandler:
+                return True
+        for handler in current.event_handlers:
+            if type(handler) is not NullEventHandler:
+                return True
+        if not current.propagate:
+            break
+        parent = current.parent
+        current = None if parent is current else parent
+        seen += 1
+    return False
+
+
+__all__ = ["enabled", "listened", "run_span", "span_step", "step_tags", "wrap_step"]

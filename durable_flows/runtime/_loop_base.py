@@ -72,6 +72,8 @@ class LoopBase:
         self.buffers: dict[str, dict[str, LiveBuffer]] = {}
         self.resources = ResourceManager(on_create=self._on_resource)
         self._loose_resources: list[tuple[str, bool]] = []
+        #: Step name -> (its function, that function run inside an instrumentation span).
+        self._spanned: dict[str, tuple[Any, Any]] = {}
         self._reported_status = "running"
         self._reported_waiting_for: list[str] = []
         self._went_idle = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from typing import Any
 
@@ -70,10 +71,13 @@ class StepsMixin(LoopBase):
         ex = scope.ex
         fn, cfg, is_coroutine = self.plan.step_call(ex.step)
         if instrumentation.enabled():  # llama-index-instrumentation spans, as upstream
-            fn = instrumentation.wrap_step(
-                fn, self.plan.name.rsplit(".", 1)[-1], ex.step, self.run_id,
-                ex.event, is_coroutine, (WaitingForEvent,),
-            )
+            spanned = self._spanned.get(ex.step)
+            if spanned is None or spanned[0] is not fn:
+                call = instrumentation.span_step(
+                    fn, self.plan.name.rsplit(".", 1)[-1], ex.step, is_coroutine, (WaitingForEvent,)
+                )
+                spanned = self._spanned[ex.step] = (fn, call)
+            fn = functools.partial(spanned[1], self.run_id, ex.event)
         kwargs: dict[str, Any] = {cfg.event_name: handed_out(ex.event)}
         if cfg.context_parameter:
             kwargs[cfg.context_parameter] = self.ctx
