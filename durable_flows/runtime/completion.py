@@ -17,6 +17,7 @@ from . import records as k
 from ._loop_base import LoopBase, _Batch
 from .commit_order import Writer
 from .records import Record
+from .returns import returned_events
 from .scope import ExecScope, WaitingForEvent
 from .state import EXEC_RUNNING
 
@@ -109,23 +110,21 @@ class CompletionMixin(LoopBase):
 
     def _complete(self, batch: _Batch, scope: ExecScope, outcome: str, value: Any, now: float) -> None:
         ex = scope.ex
-        if outcome == "ok" and value is not None and not isinstance(value, Event):
-            outcome, value = "error", WorkflowRuntimeError(
-                f"Step function {ex.step} returned {type(value).__name__} instead of an Event instance."
-            )
+        returned: list[Event] = []
         if outcome == "ok":
             try:
-                self._dumps = self._encode_events(scope, value)
+                returned = returned_events(ex.step, value, self.plan.step_call(ex.step)[1])
+                self._dumps = self._encode_events(scope, returned)
             except DurableFlowsError as exc:
                 outcome, value = "error", exc
         step = ex.step
         if outcome == "ok":
             try:
                 self._effects(batch, scope, now, with_collect=True)
-                if value is not None:
-                    self._append(batch, Record(k.PRODUCED, now, step=step, event=value, data={"exec": ex.id}))
-                    if isinstance(value, InputRequiredEvent):
-                        self._stream_write(batch, scope, value, now)
+                for ev in returned:  # a list return: one record each, all in this append
+                    self._append(batch, Record(k.PRODUCED, now, step=step, event=ev, data={"exec": ex.id}))
+                    if isinstance(ev, InputRequiredEvent):
+                        self._stream_write(batch, scope, ev, now)
                 if ex.id in self.state.execs:
                     duration = round(time.monotonic() - scope.started, 6)
                     self._append(
@@ -141,7 +140,7 @@ class CompletionMixin(LoopBase):
             self._effects(batch, scope, now, with_collect=False)
             self._on_error(batch, scope, value, now)
 
-    def _encode_events(self, scope: ExecScope, value: Any) -> dict[int, tuple[Event, Any]]:
+    def _encode_events(self, scope: ExecScope, returned: list[Event]) -> dict[int, tuple[Event, Any]]:
         """Encode every event the attempt emits, before anything is journaled.
 
         An event that can't be encoded fails the step instead of the run; the
@@ -149,8 +148,7 @@ class CompletionMixin(LoopBase):
         """
         return {
             id(ev): (ev, self.codec.dump_event(ev))
-            for ev in (value, *(e for e, _ in scope.sent), *scope.stream)
-            if ev is not None
+            for ev in (*returned, *(e for e, _ in scope.sent), *scope.stream)
         }
 
     def _effects(self, batch: _Batch, scope: ExecScope, now: float, with_collect: bool) -> None:

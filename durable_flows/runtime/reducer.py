@@ -21,6 +21,7 @@ from ..codec.names import import_qualified
 from ..events import Event, StopEvent
 from . import records as k
 from .records import Record
+from .joins import offer, take_bound
 from .spec import RunSpec, accepts
 from .state import (
     EXEC_DELAYED,
@@ -123,6 +124,10 @@ def _deliver(st: RunState, rec: Record, spec: RunSpec) -> None:
     for name in spec.routes(type(ev)):
         if (target is not None and name != target) or name in woken:
             continue
+        joining = spec.steps.get(name)
+        if joining is not None and joining.join:
+            offer(st, joining, rec.seq, ev)
+            continue
         st.queues.setdefault(name, deque()).append((rec.seq, ev))
         st.dirty.add(name)
     if target is not None and target in spec.steps and target not in woken:
@@ -161,6 +166,8 @@ def _accepted(st: RunState, rec: Record, spec: RunSpec) -> None:
     if ex is None:
         event = _take_queued(st, step, int(rec.get("event_seq")))
         ex = Exec(id=exec_id, step=step, event_seq=int(rec.get("event_seq")), event=event, first_ts=rec.ts)
+        if st.bound:
+            ex.bound = take_bound(st, step, ex.event_seq)
         st.execs[exec_id] = ex
         st.next_exec = max(st.next_exec, exec_id + 1)
         st.busy[step] = st.busy.get(step, 0) + 1

@@ -28,6 +28,7 @@ from ..codec.names import import_qualified
 from ..errors import JournalDecodeError, WorkflowValidationError
 from ..events import Event, qualified_name
 from ..storage.rows import JournalEntry
+from .joins import join_data, load_joins
 from .state import Exec, RunState, Waiter
 
 FORMAT = 1
@@ -96,6 +97,7 @@ def snapshot_data(state: RunState, codec: Codec, event_types: Mapping[str, int])
         "stream_n": state.stream_n,
         "inbox_seen": state.inbox_seen,
         "recoveries": state.recoveries,
+        **join_data(state, ev),
         "event_types": dict(event_types),
     }
 
@@ -146,6 +148,7 @@ def state_from_data(data: Any, codec: Codec, run_id: str) -> RunState:
     st.buffers = {s: {b: [ev(e) for e in evs] for b, evs in bufs.items()} for s, bufs in data["buffers"].items()}
     for wid, step, exec_id, event_type, reqs, deadline, resolved, timed_out in data["waiters"]:
         st.waiters[wid] = Waiter(wid, step, exec_id, event_type, None, reqs, deadline, ev(resolved), timed_out)
+    load_joins(st, data, ev)
     # Every step that may have work: dispatch looks at each once and drops the idle ones.
     st.dirty = set(st.queues) | set(st.ready) | set(st.busy)
     return st

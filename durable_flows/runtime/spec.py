@@ -28,6 +28,22 @@ class StepSpec:
     #: For a ``@catch_error`` handler: the steps it covers (empty = every step).
     catch_for: tuple[str, ...] | None = None
     max_recoveries: int = 1
+    #: For a join step: its (parameter, event class) slots, in declaration order.
+    join: tuple[tuple[str, type], ...] = ()
+
+    @classmethod
+    def from_config(cls, name: str, cfg: Any) -> StepSpec:
+        """The reducer's view of a step's ``StepConfig``."""
+        return cls(
+            name=name,
+            accepts=tuple(cfg.accepted_events),
+            returns=tuple(cfg.return_types),
+            num_workers=cfg.num_workers,
+            subclasses=cfg.accept_event_subclasses,
+            catch_for=tuple(cfg.catch_error_for_steps or ()) if cfg.role == "catch_error" else None,
+            max_recoveries=cfg.catch_error_max_recoveries,
+            join=tuple(cfg.collect_params or ()),
+        )
 
 
 @dataclass(slots=True)
@@ -136,6 +152,8 @@ class RunSpec:
                     "num_workers": s.num_workers,
                     "subclasses": s.subclasses,
                     "catch_for": None if s.catch_for is None else list(s.catch_for),
+                    # only join steps carry the key: other fingerprints stay as they were
+                    **({"join": [[p, qualified_name(t)] for p, t in s.join]} if s.join else {}),
                 }
                 for s in self.steps.values()
             },

@@ -35,6 +35,8 @@ class Exec:
     retry_at: float | None = None  # wall time of the next attempt (or delayed re-run)
     restarts: int = 0  # process deaths in a row while it was in flight
     last_error: dict[str, Any] | None = None
+    #: A join step's events, by parameter (see ``joins.py``); None for other steps.
+    bound: dict[str, Event] | None = None
 
 
 @dataclass(slots=True)
@@ -85,6 +87,10 @@ class RunState:
     stream_n: int = 0
     inbox_seen: int = 0
     recoveries: dict[str, int] = field(default_factory=dict)
+    #: Join steps' partial sets: step -> (seq, event) delivered and not yet joined.
+    joins: dict[str, list[tuple[int, Event]]] = field(default_factory=dict)
+    #: Join steps' complete sets waiting in the queue: step -> queue entry seq -> events.
+    bound: dict[str, dict[int, dict[str, Event]]] = field(default_factory=dict)
     #: Steps whose queue or slots changed since the loop last dispatched.
     dirty: set[str] = field(default_factory=set)
 
@@ -156,4 +162,20 @@ class RunState:
             "stream_n": self.stream_n,
             "inbox_seen": self.inbox_seen,
             "recoveries": dict(self.recoveries),
+            **self._join_summary(ev),
         }
+
+    def _join_summary(self, ev: Any) -> dict[str, Any]:
+        """Join state for :meth:`summary`, only when there is some (older summaries stay equal)."""
+        out: dict[str, Any] = {}
+        if self.joins:
+            out["joins"] = {s: [[seq, ev(e)] for seq, e in p] for s, p in self.joins.items()}
+        if self.bound:
+            out["bound"] = {
+                s: {seq: {k: ev(e) for k, e in b.items()} for seq, b in m.items()}
+                for s, m in self.bound.items()
+            }
+        execs = {i: {k: ev(e) for k, e in x.bound.items()} for i, x in self.execs.items() if x.bound}
+        if execs:
+            out["exec_bound"] = execs
+        return out

@@ -75,6 +75,8 @@ class StepsMixin(LoopBase):
                 type(ex.event).__name__, is_coroutine, (WaitingForEvent,),
             )
         kwargs: dict[str, Any] = {cfg.event_name: handed_out(ex.event)}
+        if ex.bound is not None:  # a join step: one event per parameter
+            kwargs = {param: handed_out(ev) for param, ev in ex.bound.items()}
         if cfg.context_parameter:
             kwargs[cfg.context_parameter] = self.ctx
         if cfg.resources:
