@@ -39,6 +39,8 @@ from durable_flows import (
 from durable_flows.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 from durable_flows.storage import JournalStore
 
+import wfgen_joins
+
 MOD = 10007  # keeps every flowing value small
 
 
@@ -164,6 +166,7 @@ def _stage() -> st.SearchStrategy[dict[str, Any]]:
         st.fixed_dictionaries({"kind": st.just("hitl")}),
         st.fixed_dictionaries({"kind": st.just("wait"), "named": st.booleans()}),
         st.fixed_dictionaries({"kind": st.just("retry"), "fails": st.integers(1, 2)}),
+        *wfgen_joins.strategies(effect, mode),
     )
 
 
@@ -197,6 +200,7 @@ def _shared_stage() -> st.SearchStrategy[dict[str, Any]]:
         st.fixed_dictionaries(
             {"kind": st.just("chain"), "a": st.integers(1, 9), "b": st.integers(0, 99), "effect": effect, "mode": mode}
         ),
+        *wfgen_joins.strategies(effect, mode),
     )
 
 
@@ -492,6 +496,8 @@ class _Builder:
 
             policy = retry_policy(wait=wait_fixed(0.001), stop=stop_after_attempt(fails + 1))
             self.add(f"{key}_flaky", flaky, cur, nxt, retry_policy=policy)
+        elif kind in ("listfan", "join"):
+            wfgen_joins.stage(self, idx, spec, cur, nxt, _effect, _async)
         else:  # pragma: no cover - plans only hold the kinds above
             raise ValueError(kind)
         return nxt
