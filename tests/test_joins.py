@@ -283,3 +283,20 @@ async def test_join_events_consumed_once_with_concurrent_producers() -> None:
     pairs = await Many().run()
     assert sorted(p.left for p in pairs) == [1, 3, 5, 7]
     assert sorted(p.right for p in pairs) == [0, 2, 4, 6]
+
+
+def test_collect_markers_import_as_upstream_has_them_and_are_refused_with_a_way_out() -> None:
+    from typing import Annotated
+
+    from durable_flows.collect import All, Collect, Take
+    from durable_flows.errors import WorkflowValidationError
+
+    assert Collect().cardinality == All() and Collect(Take(2)).cardinality.n == 2  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="integer n >= 1"):
+        Take(0)
+    with pytest.raises(WorkflowValidationError, match=r"parameter 'evs' is a list\[E\] collection fan-in.*ctx.collect_events"):
+
+        class Fastest(Workflow):
+            @step
+            async def fastest(self, evs: Annotated[list[Item], Collect(Take(1))]) -> StopEvent:
+                return StopEvent()

@@ -20,8 +20,8 @@ from typing import Any
 from ..codec.names import import_qualified
 from ..events import Event, StopEvent
 from . import records as k
-from .records import Record
 from .joins import offer, take_bound
+from .records import Record
 from .spec import RunSpec, accepts
 from .state import (
     EXEC_DELAYED,

@@ -15,10 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from ..collect import Collect
 from ..errors import WorkflowValidationError
 from ..events import Event
 from ..resource import ResourceDefinition, ResourceDescriptor
-from .joins import join_params, split_returns
+from .joins import collect_refused, join_params, split_returns
 
 _NONE_TYPE = type(None)
 _UNION_ORIGINS: tuple[Any, ...] = (Union, types.UnionType)
@@ -221,6 +222,8 @@ def inspect_step_signature(
             continue
         if get_origin(hint) is Annotated:
             inner, *metadata = get_args(hint)
+            if any(isinstance(m, Collect) for m in metadata):
+                raise WorkflowValidationError(collect_refused(name, param.name))
             descriptor = next((m for m in metadata if isinstance(m, ResourceDescriptor)), None)
             if descriptor is not None:
                 descriptor.set_type_annotation(inner)
@@ -237,11 +240,7 @@ def inspect_step_signature(
                 spec.context_state_type = args[0]
             continue
         if _is_list_of_events(hint):
-            raise WorkflowValidationError(
-                f"Step {name} parameter {param.name!r} is annotated as a list of events; "
-                "list[E] collection fan-in is not supported by durable_flows. Accept "
-                "one event and gather several with ctx.collect_events."
-            )
+            raise WorkflowValidationError(collect_refused(name, param.name))
         members = [m for m in _union_members(hint) if m is not _NONE_TYPE and m is not None]
         if members and all(is_event_class(m) for m in members):
             spec.event_params[param.name] = members

@@ -23,6 +23,7 @@ import asyncio
 import json
 from typing import Any, Optional, Union
 
+import wfgen_joins
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
@@ -38,8 +39,6 @@ from durable_flows import (
 )
 from durable_flows.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 from durable_flows.storage import JournalStore
-
-import wfgen_joins
 
 MOD = 10007  # keeps every flowing value small
 
