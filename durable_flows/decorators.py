@@ -88,6 +88,8 @@ def make_step_function(
         collect_params=join_params(name, spec.event_params),
         is_fan_out=spec.fan_out,
         bare_return_types=tuple(spec.bare_return_types) if spec.fan_out else (),
+        collection_param=spec.collection[:2] if spec.collection else None,
+        collection_take=spec.collection[2] if spec.collection else 0,
     )
     return step_fn
 

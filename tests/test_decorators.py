@@ -413,12 +413,23 @@ def test_list_return_unwraps_to_its_element_types() -> None:
     assert cfg.bare_return_types == (StopEvent,)
 
 
-def test_list_parameter_is_refused() -> None:
-    with pytest.raises(WorkflowValidationError, match="collection fan-in .* not supported by durable_flows yet"):
+def test_list_parameter_makes_a_collect_step() -> None:
+    class Flow:
+        @step
+        async def fan_in(self, evs: list[EvA | EvB]) -> StopEvent:
+            return StopEvent()
+
+    cfg = config_of(Flow.fan_in)
+    assert cfg.collection_param == ("evs", (EvA, EvB))
+    assert cfg.accepted_events == [EvA, EvB] and cfg.collection_take == 0
+
+
+def test_list_parameter_beside_another_event_parameter_is_refused() -> None:
+    with pytest.raises(WorkflowValidationError, match="cannot be combined with other event parameters"):
 
         class Flow:
             @step
-            async def fan_in(self, evs: list[EvA]) -> StopEvent:
+            async def fan_in(self, evs: list[EvA], other: EvB) -> StopEvent:
                 return StopEvent()
 
 

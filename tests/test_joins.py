@@ -285,7 +285,7 @@ async def test_join_events_consumed_once_with_concurrent_producers() -> None:
     assert sorted(p.right for p in pairs) == [0, 2, 4, 6]
 
 
-def test_collect_markers_import_as_upstream_has_them_and_are_refused_with_a_way_out() -> None:
+def test_collect_markers_import_as_upstream_has_them_and_are_checked() -> None:
     from typing import Annotated
 
     from durable_flows.collect import All, Collect, Take
@@ -294,9 +294,16 @@ def test_collect_markers_import_as_upstream_has_them_and_are_refused_with_a_way_
     assert Collect().cardinality == All() and Collect(Take(2)).cardinality.n == 2  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="integer n >= 1"):
         Take(0)
-    with pytest.raises(WorkflowValidationError, match=r"parameter 'evs' is a list\[E\] collection fan-in.*ctx.collect_events"):
+    with pytest.raises(WorkflowValidationError, match="carries a Collect marker but is not annotated as list"):
 
-        class Fastest(Workflow):
+        class NotAList(Workflow):
             @step
-            async def fastest(self, evs: Annotated[list[Item], Collect(Take(1))]) -> StopEvent:
+            async def fastest(self, ev: Annotated[Item, Collect(Take(1))]) -> StopEvent:
+                return StopEvent()
+
+    with pytest.raises(WorkflowValidationError, match="at most one list"):
+
+        class TwoLists(Workflow):
+            @step
+            async def both(self, a: list[Item], b: list[Done]) -> StopEvent:
                 return StopEvent()

@@ -111,9 +111,10 @@ class CompletionMixin(LoopBase):
     def _complete(self, batch: _Batch, scope: ExecScope, outcome: str, value: Any, now: float) -> None:
         ex = scope.ex
         returned: list[Event] = []
+        as_list = False
         if outcome == "ok":
             try:
-                returned = returned_events(ex.step, value, self.plan.step_call(ex.step)[1])
+                returned, as_list = returned_events(ex.step, value, self.plan.step_call(ex.step)[1])
                 self._dumps = self._encode_events(scope, returned)
             except DurableFlowsError as exc:
                 outcome, value = "error", exc
@@ -121,16 +122,18 @@ class CompletionMixin(LoopBase):
         if outcome == "ok":
             try:
                 self._effects(batch, scope, now, with_collect=True)
-                for ev in returned:  # a list return: one record each, all in this append
-                    self._append(batch, Record(k.PRODUCED, now, step=step, event=ev, data={"exec": ex.id}))
+                # a list return: one record each (members of its stream), all in this append
+                member = {"exec": ex.id, "stream": True} if as_list else {"exec": ex.id}
+                for ev in returned:
+                    self._append(batch, Record(k.PRODUCED, now, step=step, event=ev, data=member))
                     if isinstance(ev, InputRequiredEvent):
                         self._stream_write(batch, scope, ev, now)
                 if ex.id in self.state.execs:
                     duration = round(time.monotonic() - scope.started, 6)
-                    self._append(
-                        batch,
-                        Record(k.COMPLETED, now, step=step, data={"exec": ex.id, "attempt": ex.attempt, "duration": duration}),
-                    )
+                    done = {"exec": ex.id, "attempt": ex.attempt, "duration": duration}
+                    if as_list:
+                        done["fan_out"] = len(returned)
+                    self._append(batch, Record(k.COMPLETED, now, step=step, data=done))
             finally:
                 self._dumps = {}  # only this completion's encodings may be reused
         elif outcome == "wait":

@@ -29,13 +29,17 @@ from .spec import StepSpec
 from .state import RunState
 
 
-def offer(st: RunState, step: StepSpec, seq: int, ev: Event) -> None:
-    """Fold the delivery of ``ev`` (the event of record ``seq``) to join step ``step``."""
+def offer(st: RunState, step: StepSpec, seq: int, ev: Event) -> bool:
+    """Fold the delivery of ``ev`` (the event of record ``seq``) to join step ``step``.
+
+    Returns:
+        True when ``ev`` completed a set: ``step``'s queue got entry ``seq``.
+    """
     pending = st.joins.setdefault(step.name, [])
     pending.append((seq, ev))
     picked = _first_full_set(pending, step)
     if picked is None:
-        return
+        return False
     bound = {param: pending[i][1] for (param, _), i in zip(step.join, picked, strict=True)}
     taken = set(picked)
     rest = [p for i, p in enumerate(pending) if i not in taken]
@@ -46,6 +50,7 @@ def offer(st: RunState, step: StepSpec, seq: int, ev: Event) -> None:
     st.queues.setdefault(step.name, deque()).append((seq, ev))
     st.bound.setdefault(step.name, {})[seq] = bound
     st.dirty.add(step.name)
+    return True
 
 
 def take_bound(st: RunState, step: str, event_seq: int) -> dict[str, Event] | None:
@@ -88,15 +93,13 @@ def _fits(ev: Event, wanted: type, subclasses: bool) -> bool:
 
 
 def join_data(st: RunState, ev: Callable[[Event], Any]) -> dict[str, Any]:
-    """The join part of a snapshot (no keys when no join is in progress)."""
+    """The join part of a snapshot or summary (no keys when no join is in progress)."""
     out: dict[str, Any] = {}
     if st.joins:
         out["joins"] = {s: [[seq, ev(e)] for seq, e in p] for s, p in st.joins.items()}
     if st.bound:
-        out["bound"] = {
-            s: [[seq, {k: ev(e) for k, e in b.items()}] for seq, b in m.items()] for s, m in st.bound.items()
-        }
-    execs = [[x.id, {k: ev(e) for k, e in x.bound.items()}] for x in st.execs.values() if x.bound]
+        out["bound"] = {s: [[seq, _dump(b, ev)] for seq, b in m.items()] for s, m in st.bound.items()}
+    execs = [[x.id, _dump(x.bound, ev)] for x in st.execs.values() if x.bound]
     if execs:
         out["exec_bound"] = execs
     return out
@@ -107,6 +110,15 @@ def load_joins(st: RunState, data: dict[str, Any], ev: Callable[[Any], Any]) -> 
     for s, p in data.get("joins", {}).items():
         st.joins[s] = [(int(seq), ev(e)) for seq, e in p]
     for s, m in data.get("bound", {}).items():
-        st.bound[s] = {int(seq): {k: ev(e) for k, e in b.items()} for seq, b in m}
+        st.bound[s] = {int(seq): _load(b, ev) for seq, b in m}
     for exec_id, b in data.get("exec_bound", []):
-        st.execs[int(exec_id)].bound = {k: ev(e) for k, e in b.items()}
+        st.execs[int(exec_id)].bound = _load(b, ev)
+
+
+def _dump(bound: dict[str, Any], ev: Callable[[Event], Any]) -> dict[str, Any]:
+    """Bound events by parameter; a collect step's list of members as ``{"members": [...]}``."""
+    return {k: {"members": [ev(e) for e in v]} if isinstance(v, list) else ev(v) for k, v in bound.items()}
+
+
+def _load(bound: dict[str, Any], ev: Callable[[Any], Any]) -> dict[str, Any]:
+    return {k: [ev(e) for e in v["members"]] if isinstance(v, dict) else ev(v) for k, v in bound.items()}

@@ -23,6 +23,7 @@ from . import records as k
 from .joins import offer, take_bound
 from .records import Record
 from .spec import RunSpec, accepts
+from .streams import ended, member, queued, scope_of_record, take_scope
 from .state import (
     EXEC_DELAYED,
     EXEC_READY,
@@ -111,6 +112,9 @@ def _deliver(st: RunState, rec: Record, spec: RunSpec) -> None:
             st.result = ev
         return
     target = rec.get("target")
+    scope = None
+    if rec.kind == k.PRODUCED and (st.streams or spec.has_streams):
+        scope = scope_of_record(st, spec, rec.get("exec"), bool(rec.get("stream")))
     woken: set[str] = set()
     for w in st.waiters.values():
         if w.resolved is not None or w.timed_out:
@@ -126,10 +130,17 @@ def _deliver(st: RunState, rec: Record, spec: RunSpec) -> None:
             continue
         joining = spec.steps.get(name)
         if joining is not None and joining.join:
-            offer(st, joining, rec.seq, ev)
+            # an event waiting for its partners holds no stream open; the set runs in the last one's
+            if offer(st, joining, rec.seq, ev) and scope is not None:
+                queued(st, name, rec.seq, scope)
+            continue
+        if joining is not None and joining.collect is not None:
+            member(st, spec, joining, scope, ev, rec.seq)
             continue
         st.queues.setdefault(name, deque()).append((rec.seq, ev))
         st.dirty.add(name)
+        if scope is not None:
+            queued(st, name, rec.seq, scope)
     if target is not None and target in spec.steps and target not in woken:
         step = spec.steps[target]
         if step.catch_for is not None and accepts(step, type(ev)):
@@ -168,6 +179,8 @@ def _accepted(st: RunState, rec: Record, spec: RunSpec) -> None:
         ex = Exec(id=exec_id, step=step, event_seq=int(rec.get("event_seq")), event=event, first_ts=rec.ts)
         if st.bound:
             ex.bound = take_bound(st, step, ex.event_seq)
+        if st.scope:
+            ex.scope = take_scope(st, step, ex.event_seq)
         st.execs[exec_id] = ex
         st.next_exec = max(st.next_exec, exec_id + 1)
         st.busy[step] = st.busy.get(step, 0) + 1
@@ -269,6 +282,9 @@ def _completed(st: RunState, rec: Record, spec: RunSpec) -> None:
     if ex.status in _HOLDING:
         _release(st, ex)
     _drop_used_waiters(st, ex.id)
+    fan_out = rec.get("fan_out") is not None
+    if fan_out or ex.scope is not None:
+        ended(st, spec, ex, rec.seq, fan_out)
 
 
 def _drop_used_waiters(st: RunState, exec_id: int) -> None:
@@ -297,6 +313,8 @@ def _failed(st: RunState, rec: Record, spec: RunSpec) -> None:
     if ex.status in _HOLDING:
         _release(st, ex)
     _drop_used_waiters(st, ex.id)
+    if ex.scope is not None:
+        ended(st, spec, ex, rec.seq, False)
     handler = rec.get("catch")
     if handler:
         st.recoveries[handler] = st.recoveries.get(handler, 0) + 1

@@ -15,8 +15,10 @@ from ..errors import WorkflowRuntimeError
 from ..events import Event
 
 
-def returned_events(step: str, value: Any, cfg: Any) -> list[Event]:
-    """The events ``value`` (a step's return value) emits, in order.
+def returned_events(step: str, value: Any, cfg: Any) -> tuple[list[Event], bool]:
+    """The events ``value`` (a step's return value) emits, in order, and whether it was a list.
+
+    A returned list (even empty) opens a collection stream (``streams.py``).
 
     Args:
         step: The step's name, for messages.
@@ -29,7 +31,7 @@ def returned_events(step: str, value: Any, cfg: Any) -> list[Event]:
             annotation declares only inside a list.
     """
     if value is None:
-        return []
+        return [], False
     fan_out = bool(getattr(cfg, "is_fan_out", False))
     if isinstance(value, list) and fan_out:
         for item in value:
@@ -38,7 +40,7 @@ def returned_events(step: str, value: Any, cfg: Any) -> list[Event]:
                     f"Step function {step} returned a list containing {type(item).__name__} "
                     "instead of an Event instance."
                 )
-        return list(value)
+        return list(value), True
     if not isinstance(value, Event):
         raise WorkflowRuntimeError(
             f"Step function {step} returned {type(value).__name__} instead of an Event instance."
@@ -49,4 +51,4 @@ def returned_events(step: str, value: Any, cfg: Any) -> list[Event]:
             "annotation declares that type only inside a list. Return a one-element list, "
             "or add the bare type to the annotation (-> list[A] | B)."
         )
-    return [value]
+    return [value], False

@@ -29,6 +29,7 @@ from ..errors import JournalDecodeError, WorkflowValidationError
 from ..events import Event, qualified_name
 from ..storage.rows import JournalEntry
 from .joins import join_data, load_joins
+from .streams import load_streams, stream_data
 from .state import Exec, RunState, Waiter
 
 FORMAT = 1
@@ -98,6 +99,7 @@ def snapshot_data(state: RunState, codec: Codec, event_types: Mapping[str, int])
         "inbox_seen": state.inbox_seen,
         "recoveries": state.recoveries,
         **join_data(state, ev),
+        **stream_data(state, ev),
         "event_types": dict(event_types),
     }
 
@@ -149,6 +151,7 @@ def state_from_data(data: Any, codec: Codec, run_id: str) -> RunState:
     for wid, step, exec_id, event_type, reqs, deadline, resolved, timed_out in data["waiters"]:
         st.waiters[wid] = Waiter(wid, step, exec_id, event_type, None, reqs, deadline, ev(resolved), timed_out)
     load_joins(st, data, ev)
+    load_streams(st, data, ev)
     # Every step that may have work: dispatch looks at each once and drops the idle ones.
     st.dirty = set(st.queues) | set(st.ready) | set(st.busy)
     return st

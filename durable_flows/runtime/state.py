@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..events import Event, qualified_name
+
+if TYPE_CHECKING:
+    from .streams import Stream
 
 # Execution statuses.
 EXEC_RUNNING = "running"  # holds a worker slot, its task runs (or ran when the process died)
@@ -35,8 +38,11 @@ class Exec:
     retry_at: float | None = None  # wall time of the next attempt (or delayed re-run)
     restarts: int = 0  # process deaths in a row while it was in flight
     last_error: dict[str, Any] | None = None
-    #: A join step's events, by parameter (see ``joins.py``); None for other steps.
-    bound: dict[str, Event] | None = None
+    #: A join step's events, by parameter (see ``joins.py``), or a collect step's
+    #: members (a list, ``streams.py``); None for other steps.
+    bound: dict[str, Any] | None = None
+    #: The collection stream this execution is a work item of (``streams.py``).
+    scope: int | None = None
 
 
 @dataclass(slots=True)
@@ -90,7 +96,10 @@ class RunState:
     #: Join steps' partial sets: step -> (seq, event) delivered and not yet joined.
     joins: dict[str, list[tuple[int, Event]]] = field(default_factory=dict)
     #: Join steps' complete sets waiting in the queue: step -> queue entry seq -> events.
-    bound: dict[str, dict[int, dict[str, Event]]] = field(default_factory=dict)
+    bound: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    #: Open collection streams by id, and the stream of each queue entry in one (step -> seq -> id).
+    streams: dict[int, Stream] = field(default_factory=dict)
+    scope: dict[str, dict[int, int]] = field(default_factory=dict)
     #: Steps whose queue or slots changed since the loop last dispatched.
     dirty: set[str] = field(default_factory=set)
 
@@ -166,16 +175,8 @@ class RunState:
         }
 
     def _join_summary(self, ev: Any) -> dict[str, Any]:
-        """Join state for :meth:`summary`, only when there is some (older summaries stay equal)."""
-        out: dict[str, Any] = {}
-        if self.joins:
-            out["joins"] = {s: [[seq, ev(e)] for seq, e in p] for s, p in self.joins.items()}
-        if self.bound:
-            out["bound"] = {
-                s: {seq: {k: ev(e) for k, e in b.items()} for seq, b in m.items()}
-                for s, m in self.bound.items()
-            }
-        execs = {i: {k: ev(e) for k, e in x.bound.items()} for i, x in self.execs.items() if x.bound}
-        if execs:
-            out["exec_bound"] = execs
-        return out
+        """Join and stream state for :meth:`summary`, only when there is some (older summaries stay equal)."""
+        from .joins import join_data
+        from .streams import stream_data
+
+        return {**join_data(self, ev), **stream_data(self, ev)}

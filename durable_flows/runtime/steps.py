@@ -75,8 +75,11 @@ class StepsMixin(LoopBase):
                 type(ex.event).__name__, is_coroutine, (WaitingForEvent,),
             )
         kwargs: dict[str, Any] = {cfg.event_name: handed_out(ex.event)}
-        if ex.bound is not None:  # a join step: one event per parameter
-            kwargs = {param: handed_out(ev) for param, ev in ex.bound.items()}
+        if ex.bound is not None:  # a join step (one event per parameter) or a collect step (a list)
+            kwargs = {
+                param: [handed_out(e) for e in ev] if isinstance(ev, list) else handed_out(ev)
+                for param, ev in ex.bound.items()
+            }
         if cfg.context_parameter:
             kwargs[cfg.context_parameter] = self.ctx
         if cfg.resources:

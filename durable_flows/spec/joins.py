@@ -92,12 +92,3 @@ def join_params(func_name: str, event_params: dict[str, list[Any]]) -> list[tupl
         slots.append((name, types[0]))
     return slots
 
-
-def collect_refused(func_name: str, param: str) -> str:
-    """The message for a ``list[E]`` / ``Collect(...)`` parameter, which durable_flows does not run yet."""
-    return (
-        f"Step {func_name} parameter {param!r} is a list[E] collection fan-in (upstream's "
-        "collection streams, Collect/Take): not supported by durable_flows yet. Take one "
-        "event per execution and gather them with ctx.collect_events(ev, [E] * n), or "
-        "join a fixed set of events with one parameter per event."
-    )

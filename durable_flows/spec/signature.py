@@ -19,7 +19,8 @@ from ..collect import Collect
 from ..errors import WorkflowValidationError
 from ..events import Event
 from ..resource import ResourceDefinition, ResourceDescriptor
-from .joins import collect_refused, join_params, split_returns
+from .collection import check_collect_step, check_marker, list_param_elements, second_collection, take_count
+from .joins import join_params, split_returns
 
 _NONE_TYPE = type(None)
 _UNION_ORIGINS: tuple[Any, ...] = (Union, types.UnionType)
@@ -48,6 +49,8 @@ class StepSignature:
         resources: One definition per ``Annotated[T, <descriptor>]`` parameter.
         fan_out: The return annotation has a ``list[E]`` member.
         bare_return_types: Return members outside lists (``-> list[A] | B``: ``[B]``).
+        collection: For a ``list[E]`` parameter: (name, element types, ``n`` of
+            ``Take(n)`` or 0 for ``All``).
     """
 
     event_params: dict[str, list[Any]] = field(default_factory=dict)
@@ -57,6 +60,7 @@ class StepSignature:
     resources: list[ResourceDefinition] = field(default_factory=list)
     fan_out: bool = False
     bare_return_types: list[Any] = field(default_factory=list)
+    collection: tuple[str, tuple[Any, ...], int] | None = None
 
 
 def caller_namespace(skip: int) -> dict[str, Any]:
@@ -149,15 +153,6 @@ def _union_members(hint: Any) -> list[Any]:
     return members
 
 
-def _is_list_of_events(hint: Any) -> bool:
-    for member in _union_members(hint):
-        if get_origin(member) is list:
-            element = _strip_annotated(get_args(member)[0]) if get_args(member) else None
-            if any(is_event_class(t) for t in _union_members(element)):
-                return True
-    return False
-
-
 def flatten_return_types(func_name: str, hint: Any) -> tuple[list[Any], bool, list[Any]]:
     """Expand a return annotation: (emitted types, fans out, bare types).
 
@@ -220,10 +215,10 @@ def inspect_step_signature(
         hint = hints.get(param.name, param.annotation)
         if hint is inspect.Parameter.empty:
             continue
+        marker = None
         if get_origin(hint) is Annotated:
             inner, *metadata = get_args(hint)
-            if any(isinstance(m, Collect) for m in metadata):
-                raise WorkflowValidationError(collect_refused(name, param.name))
+            marker = next((m for m in metadata if isinstance(m, Collect)), None)
             descriptor = next((m for m in metadata if isinstance(m, ResourceDescriptor)), None)
             if descriptor is not None:
                 descriptor.set_type_annotation(inner)
@@ -239,8 +234,14 @@ def inspect_step_signature(
             if args and not isinstance(args[0], TypeVar):
                 spec.context_state_type = args[0]
             continue
-        if _is_list_of_events(hint):
-            raise WorkflowValidationError(collect_refused(name, param.name))
+        elements = list_param_elements(hint)
+        check_marker(name, param.name, marker, elements is not None)
+        if elements is not None:  # a collect step (collection streams)
+            if spec.collection is not None:
+                raise second_collection(name, spec.collection[0], param.name)
+            spec.collection = (param.name, tuple(elements), take_count(marker))
+            spec.event_params[param.name] = elements
+            continue
         members = [m for m in _union_members(hint) if m is not _NONE_TYPE and m is not None]
         if members and all(is_event_class(m) for m in members):
             spec.event_params[param.name] = members
@@ -262,6 +263,7 @@ def check_step_signature(func_name: str, spec: StepSignature) -> tuple[str, list
         raise WorkflowValidationError(
             "Step signature must have at least one parameter annotated as type Event"
         )
+    check_collect_step(func_name, spec.collection and spec.collection[0], spec.event_params)
     slots = join_params(func_name, spec.event_params)
     if not spec.return_types:
         raise WorkflowValidationError(

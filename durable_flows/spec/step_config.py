@@ -49,6 +49,9 @@ class StepConfig:
             ``(parameter, event class)`` slots in declaration order; else None.
         is_fan_out: The return annotation has a ``list[E]`` member.
         bare_return_types: Return members outside lists, for a fan-out step.
+        collection_param: For a collect step (one ``list[E]`` parameter): its
+            name and element types; else None.
+        collection_take: ``n`` of ``Collect(Take(n))``; 0 for ``All`` (release at stream close).
     """
 
     accepted_events: list[Any]
@@ -70,6 +73,8 @@ class StepConfig:
     collect_params: list[tuple[str, Any]] | None = None
     is_fan_out: bool = False
     bare_return_types: tuple[Any, ...] = ()
+    collection_param: tuple[str, tuple[Any, ...]] | None = None
+    collection_take: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

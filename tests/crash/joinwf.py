@@ -1,4 +1,4 @@
-"""A workflow with a list[E] return and a join step, for the SIGKILL tests (``test_join_kills.py``).
+"""A workflow with a list[E] return, a join step and a collect step, for the SIGKILL tests (``test_join_kills.py``).
 
     python joinwf.py DB RUN_ID
 
@@ -63,11 +63,10 @@ class JoinRef(Workflow):
         return Pair(left=left.i, right=right.i)
 
     @step
-    async def gather(self, ctx: Context, ev: Pair) -> StopEvent | None:
-        got = ctx.collect_events(ev, [Pair] * (WIDTH // 2))
-        if got is None:
-            return None
-        return StopEvent(result={"lefts": sorted(p.left for p in got), "rights": sorted(p.right for p in got)})
+    async def gather(self, pairs: list[Pair]) -> StopEvent:
+        """A collect step: released once the stream scatter's list opened has closed."""
+        effect("gather")
+        return StopEvent(result={"lefts": sorted(p.left for p in pairs), "rights": sorted(p.right for p in pairs)})
 
 
 async def main(db: str, run_id: str) -> None:

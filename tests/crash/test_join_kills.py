@@ -1,9 +1,10 @@
-"""SIGKILL around every append of a run with a list[E] return and a join step, then resume.
+"""SIGKILL around every append of a run with a list[E] return, a join and a collect step, then resume.
 
-Pins the durable rules of joins and fan-out returns (issue 14): the resumed run
-ends with the uninterrupted result; a join (or split) execution whose completion
-is journaled never runs again; and in the final journal every Left and Right
-event was consumed by exactly one committed join execution, so every event is
+Pins the durable rules of joins, fan-out returns and collection streams (issue
+14): the resumed run ends with the uninterrupted result; a join, split or
+collect execution whose completion is journaled never runs again; in the final
+journal every Left and Right event was consumed by exactly one committed join
+execution, and the collect step was released exactly once, so every event is
 counted once however the kills fell.
 """
 
@@ -52,6 +53,8 @@ def _committed(rows: list[tuple[int, str, str | None, dict]], before: int) -> se
             keys.add(f"join:{ev['left']}:{ev['right']}")
         elif step == "split":
             keys.add(f"split:{ev['i']}")
+        elif step == "gather":
+            keys.add("gather")
     return keys
 
 
@@ -80,5 +83,7 @@ def test_kill_at_every_append_then_resume(tmp_path: Path, point: str) -> None:
         pairs = [p["event"] for _, kind, step, p in rows if kind == "produced" and step == "join"]
         consumed = Counter([f"L{e['left']}" for e in pairs] + [f"R{e['right']}" for e in pairs])
         assert consumed == Counter(["L1", "L3", "L5", "R0", "R2", "R4"]), (point, n, consumed)
+        released = [p for _, kind, step, p in rows if kind == "accepted" and step == "gather"]
+        assert len({p["exec"] for p in released}) == 1, (point, n, released)
         n += 1
     assert n > 8  # the run has many appends: it really was killed at each
