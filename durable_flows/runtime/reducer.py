@@ -23,7 +23,6 @@ from . import records as k
 from .joins import offer, take_bound
 from .records import Record
 from .spec import RunSpec, accepts
-from .streams import ended, member, queued, scope_of_record, take_scope
 from .state import (
     EXEC_DELAYED,
     EXEC_READY,
@@ -35,6 +34,7 @@ from .state import (
     Waiter,
 )
 from .state_patch import apply_ops
+from .streams import ended, member, queued, scope_of_record, take_scope
 
 
 def reduce(state: RunState, rec: Record, spec: RunSpec) -> None:

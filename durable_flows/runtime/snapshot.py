@@ -29,8 +29,8 @@ from ..errors import JournalDecodeError, WorkflowValidationError
 from ..events import Event, qualified_name
 from ..storage.rows import JournalEntry
 from .joins import join_data, load_joins
-from .streams import load_streams, stream_data
 from .state import Exec, RunState, Waiter
+from .streams import load_streams, stream_data
 
 FORMAT = 1
 

@@ -19,7 +19,13 @@ from ..collect import Collect
 from ..errors import WorkflowValidationError
 from ..events import Event
 from ..resource import ResourceDefinition, ResourceDescriptor
-from .collection import check_collect_step, check_marker, list_param_elements, second_collection, take_count
+from .collection import (
+    check_collect_step,
+    check_marker,
+    list_param_elements,
+    second_collection,
+    take_count,
+)
 from .joins import join_params, split_returns
 
 _NONE_TYPE = type(None)

@@ -35,7 +35,9 @@ Snapshots = dict[str, dict[int, Any]]
 
 #: Parts of a finished run's replayed state that must not depend on crashes (executions may
 #: legitimately still be in flight when the run ends, so execs and busy are left out).
-LEFTOVERS = ("status", "queues", "ready", "buffers", "waiters", "resources", "stream_n", "joins", "bound")
+LEFTOVERS = (
+    "status", "queues", "ready", "buffers", "waiters", "resources", "stream_n", "joins", "bound", "streams", "scope",
+)
 
 
 # --- live state after every append ---------------------------------------------------
@@ -200,7 +202,7 @@ def check_exactly_once(run_id: str, entries: Sequence[JournalEntry], spec: RunSp
         if rec.kind == k.ACCEPTED and rec.step in keys_of:
             key_of = keys_of[rec.step]
             exec_id = int(rec.get("exec"))
-            if isinstance(key_of, wfgen_joins.JoinKeys):  # one counter per event the join consumed
+            if isinstance(key_of, wfgen_joins.JoinKeys):  # per event a join consumed / per collect release
                 key_of_exec[exec_id] = key_of(state.execs[exec_id].bound or {})
             else:
                 key_of_exec[exec_id] = [key_of(events[int(rec.get("event_seq"))])]

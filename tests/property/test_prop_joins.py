@@ -1,10 +1,10 @@
-"""Join steps and ``list[E]`` returns under crashes: partial joins are rebuilt by replay.
+"""Joins, ``list[E]`` returns and collect steps under crashes: partial joins and open streams are rebuilt by replay.
 
-Plans made only of ``join`` and ``listfan`` stages (``wfgen_joins``), around
+Plans made only of ``join``, ``listfan`` and ``collect`` stages (``wfgen_joins``), around
 chains: a run crashed at generated points and resumed must end as the
 uninterrupted run does, its live state after every append must equal the
 replay of that prefix, and at every prefix each event a join consumed is
-counted once (``check_exactly_once``). One fixed plan is also killed after
+counted once and each collect step released once (``check_exactly_once``). One fixed plan is also killed after
 each of its appends in turn, in process, and a sample with SIGKILL.
 """
 
@@ -64,6 +64,7 @@ FIXED = {
     "stages": [
         {"kind": "join", "pairs": 2, "effect": "hit_edit", "mode": "stagger"},
         {"kind": "listfan", "width": 3, "workers": 2, "effect": "hit_set", "mode": "stagger"},
+        {"kind": "collect", "width": 3, "workers": 2, "take": 0, "effect": "hit_edit", "mode": "stagger"},
     ],
 }
 
@@ -78,6 +79,7 @@ async def _crash_then_check(plan: dict[str, Any], crashes: list[Any], expected: 
         final = check_every_prefix("r", outcome.entries, spec, snaps["r"])
         assert final.status == "completed"
         assert not final.joins and not final.bound, "a join was left half-consumed"
+        assert not final.streams and not final.scope, "a collection stream was left open"
         check_exactly_once("r", outcome.entries, spec, type(wf).__name__)
         if wfgen.SNAPSHOT_EVERY is not None:  # partial joins must survive in snapshots too
             assert check_every_snapshot("r", outcome.entries, spec) > 0

@@ -495,7 +495,7 @@ class _Builder:
 
             policy = retry_policy(wait=wait_fixed(0.001), stop=stop_after_attempt(fails + 1))
             self.add(f"{key}_flaky", flaky, cur, nxt, retry_policy=policy)
-        elif kind in ("listfan", "join"):
+        elif kind in ("listfan", "join", "collect"):
             wfgen_joins.stage(self, idx, spec, cur, nxt, _effect, _async)
         else:  # pragma: no cover - plans only hold the kinds above
             raise ValueError(kind)
@@ -543,7 +543,8 @@ HIT_KEYS: dict[str, dict[str, Any]] = {}
 def streams(plan: dict[str, Any]) -> bool:
     """Whether runs of ``plan`` write anything to the stream before they end."""
     return any(
-        s["kind"] in ("hitl", "wait") or s.get("effect") == "stream" for s in plan["stages"]
+        s["kind"] in ("hitl", "wait") or (s.get("effect") == "stream" and not wfgen_joins.silent(s))
+        for s in plan["stages"]
     )
 
 

@@ -1,4 +1,4 @@
-"""Generated stages for join steps and ``list[E]`` returns (see ``wfgen.py``).
+"""Generated stages for join steps, ``list[E]`` returns and collect steps (see ``wfgen.py``).
 
 ``listfan``: a step returns ``list[item]`` (one ``produced`` record each, in
 the completion's append); workers map each item; a ``ctx.collect_events``
@@ -11,15 +11,22 @@ on); a collector sums the pairs. With a ``hit_*`` effect the join counts each
 event it *consumed* in that event's own counter, so ``check_exactly_once``
 sees every consumed event counted once, at every prefix of the journal.
 
+``collect``: a step returns ``list[item]`` (``width`` may be 0); workers map
+each item; a collect step ``(ctx, evs: list[done])`` is released once the
+stream closes (``take`` 0), or ``Annotated[..., Collect(Take(take))]`` with
+``take`` >= ``width`` (so which members it gets never depends on timing). With
+a ``hit_*`` effect the release counts itself once.
+
 No ``from __future__ import annotations``: annotations are real objects.
 """
 
 import asyncio
-from typing import Any, Optional, Union
+from typing import Annotated, Any, Optional, Union
 
 from hypothesis import strategies as st
 
 from durable_flows import step
+from durable_flows.collect import Collect, Take
 
 
 class JoinKeys:
@@ -47,7 +54,22 @@ def strategies(effect: Any, mode: Any) -> list[st.SearchStrategy[dict[str, Any]]
         st.fixed_dictionaries(
             {"kind": st.just("join"), "pairs": st.integers(1, 3), "effect": effect, "mode": mode}
         ),
+        st.fixed_dictionaries(
+            {
+                "kind": st.just("collect"),
+                "width": st.integers(0, 4),
+                "workers": st.integers(1, 3),
+                "take": st.sampled_from([0, 0, "width", "more"]),
+                "effect": effect,
+                "mode": mode,
+            }
+        ),
     ]
+
+
+def silent(spec: dict[str, Any]) -> bool:
+    """A stage whose steps with the stage's effect never run (an empty ``listfan`` skips its workers)."""
+    return spec["kind"] == "listfan" and spec["width"] == 0
 
 
 def _pause(mode: str, ev: Any) -> float:
@@ -58,10 +80,13 @@ def _pause(mode: str, ev: Any) -> float:
 
 
 def stage(b: Any, idx: int, spec: dict[str, Any], cur: Any, nxt: Any, effect_fn: Any, mode_of: Any) -> None:
-    """Add the steps of a ``listfan`` or ``join`` stage to builder ``b``, from ``cur`` to ``nxt``."""
+    """Add the steps of a ``listfan``, ``join`` or ``collect`` stage to builder ``b``, from ``cur`` to ``nxt``."""
     key = f"s{idx}"
     effect = spec["effect"]
     mode = mode_of(spec["mode"])
+    if spec["kind"] == "collect":
+        _collect_stage(b, key, spec, cur, nxt, effect_fn, mode)
+        return
     if spec["kind"] == "listfan":
         item, done = b.fresh(), b.fresh()
         width = spec["width"]
@@ -138,3 +163,32 @@ def _add_join(builder: Any, name: str, body: Any, first: Any, second: Any, retur
     fn.__name__ = name
     fn.__qualname__ = f"{builder.name}.{name}"
     builder.methods[name] = step(fn)
+
+
+def _collect_stage(b: Any, key: str, spec: dict[str, Any], cur: Any, nxt: Any, effect_fn: Any, mode: str) -> None:
+    item, done = b.fresh(), b.fresh()
+    width, effect = spec["width"], spec["effect"]
+    take = {0: 0, "width": max(width, 1), "more": width + 1}[spec["take"]]
+
+    async def scatter(ctx: Any, ev: Any) -> Any:
+        return [item(v=ev.v, i=i) for i in range(width)]
+
+    b.hit(effect, f"{key}_work", lambda ev: f"h_{key}_{ev.i}")
+
+    async def work(ctx: Any, ev: Any) -> Any:
+        await asyncio.sleep(_pause(mode, ev))
+        v = (ev.v * 3 + ev.i) % 10007
+        await effect_fn(ctx, effect, f"{key}_{ev.i}", v)
+        return done(v=v, i=ev.i)
+
+    if effect in ("hit_edit", "hit_set"):
+        b.hit_keys[f"{key}_collect"] = JoinKeys(lambda bound: [f"h_{key}_c"])
+
+    async def collect(ctx: Any, evs: Any) -> Any:
+        await effect_fn(ctx, effect, f"{key}_c", len(evs))
+        return nxt(v=(sum(d.v for d in evs) + len(evs)) % 10007)
+
+    param = list[done] if take == 0 else Annotated[list[done], Collect(Take(take))]
+    b.add(f"{key}_scatter", scatter, cur, list[item])
+    b.add(f"{key}_work", work, item, done, num_workers=spec["workers"])
+    b.add(f"{key}_collect", collect, param, nxt)
