@@ -1,12 +1,10 @@
 """``Collect`` markers for ``list[E]`` fan-in parameters (upstream's ``workflows.collect``).
 
-llama-index-workflows 2.26 lets a step take ``events: list[E]``, optionally as
-``Annotated[list[E], Collect(Take(n))]``, to receive the members of a
+A step that takes ``events: list[E]`` receives, as one list, the members of a
 collection stream (the events of one ``list[E]`` return and what they lead
-to) once the stream closes, or once ``n`` have arrived. The markers are
-importable here so code written for upstream imports unchanged, but
-durable_flows does not run collection streams yet: ``@step`` refuses such a
-parameter with a message naming the step (see the README, "Not supported yet").
+to): by default once the stream closes (``All``), or with
+``Annotated[list[E], Collect(Take(n))]`` at the ``n``-th member. The runtime
+side is ``durable_flows/runtime/streams.py``.
 """
 
 from __future__ import annotations

@@ -210,3 +210,21 @@ def test_collect_step_in_the_graph() -> None:
     assert ("Done", "per_group", None) in edges and ("items", "Item", "list") in edges
     for flow in (Gather, Fastest, Nested, SendsStrays, AsksMidStream):
         flow().validate()
+
+
+def test_collect_step_without_a_list_producer_is_refused() -> None:
+    """As upstream: list[E] fan-in consumes only streams of list returns, not ctx.send_event."""
+    from durable_flows.errors import WorkflowValidationError
+
+    class SendOnly(Workflow):
+        @step
+        async def scatter(self, ctx: Context, ev: StartEvent) -> Done | None:
+            ctx.send_event(Done(i=1))
+            return None
+
+        @step
+        async def gather(self, done: list[Done]) -> StopEvent:
+            return StopEvent(result=len(done))
+
+    with pytest.raises(WorkflowValidationError, match="no returned-list producer creates a stream"):
+        SendOnly().validate()

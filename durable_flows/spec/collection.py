@@ -101,3 +101,67 @@ def second_collection(func_name: str, first: str, second: str) -> WorkflowValida
         f"Step {func_name}: a step may declare at most one list[E] collection parameter, "
         f"but found both {first!r} and {second!r}."
     )
+
+
+def check_collect_producers(steps: dict[str, Any]) -> None:
+    """Every element type of a collect step must come out of some ``list[...]`` return's stream.
+
+    Reachability is followed from each fan-out step's returns through the steps
+    that are neither collect steps nor fan-out steps (upstream's same-level walk,
+    without entering nested streams: what those lead to is not checked).
+
+    Raises:
+        WorkflowValidationError: one line per collect step whose types no stream carries.
+    """
+    collects = {n: c for n, c in steps.items() if c.collection_param is not None}
+    if not collects:
+        return
+    reachable: set[Any] = set()
+    for cfg in steps.values():
+        if cfg.is_fan_out:
+            reachable |= _same_level(steps, cfg.return_types)
+    errors = []
+    for name, cfg in collects.items():
+        param, element_types = cfg.collection_param
+        missing = [
+            t for t in element_types
+            if not any(r is t or (cfg.accept_event_subclasses and isinstance(r, type) and issubclass(r, t)) for r in reachable)
+        ]
+        if missing:
+            names = ", ".join(sorted(t.__name__ for t in missing))
+            errors.append(
+                f"Step '{name}' parameter '{param}' collects list[{names}], but no returned-list "
+                "producer creates a stream for those event types. list[E] fan-in only consumes "
+                "events from steps annotated as returning list[E]; use ctx.collect_events for "
+                "unstreamed ctx.send_event flows."
+            )
+    if errors:
+        raise WorkflowValidationError("\n".join(errors))
+
+
+def _same_level(steps: dict[str, Any], seeds: Any, guard: frozenset[str] = frozenset()) -> set[Any]:
+    """Types reachable from ``seeds`` in one stream; a nested list return adds what its collect steps return."""
+    seen: set[Any] = set()
+    frontier = [t for t in seeds if _is_event_class(t)]
+    while frontier:
+        t = frontier.pop()
+        if t in seen:
+            continue
+        seen.add(t)
+        for name, cfg in steps.items():
+            if cfg.collection_param is not None or cfg.role == "catch_error" or not _takes(cfg, t):
+                continue
+            if not cfg.is_fan_out:
+                frontier.extend(r for r in cfg.return_types if _is_event_class(r))
+            elif name not in guard:
+                child = _same_level(steps, cfg.return_types, guard | {name})
+                for c in steps.values():
+                    if c.collection_param is not None and any(_takes(c, x) for x in child):
+                        frontier.extend(r for r in c.return_types if _is_event_class(r))
+    return seen
+
+
+def _takes(cfg: Any, t: Any) -> bool:
+    return t in cfg.accepted_events or (
+        cfg.accept_event_subclasses and any(isinstance(a, type) and issubclass(t, a) for a in cfg.accepted_events)
+    )

@@ -199,9 +199,9 @@ def inspect_step_signature(
         :func:`check_step_signature`).
 
     Raises:
-        WorkflowValidationError: Annotations cannot be resolved, or the step
-            uses a shape durable_flows does not run (async-iterator returns,
-            ``list[E]`` collection parameters).
+        WorkflowValidationError: Annotations cannot be resolved, the step
+            returns an async iterator, or a ``Collect`` marker or ``list[E]``
+            parameter is misplaced.
     """
     if not callable(func):
         raise TypeError(f"Expected a callable object, got {type(func).__name__}")
