@@ -70,6 +70,11 @@ def _first_full_set(pending: list[tuple[int, Event]], step: StepSpec) -> list[in
     Depth-first over slots in declaration order, trying events in arrival
     order: the earliest event that still lets every later slot be filled.
     """
+    # Usually a slot has no candidate yet: say so after one pass per slot, not a
+    # backtracking search over every pending event (quadratic per arrival).
+    for _, wanted in step.join:
+        if not any(_fits(ev, wanted, step.subclasses) for _, ev in pending):
+            return None
     chosen: list[int] = []
 
     def fill(slot: int) -> bool:
