@@ -43,9 +43,10 @@ if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
 
 from bench.workloads import CHAIN_STEPS, define  # noqa: E402
-from durable_flows.storage import SqliteStore, _write_jobs  # noqa: E402
+from durable_flows.storage import SqliteStore  # noqa: E402
 from durable_flows.storage.chain import chain_hashes  # noqa: E402
 from durable_flows.storage.rows import JournalEntry, NewRun, SearchQuery  # noqa: E402
+from durable_flows.storage.sqlite import jobs as _write_jobs  # noqa: E402
 
 
 async def _chain_runs(path: Path, runs: int, search_index: bool = True) -> float:
@@ -125,9 +126,9 @@ def bench_writer(steps: int, reps: int) -> None:
     transaction per step (BEGIN IMMEDIATE, the append job, COMMIT; WAL,
     synchronous=NORMAL so no fsync), variants interleaved in chunks of 100
     steps so that load from other processes hits them alike."""
-    from durable_flows.storage._search_index import SearchIndexer
-    from durable_flows.storage._writer import open_write_connection
     from durable_flows.storage.rows import Lease
+    from durable_flows.storage.sqlite.search_index import SearchIndexer
+    from durable_flows.storage.sqlite.writer import open_write_connection
 
     variants = {"bare": (_no_chain, False), "chain": (chain_hashes, False), "chain+index": (chain_hashes, True)}
     shipped = _write_jobs.chain_hashes

@@ -96,7 +96,7 @@ def instrument(c: Counters, store: Any) -> None:
 
     writer = getattr(store, "_writer", None)
     if writer is not None:
-        from durable_flows.storage._write_jobs import WriteJobs
+        from durable_flows.storage.sqlite.jobs import WriteJobs
 
         c.wrap(writer, "_run_batch", "writer transactions", timed=True)
         c.wrap(writer, "submit", "writer jobs")

@@ -13,8 +13,8 @@ from .events import Event, InternalDispatchEvent, StopEvent, WorkflowCancelledEv
 
 if TYPE_CHECKING:
     from .context.context import Context
+    from .drive.hosted import HostedWorkflow
     from .runtime.loop import RunLoop
-    from .workflow import Workflow
 
 
 class WorkflowHandler:
@@ -30,7 +30,7 @@ class WorkflowHandler:
     def __class_getitem__(cls, item: Any) -> types.GenericAlias:
         return types.GenericAlias(cls, item)
 
-    def __init__(self, workflow: Workflow, ctx: Context[Any], loop: RunLoop, task: asyncio.Task[None]) -> None:
+    def __init__(self, workflow: HostedWorkflow, ctx: Context[Any], loop: RunLoop, task: asyncio.Task[None]) -> None:
         self._workflow = workflow
         self._ctx = ctx
         self._loop = loop

@@ -4,50 +4,46 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import uuid
+from functools import partial
 from typing import Any, cast
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from .codec.journal import Codec
 from .codec.names import launch_independent_module
-from .codec.serializers import BaseSerializer
+from .codec.serializers import BaseSerializer, refuse_pickle
 from .context.context import Context
-from .context.state_store import DictState
-from .decorators import FROM_WORKFLOW, StepConfig, check_max_recoveries
-from .drive.drivers import claim_orphans, default_store, drive_new_run, drive_restore, drive_resume
+from .context.state_type import most_derived_state_type
+from .decorators import StepConfig, check_max_recoveries
+from .drive.drivers import (
+    claim_orphans,
+    default_store,
+    drive_new_run,
+    drive_restore,
+    drive_resume,
+    hosted,
+)
 from .drive.remote import RemoteHandler
+from .drive.start_args import start_event_for
+from .drive.step_table import StepTable, WorkflowMeta
 from .errors import (
     ContextStateError,
-    StateTypeError,
-    WorkflowConfigurationError,
-    WorkflowRuntimeError,
     WorkflowValidationError,
 )
 from .events import Event, StartEvent, StopEvent
 from .handler import WorkflowHandler
 from .runtime.loop import RunLoop
-from .runtime.plan import RunPlan
 from .runtime.snapshot import DEFAULT_EVERY, check_every
-from .runtime.spec import RunSpec, StepSpec, accepts
+from .runtime.spec import RunSpec
 from .spec.validation import infer_start_event_class, infer_stop_event_class, validate_workflow
 from .storage import JournalStore
 
 logger = logging.getLogger(__name__)
 
 
-class WorkflowMeta(type):
-    """Gives every workflow class its own registry of free-function steps."""
-
-    def __init__(cls, name: str, bases: tuple[type, ...], dct: dict[str, Any]) -> None:
-        super().__init__(name, bases, dct)
-        cls._step_functions: dict[str, Any] = {}
-        cls._step_functions_version = 0
-
-
-class Workflow(metaclass=WorkflowMeta):
+class Workflow(StepTable, metaclass=WorkflowMeta):
     """An event-driven workflow whose runs are journaled and survive restarts.
 
     Same constructor and ``run`` as llama-index-workflows; ``store`` picks the
@@ -108,7 +104,7 @@ class Workflow(metaclass=WorkflowMeta):
         self._num_concurrent_runs = num_concurrent_runs
         self._workflow_name = workflow_name
         self._skip_graph_checks = set(skip_graph_checks or ())
-        _refuse_pickle(serializer)
+        refuse_pickle(serializer)
         self._serializer = serializer
         self._store = store
         self._snapshot_every = check_every(snapshot_every)
@@ -206,91 +202,12 @@ class Workflow(metaclass=WorkflowMeta):
         cls._step_functions[func.__name__] = func
         cls._step_functions_version += 1
 
-    @classmethod
-    def _class_steps(cls) -> dict[str, Any]:
-        found: dict[str, Any] = {}
-        for klass in reversed(cls.__mro__):
-            for name, attr in vars(klass).items():
-                if getattr(attr, "_step_config", None) is not None:
-                    found[name] = attr
-            found.update(getattr(klass, "_step_functions", {}) if isinstance(klass, WorkflowMeta) else {})
-        return found
-
-    def _get_steps(self) -> dict[str, Any]:
-        """Step name -> callable (bound methods for method steps)."""
-        steps: dict[str, Any] = {}
-        for name, attr in self._class_steps().items():
-            bound = getattr(self, name, None)
-            steps[name] = bound if getattr(bound, "_step_config", None) is not None else attr
-        return steps
-
-    def _plan(self) -> RunPlan:
-        """What the run loop needs of this workflow (the runtime never sees the Workflow)."""
-        return RunPlan(
-            name=self.workflow_name,
-            spec=self._run_spec(),
-            codec=self._codec(),
-            timeout=self._timeout,
-            verbose=self._verbose,
-            snapshot_every=self._snapshot_every,
-            step_call=self._step_call,
-            retry_policy=lambda step: self._step_config(step).retry_policy,
-            recovery_limit=self._recovery_limit,
-            resources=lambda: [rd for cfg in self._step_configs().values() for rd in cfg.resources],
-        )
-
-    def _recovery_limit(self, step: str) -> int | None:
-        """Process deaths an execution of ``step`` may be in flight for (None: no limit)."""
-        own = self._step_config(step).max_recoveries if step in self._step_configs() else FROM_WORKFLOW
-        return self._max_recoveries if own == FROM_WORKFLOW else own  # type: ignore[return-value]
-
-    def _step_configs(self) -> dict[str, StepConfig]:
-        return {name: fn._step_config for name, fn in self._get_steps().items()}
-
-    def _step_function(self, name: str) -> Any:
-        """The callable of step ``name`` (bound for method steps), from the spec's cache."""
-        self._run_spec()
-        return self._bound[name]
-
-    def _step_call(self, name: str) -> tuple[Any, StepConfig, bool]:
-        """(callable, config, is it a coroutine function) of step ``name``, cached."""
-        found = self._calls.get(name)
-        if found is None or self._spec_version != type(self)._step_functions_version:
-            fn = self._step_function(name)
-            found = self._calls[name] = (fn, fn._step_config, inspect.iscoroutinefunction(fn))
-        return found
-
-    def _step_config(self, name: str) -> StepConfig:
-        return self._step_function(name)._step_config  # type: ignore[no-any-return]
-
-    def _validate_valid_step_message(self, step: str, message: Event) -> None:
-        configs = self._step_configs()
-        if step not in configs:
-            raise WorkflowRuntimeError(f"Step {step} does not exist")
-        if not accepts(self._run_spec().steps[step], type(message)):
-            raise WorkflowRuntimeError(f"Step {step} does not accept event of type {type(message)}")
-
     def _state_type(self) -> type[BaseModel]:
         if self._state_type_cache is None:
             self._state_type_cache = most_derived_state_type(
                 cfg.context_state_type for cfg in self._step_configs().values()
             )
         return self._state_type_cache
-
-    def _codec(self) -> Codec:
-        return self._codec_obj
-
-    def _run_spec(self) -> RunSpec:
-        version = type(self)._step_functions_version
-        if self._spec is None or self._spec_version != version:
-            steps = {}
-            self._bound = self._get_steps()
-            for name, fn in self._bound.items():
-                steps[name] = StepSpec.from_config(name, fn._step_config)
-            st = self._state_type()
-            self._spec = RunSpec(steps=steps, state_type=f"{st.__module__}.{st.__qualname__}")
-            self._spec_version = version
-        return self._spec
 
     # -- validation -----------------------------------------------------------------------
 
@@ -333,23 +250,7 @@ class Workflow(metaclass=WorkflowMeta):
     # -- running -------------------------------------------------------------------------
 
     def _get_start_event_instance(self, start_event: StartEvent | None, **kwargs: Any) -> StartEvent:
-        if start_event is not None:
-            if not isinstance(start_event, StartEvent):
-                raise ValueError("The 'start_event' argument must be an instance of 'StartEvent'.")
-            if kwargs:
-                logger.warning(
-                    "Keyword arguments are not supported when 'run()' is invoked with the "
-                    "'start_event' parameter. These keyword arguments will be ignored: %s",
-                    kwargs,
-                )
-            return start_event
-        try:
-            return self._start_event_class(**kwargs)
-        except ValidationError as exc:
-            raise WorkflowRuntimeError(
-                f"Failed creating a start event of type '{self._start_event_class.__name__}' "
-                f"with the keyword arguments: {kwargs}"
-            ) from exc
+        return start_event_for(self._start_event_class, start_event, kwargs)
 
     def run(
         self,
@@ -384,7 +285,7 @@ class Workflow(metaclass=WorkflowMeta):
         seed = self._codec().dump_state(ctx.store._state)
         ctx.store._set_image(seed)
         loop.state_ready.set()
-        task = asyncio.get_running_loop().create_task(drive_new_run(self, loop, start, seed))
+        task = asyncio.get_running_loop().create_task(hosted(self, loop, start, partial(drive_new_run, self, loop, start, seed)))
         return WorkflowHandler(self, ctx, loop, task)
 
     async def submit(
@@ -455,23 +356,30 @@ class Workflow(metaclass=WorkflowMeta):
         loop = RunLoop(self._plan(), self.store, ctx, run_id)
         loop.park_when_idle = park
         ctx._bind(loop)
-        task = asyncio.get_running_loop().create_task(drive_resume(self, loop, lease, reset_recoveries, skip_failed))
+        task = asyncio.get_running_loop().create_task(
+            hosted(self, loop, None, partial(drive_resume, self, loop, lease, reset_recoveries, skip_failed))
+        )
         return WorkflowHandler(self, ctx, loop, task)
 
     def _restore(self, ctx: Context[Any], run_id: str | None) -> WorkflowHandler:
         """A new run continuing a context dict taken mid-run (``to_dict`` then ``from_dict``).
 
-        The source run's journal is forked at the position the dict was taken at
-        (``journal_seq``) into the new run, whose ``parent_run_id`` names the source
-        (the ``restored_from`` link); the new run then resumes: waiters, queued
-        events and state are as they were when the dict was taken, whatever the
-        source run did afterwards (cancelled, finished, still running).
+        When the store holds the source run, its journal is forked at the position
+        the dict was taken at (``journal_seq``) into the new run, whose
+        ``parent_run_id`` names the source; otherwise the new run is seeded from
+        the dict's ``snapshot`` (its ``run_started`` record names the source as
+        ``restored_from``, see ``runtime/seed.py``). The new run then resumes:
+        waiters, queued events and state are as they were when the dict was
+        taken, whatever the source run did afterwards (cancelled, finished,
+        still running).
         """
         self._validate()
         source = cast(str, ctx._run_id)
         loop = RunLoop(self._plan(), self.store, ctx, run_id or uuid.uuid4().hex)
         ctx._bind(loop)
-        task = asyncio.get_running_loop().create_task(drive_restore(self, loop, source, ctx._restore_seq))
+        task = asyncio.get_running_loop().create_task(
+            hosted(self, loop, None, partial(drive_restore, self, loop, source, ctx._restore_seq, ctx._restore_snapshot))
+        )
         return WorkflowHandler(self, ctx, loop, task)
 
     async def recover(self) -> list[WorkflowHandler]:
@@ -489,38 +397,3 @@ class Workflow(metaclass=WorkflowMeta):
         if sem is None:
             sem = self._semaphores[key] = asyncio.Semaphore(self._num_concurrent_runs)
         return sem
-
-
-def most_derived_state_type(annotated: Any) -> type[BaseModel]:
-    """The state type of a workflow whose steps annotate ``Context[S]`` with ``annotated`` types.
-
-    Steps may name a parent type of the state (a base workflow's steps) and a
-    child type (a derived workflow's): the run's state is the most derived one.
-
-    Raises:
-        StateTypeError: two types where neither derives from the other.
-    """
-    found = {t for t in annotated if t is not None and t is not DictState and isinstance(t, type)}
-    if not found:
-        return DictState
-    for candidate in found:
-        if all(issubclass(candidate, other) for other in found):
-            return candidate
-    names = ", ".join(sorted(t.__name__ for t in found))
-    raise StateTypeError(
-        "Multiple state types are not in a compatible inheritance hierarchy. All state types "
-        f"must share a common inheritance chain. Found: {names}"
-    )
-
-
-def _refuse_pickle(serializer: BaseSerializer | None) -> None:
-    """A journal must never hold pickles: loading one runs code (issue 14 item 8)."""
-    from .codec.serializers import PickleSerializer
-
-    if isinstance(serializer, PickleSerializer):
-        raise WorkflowConfigurationError(
-            "Workflow(serializer=PickleSerializer()) is not supported: the journal would hold "
-            "pickles, and loading a pickle runs code chosen by whoever wrote it. Journal "
-            "objects JSON can't hold with serializer=JsonPickleSerializer(allowed=[YourClass, "
-            "...]), or make them pydantic models and keep the default JSON."
-        )

@@ -45,8 +45,14 @@ async def child(run_id: str) -> None:
 def start_and_kill_child() -> str:
     run_id = f"pipeline-{int(time.time())}"
     print(f"starting run {run_id} in a child process")
-    proc = subprocess.Popen([sys.executable, __file__, "child", run_id])
-    time.sleep(1.2)
+    proc = subprocess.Popen([sys.executable, __file__, "child", run_id], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    # Kill it while stage 3 is running: by then stages 1 and 2 are journaled as completed.
+    # (Watching its output, not a fixed sleep: a slow machine must not kill it before it starts.)
+    for line in proc.stdout:
+        print(line, end="", flush=True)
+        if "stage 3 running" in line:
+            break
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     print("child killed with SIGKILL; resuming the run here")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import warnings
 import weakref
 
 import pytest
@@ -11,7 +12,8 @@ import pytest
 from durable_flows import Context, StartEvent, StopEvent, Workflow, step
 from durable_flows.context import InMemoryStateStore
 from durable_flows.errors import ContextStateError, WorkflowRuntimeError
-from durable_flows.events import Event
+from durable_flows.events import Event, WorkflowFailedEvent
+from durable_flows.retry_policy import retry_policy, stop_after_attempt, wait_fixed
 from durable_flows.testing import WorkflowTestRunner
 
 
@@ -54,6 +56,40 @@ async def test_step_only_methods_from_handler_code() -> None:
     with pytest.raises(ContextStateError, match="^collect_events is only available from within step functions"):
         handler.ctx.collect_events(Note(), [Note])
     assert await handler == "done"
+
+
+class HandlerOnlyFromAStep(Workflow):
+    @step
+    async def probe(self, ctx: Context, ev: StartEvent) -> StopEvent:
+        seen = []
+        for _name, call in [
+            ("to_dict", lambda: ctx.to_dict()),
+            ("stream_events", lambda: ctx.stream_events()),
+            ("get_result", lambda: ctx.get_result()),
+            ("streaming_queue", lambda: ctx.streaming_queue),
+        ]:
+            try:
+                call()
+            except ContextStateError as exc:
+                seen.append(str(exc))
+        try:
+            await ctx.running_steps()
+        except ContextStateError as exc:
+            seen.append(str(exc))
+        return StopEvent(result=seen)
+
+
+async def test_handler_only_methods_from_a_step() -> None:
+    """Pins: to_dict() inside a step used to succeed, and its dict restored to before the step (losing
+    the step's store edits the dict showed); upstream 2.26.1 raises for it and for these other
+    handler-only methods (found by the durable_workflows docs example, tests/docs_examples)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        seen = await HandlerOnlyFromAStep().run()
+    names = ["to_dict", "stream_events", "get_result", "streaming_queue", "running_steps"]
+    assert [m.split(" ")[0] for m in seen] == names
+    assert all("is only available from handler code, not from within steps." in m for m in seen)
+    assert "wf.resume(run_id)" in seen[0]
 
 
 async def test_second_run_on_a_running_context_is_refused() -> None:
@@ -233,3 +269,28 @@ async def test_in_memory_state_store_on_its_own() -> None:
     assert (await typed.get_state()).n == 3
     # a run's context holds one too
     assert isinstance(Context(Slow()).store, InMemoryStateStore)
+
+
+class FailsTwice(Workflow):
+    @step(retry_policy=retry_policy(wait=wait_fixed(0.05), stop=stop_after_attempt(2)))
+    async def only(self, ev: StartEvent) -> StopEvent:
+        raise ValueError("still down")
+
+
+async def test_failed_event_elapsed_seconds_live_and_after_resume() -> None:
+    """Pins: WorkflowFailedEvent.elapsed_seconds was None; it is first attempt to final failure,
+    from the journal's times, so a resumed finished run reports the same figure."""
+    wf = FailsTwice()
+    handler = wf.run()
+    live = [ev async for ev in handler.stream_events()][-1]
+    with pytest.raises(ValueError):
+        await handler
+    assert isinstance(live, WorkflowFailedEvent)
+    assert live.attempts == 2
+    assert live.elapsed_seconds is not None and 0.05 <= live.elapsed_seconds < 5
+    again = FailsTwice().resume(handler.run_id)
+    replayed = [ev async for ev in again.stream_events()][-1]
+    with pytest.raises(ValueError):
+        await again
+    assert isinstance(replayed, WorkflowFailedEvent)
+    assert replayed.elapsed_seconds == live.elapsed_seconds

@@ -295,12 +295,11 @@ async def test_resolution_scope_shares_uncached_values() -> None:
 
 
 async def test_circular_dependency_raises() -> None:
+    """The cycle names factories by ``__qualname__``, as upstream's message does."""
     manager = ResourceManager()
     with pytest.raises(ValueError) as info:
         await manager.get(Resource(cycle_a))
-    assert str(info.value) == (
-        f"Circular resource dependency detected: {key(cycle_a)} -> {key(cycle_b)} -> {key(cycle_a)}"
-    )
+    assert str(info.value) == "Circular resource dependency detected: cycle_a -> cycle_b -> cycle_a"
     with pytest.raises(ValueError, match="Circular resource dependency detected"):
         await manager.get(Resource(self_cycle))
 

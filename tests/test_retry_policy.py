@@ -116,6 +116,17 @@ def test_default_policy_retries_every_five_seconds_for_three_attempts() -> None:
     assert delays(retry_policy()) == [5.0, 5.0]
 
 
+def test_composed_policy_has_upstreams_private_class_name_and_a_readable_repr() -> None:
+    """Upstream 2.2x names the class ``_ComposableRetryPolicy`` and exports no public alias."""
+    policy = retry_policy()
+    assert type(policy).__name__ == "_ComposableRetryPolicy"
+    assert not hasattr(rp, "ComposableRetryPolicy")
+    assert repr(policy) == (
+        "retry_policy(retry=None, wait=wait_fixed(wait=5.0), "
+        "stop=stop_after_attempt(max_attempt_number=3))"
+    )
+
+
 def test_policies_satisfy_the_runtime_checkable_protocol() -> None:
     assert isinstance(retry_policy(), RetryPolicy)
     with pytest.warns(DeprecationWarning):

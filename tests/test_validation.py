@@ -583,7 +583,7 @@ async def test_validate_resources_runs_factories() -> None:
         )
     }
     errors = await validate_resources(steps, ResourceManager())
-    one, two = f"{__name__}.loop_one", f"{__name__}.loop_two"
+    one, two = "loop_one", "loop_two"
     assert errors == [
         "In step 's', parameter 'broken': needs API key",
         f"In step 's', parameter 'loop': Circular resource dependency detected: "

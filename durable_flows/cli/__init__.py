@@ -7,6 +7,10 @@ read-only; commands that write never create one unless ``--create``. Bad
 input ends the command with one line on stderr and exit status 1 (2 for
 usage errors); ``resume`` exits 3 when a run ended failed, timed out or
 cancelled; ``check`` exits 4 when it found no run to judge.
+
+The top layer: one module per command, shared options and errors in
+``_common``/``_errors``. May import everything in durable_flows (the server
+only to serve it); nothing in durable_flows imports it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each look opens the journal afresh, read-only: a journal that no process had
 open when one look began is read as it was then, and the next look sees what
-a process wrote since (see ``storage/_journal_check.read_only_uri``).
+a process wrote since (see ``storage/sqlite/journal_check.read_only_uri``).
 """
 
 from __future__ import annotations

@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 import click
 
 from ..storage import FINISHED_STATUSES, JournalStore, RunInfo
-from ..storage.base import workflow_matches
 from ..storage.run_state import ALL_STATES
+from ..storage.store_helpers import workflow_matches
 from ..views.format import parse_when
 from ._common import find_run
 

@@ -7,12 +7,12 @@ from typing import IO
 import click
 
 from ..graph.svg import esc, legend_svg
-from ..representation import WorkflowGraph, get_workflow_graph
+from ..representation import FlowGraph, get_workflow_graph
 from ..views.page import page
 from ._common import echo_json, import_object
 
 
-def graph_html(graph: WorkflowGraph, direction: str) -> str:
+def graph_html(graph: FlowGraph, direction: str) -> str:
     """A self-contained page with the graph as inline SVG and its Mermaid source."""
     body = (
         f"<h1>{esc(graph.name)}</h1>"

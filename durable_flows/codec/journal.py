@@ -20,16 +20,11 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from ..errors import (
     EventNotSerializableError,
-    JournalDecodeError,
-    NonDeterminismError,
     SerializationError,
-    TypeNotAllowedError,
 )
-from ..events import Event, qualified_name
-from ..runtime.records import Record
-from ..storage.rows import JournalEntry
+from .event_base import Event
 from .jsonpickle_serializer import JsonPickleSerializer
-from .names import import_qualified
+from .names import import_qualified, qualified_name
 from .serializers import BaseSerializer
 
 JSON = "json"
@@ -49,12 +44,12 @@ if _c_make_encoder is not None:
         None, _no_default, json.encoder.encode_basestring, None, ":", ",", False, False, True
     )
 
-    def _to_json(value: Any) -> str:
+    def to_json(value: Any) -> str:
         return "".join(_C_ENCODE(value, 0))
 
 else:  # pragma: no cover - an interpreter without the C accelerator
 
-    def _to_json(value: Any) -> str:
+    def to_json(value: Any) -> str:
         return _ENCODER.encode(value)
 JSONPICKLE = "jsonpickle"
 #: The key a JSON codec wraps a jsonpickle-written state in when it reads one.
@@ -135,7 +130,7 @@ class Codec:
         if cls is None:
             found = import_qualified(type_name)
             if not (isinstance(found, type) and issubclass(found, Event)):
-                raise _NotAnEvent(f"{type_name} names a {type(found).__name__}, not an Event class")
+                raise NotAnEvent(f"{type_name} names a {type(found).__name__}, not an Event class")
             cls = self._types[type_name] = found
         return cls.model_validate(data)
 
@@ -181,92 +176,12 @@ class Codec:
             return self.pickler.deserialize(data)
         return state_type.model_validate(copy.deepcopy(data))
 
-    # -- records -------------------------------------------------------------------
 
-    def encode(self, run_id: str, seq: int, record: Record, dumped_event: Any = None) -> JournalEntry:
-        """A record as the row the store appends (``dumped_event``: its event, already dumped)."""
-        payload = dict(record.data)
-        event_type = None
-        if record.event is not None:
-            payload["event"] = dumped_event if dumped_event is not None else self.dump_event(record.event)
-            event_type = qualified_name(type(record.event))
-        return JournalEntry(
-            run_id=run_id,
-            seq=seq,
-            kind=record.kind,
-            step=record.step,
-            event_type=event_type,
-            payload=_to_json(payload),
-            ts=record.ts,
-            codec=self.name,
-        )
-
-    def decode(self, entry: JournalEntry) -> Record:
-        """A journal row as the record it was written from.
-
-        Raises:
-            JournalDecodeError: the payload is damaged, or its serializer refuses it.
-            NonDeterminismError: the payload is fine but the code changed: the
-                event's type is gone (renamed, moved, removed), no longer an
-                Event class, or rejects the stored fields.
-        """
-        try:
-            data = json.loads(entry.payload)
-        except ValueError as exc:
-            raise JournalDecodeError(entry.run_id, entry.seq, f"payload is not JSON ({exc})") from exc
-        if not isinstance(data, dict):
-            raise JournalDecodeError(entry.run_id, entry.seq, "payload is not a JSON object")
-        if entry.codec == JSONPICKLE and self.pickler is None and isinstance(data.get("state"), str):
-            # A state jsonpickle wrote, read by JSON code: marked, so that
-            # load_state knows it from a state JSON wrote as a string.
-            data["state"] = {PICKLED_STATE: data["state"]}
-        event = None
-        if "event" in data:
-            raw = data.pop("event")
-            try:
-                event = self.load_event(entry.event_type or "", raw, entry.codec)
-            except (ImportError, AttributeError) as exc:
-                raise NonDeterminismError(
-                    entry.run_id,
-                    entry.seq,
-                    f"event type {entry.event_type}",
-                    f"no importable class of that name ({type(exc).__name__}: {exc})",
-                ) from exc
-            except ValidationError as exc:
-                raise NonDeterminismError(
-                    entry.run_id,
-                    entry.seq,
-                    f"an event class {entry.event_type} that loads the stored fields "
-                    f"{sorted(raw) if isinstance(raw, dict) else raw!r}",
-                    f"a class that rejects them ({_first_error(exc)})",
-                ) from exc
-            except _NotAnEvent as exc:
-                raise NonDeterminismError(
-                    entry.run_id, entry.seq, f"event type {entry.event_type}", str(exc)
-                ) from exc
-            except TypeNotAllowedError as exc:  # the serializer's allowed list changed, not the journal
-                raise NonDeterminismError(
-                    entry.run_id,
-                    entry.seq,
-                    f"a serializer that decodes the {entry.codec} payload of {entry.event_type}",
-                    f"one that refuses it ({exc})",
-                ) from exc
-            except Exception as exc:  # damaged jsonpickle payloads, and whatever else a payload breaks
-                raise JournalDecodeError(
-                    entry.run_id,
-                    entry.seq,
-                    f"cannot decode event of type {entry.event_type} ({type(exc).__name__}: {exc})",
-                ) from exc
-        return Record(
-            kind=entry.kind, ts=entry.ts, step=entry.step, event=event, data=data, seq=entry.seq
-        )
-
-
-class _NotAnEvent(SerializationError):
+class NotAnEvent(SerializationError):
     """A stored event type name resolves to something that is not an Event class."""
 
 
-def _first_error(exc: ValidationError) -> str:
+def first_error(exc: ValidationError) -> str:
     errors = exc.errors()
     if not errors:
         return str(exc)

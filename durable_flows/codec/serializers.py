@@ -30,7 +30,12 @@ from typing import Any, ClassVar, get_origin
 
 from pydantic import BaseModel
 
-from ..errors import SerializationError, TypeNotAllowedError, ValueNotSerializableError
+from ..errors import (
+    SerializationError,
+    TypeNotAllowedError,
+    ValueNotSerializableError,
+    WorkflowConfigurationError,
+)
 from .names import import_qualified, qualified_name
 
 __all__ = ["BaseSerializer", "JsonSerializer", "PickleSerializer"]
@@ -73,9 +78,12 @@ def _register_framework_types(*classes: type[Any]) -> None:
 
 
 def _framework_registry() -> dict[str, type[Any]]:
-    """The framework types, making sure the events module has registered them."""
-    if not _framework_types:
-        from .. import events  # noqa: F401  (importing it registers its classes)
+    """The framework types.
+
+    Filled when :mod:`durable_flows.events` and ``context`` are imported, which
+    ``durable_flows/__init__`` does before any of this package can run: the
+    codec never imports the events face (that would make a cycle).
+    """
     return _framework_types
 
 
@@ -370,3 +378,14 @@ class PickleSerializer(JsonSerializer):
             return pickle.loads(raw)
         except Exception:  # not a pickle after all: JSON text that is valid base64
             return super().deserialize(value)
+
+
+def refuse_pickle(serializer: BaseSerializer | None) -> None:
+    """A journal must never hold pickles: loading one runs code (issue 14 item 8)."""
+    if isinstance(serializer, PickleSerializer):
+        raise WorkflowConfigurationError(
+            "Workflow(serializer=PickleSerializer()) is not supported: the journal would hold "
+            "pickles, and loading a pickle runs code chosen by whoever wrote it. Journal "
+            "objects JSON can't hold with serializer=JsonPickleSerializer(allowed=[YourClass, "
+            "...]), or make them pydantic models and keep the default JSON."
+        )

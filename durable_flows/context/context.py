@@ -24,14 +24,15 @@ from ..errors import (
 from ..events import Event, qualified_name
 from ..runtime.collect import LiveBuffer, collect
 from ..runtime.scope import WaitingForEvent, current_scope, handed_out
+from ..runtime.seed import seed_payload
 from .state_store import DictState, InMemoryStateStore, StateStore, load_dict_state
 
 if TYPE_CHECKING:
     from ..codec.journal import Codec
     from ..codec.serializers import BaseSerializer
+    from ..drive.hosted import HostedWorkflow
     from ..retry_policy import RetryInfo
     from ..runtime.loop import RunLoop
-    from ..workflow import Workflow
 
 MODEL_T = TypeVar("MODEL_T", bound=BaseModel)
 T = TypeVar("T", bound=Event)
@@ -47,7 +48,7 @@ class Context(Generic[MODEL_T]):
 
     def __init__(
         self,
-        workflow: Workflow,
+        workflow: HostedWorkflow,
         previous_context: dict[str, Any] | None = None,
         serializer: BaseSerializer | None = None,
     ) -> None:
@@ -58,6 +59,10 @@ class Context(Generic[MODEL_T]):
         self._was_running = bool(previous_context and previous_context.get("is_running"))
         #: journal position the dict was taken at (a restore forks the source run there)
         self._restore_seq: int | None = previous_context.get("journal_seq") if previous_context else None
+        #: the source run's folded state (runtime/seed.py): restores into a store without the source run
+        self._restore_snapshot: dict[str, Any] | None = (
+            previous_context.get("snapshot") if previous_context else None
+        )
         state_type = workflow._state_type()
         state: Any = state_type()
         if previous_context:
@@ -247,8 +252,23 @@ class Context(Generic[MODEL_T]):
 
     async def running_steps(self) -> list[str]:
         """Names of steps with an execution in progress."""
-        loop = self._require_loop("running_steps")
+        loop = self._require_handler_code("running_steps")
         return loop.state.active_steps()
+
+    def _require_handler_code(self, fn: str) -> RunLoop:
+        """The run, for methods upstream 2.26 allows only outside steps (its message inside one)."""
+        loop = self._require_loop(fn)
+        scope = current_scope.get()
+        if scope is not None and scope.ctx is self:
+            hint = ""
+            if fn == "to_dict":
+                # a dict taken mid-step would restore to before the step, without what the step did
+                hint = (
+                    " A durable run keeps each completed step in its journal: to keep progress across a"
+                    " crash, handle one item per step execution and continue with wf.resume(run_id)."
+                )
+            raise ContextStateError(f"{fn} is only available from handler code, not from within steps.{hint}")
+        return loop
 
     def _require_scope(self, fn: str) -> Any:
         scope = current_scope.get()
@@ -265,7 +285,7 @@ class Context(Generic[MODEL_T]):
         Raises:
             ContextStateError: at call time, before the workflow runs.
         """
-        loop = self._require_loop("stream_events")
+        loop = self._require_handler_code("stream_events")
 
         async def events() -> AsyncIterator[Event]:
             async for ev in loop.stream():
@@ -278,7 +298,7 @@ class Context(Generic[MODEL_T]):
         import warnings
 
         warnings.warn("Context.get_result() is deprecated; await the handler", DeprecationWarning, stacklevel=2)
-        loop = self._require_loop("get_result")
+        loop = self._require_handler_code("get_result")
         stop = loop.result.result()
         return stop.result if type(stop).__name__ == "StopEvent" else stop
 
@@ -288,7 +308,7 @@ class Context(Generic[MODEL_T]):
         import warnings
 
         warnings.warn("Context.streaming_queue is deprecated; use handler.stream_events()", DeprecationWarning, stacklevel=2)
-        loop = self._require_loop("streaming_queue")
+        loop = self._require_handler_code("streaming_queue")
         queue: asyncio.Queue[Event] = asyncio.Queue()
 
         async def feed() -> None:
@@ -301,29 +321,37 @@ class Context(Generic[MODEL_T]):
     # -- serialization ---------------------------------------------------------------
 
     def to_dict(self, serializer: BaseSerializer | None = None, *, include_state: bool = True) -> dict[str, Any]:
-        """A JSON-compatible snapshot: the run id and the state.
+        """A JSON-compatible snapshot of the run: upstream's layout plus the folded run.
 
-        With a journal, the run itself is always recoverable from its id
-        (``wf.resume(run_id)``); the dict carries state across runs like upstream.
+        ``state`` is upstream's; ``run_id``, ``is_running`` and ``journal_seq``
+        (the run's journal position) name where it was taken. Taken mid-run, it
+        also holds under ``snapshot`` the run's whole folded state (queued
+        events, waiters, collect buffers, attempts, stream position), so that
+        ``wf.run(ctx=Context.from_dict(wf, d))`` continues it in any store and
+        any process (README, "Stop now, resume later").
 
         Raises:
-            ContextStateError: before the workflow runs (as upstream).
+            ContextStateError: before the workflow runs, or called from within a
+                step (both as upstream 2.26).
         """
         if self._run_loop is None:
             self._require_loop("to_dict")
+        self._require_handler_code("to_dict")
         loop = self._run_loop
+        running = self.is_running or _cancelled(loop)
         return {
             "run_id": self._run_id,
             "workflow": self._workflow.workflow_name,
-            "is_running": self.is_running or _cancelled(loop),
+            "is_running": running,
             # where the run's journal stood: run(ctx=Context.from_dict(...)) continues from here
             "journal_seq": loop.state.last_seq if loop is not None else None,
             "state": self._store.to_dict(serializer) if include_state else {},
+            "snapshot": seed_payload(loop.state, self._codec()) if running and loop is not None else None,
         }
 
     @classmethod
     def from_dict(
-        cls, workflow: Workflow, data: dict[str, Any], serializer: BaseSerializer | None = None
+        cls, workflow: HostedWorkflow, data: dict[str, Any], serializer: BaseSerializer | None = None
     ) -> Context[Any]:
         """Rebuild a Context from :meth:`to_dict` output.
 

@@ -24,6 +24,9 @@ from ..runtime.scope import current_scope
 from ..runtime.state_patch import MISSING
 from .edit_copy import edit_copy
 from .state_image import StateImage
+from .state_payload import InMemorySerializedState as InMemorySerializedState
+from .state_payload import deserialize_state_from_dict as deserialize_state_from_dict
+from .state_payload import parse_in_memory_state as parse_in_memory_state
 
 if TYPE_CHECKING:
     from .context import Context
@@ -157,7 +160,12 @@ class StateStore(Generic[MODEL_T]):
             data: Any = {"_data": {key: ser.serialize(value) for key, value in state.to_dict().items()}}
         else:
             data = ser.serialize(state)
-        return {"state_data": data, "state_type": type(state).__name__, "state_module": type(state).__module__}
+        return {
+            "store_type": "in_memory",
+            "state_data": data,
+            "state_type": type(state).__name__,
+            "state_module": type(state).__module__,
+        }
 
     # -- journaling ------------------------------------------------------------------
 
@@ -334,6 +342,19 @@ class InMemoryStateStore(StateStore[MODEL_T]):
 
     def __init__(self, state: MODEL_T | None = None, ctx: Context[Any] | None = None) -> None:
         super().__init__(ctx if ctx is not None else cast(Any, _NoRun()), cast(MODEL_T, state if state is not None else DictState()))
+
+    @classmethod
+    def from_dict(cls, serialized_state: dict[str, Any], serializer: Any) -> InMemoryStateStore[Any]:
+        """A store (outside any run) holding the state of a :meth:`to_dict` payload.
+
+        Raises:
+            ValueError: The payload is another store's (``store_type`` not
+                ``"in_memory"``) or cannot be decoded.
+        """
+        if not serialized_state:
+            return cls(cast(Any, DictState()))
+        parse_in_memory_state(serialized_state)
+        return cls(cast(Any, deserialize_state_from_dict(serialized_state, serializer)))
 
 
 def _dict_serializer(ctx: Any, serializer: Any) -> Any:

@@ -11,24 +11,28 @@ import logging
 import os
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .. import instrumentation
 from ..errors import (
+    ContextSerdeError,
     JournalCorruptError,
     JournalDecodeError,
     LeaseHeldError,
     RunNotFoundError,
+    WorkflowCancelledByUser,
     WorkflowRuntimeError,
 )
 from ..events import Event
 from ..runtime.rebuild import rebuild
 from ..storage import JournalStore, open_store
 from ..storage.owners import owner_is_dead
-from ..storage.rows import ACTIVE_STATUSES, FINISHED_STATUSES, Lease, RunInfo
+from ..storage.rows import ACTIVE_STATUSES, FINISHED_STATUSES, Lease, NewRun, RunInfo
+from .hosted import HostedWorkflow
 
 if TYPE_CHECKING:
     from ..runtime.loop import RunLoop
-    from ..workflow import Workflow
 
 logger = logging.getLogger("durable_flows")
 
@@ -52,7 +56,18 @@ def default_store() -> JournalStore:
     return stores[target]
 
 
-async def drive_new_run(wf: Workflow, loop: RunLoop, start: Event, seed: Any) -> None:
+async def hosted(
+    wf: HostedWorkflow, loop: RunLoop, start_event: Event | None, body: Callable[[], Awaitable[None]]
+) -> None:
+    """Drive ``body()`` (one of the drive_* coroutines below) inside the run's
+    llama-index-instrumentation span, when that package is installed (see
+    ``instrumentation/hosting.py``); ``start_event`` when this starts the run."""
+    with instrumentation.run_span(wf, loop.run_id, start_event, (WorkflowCancelledByUser,)) as span:
+        await body()
+        span.end(loop.result)
+
+
+async def drive_new_run(wf: HostedWorkflow, loop: RunLoop, start: Event, seed: Any) -> None:
     """Journal and execute a new run; any failure reaches the handler."""
     async with wf._limit():
         try:
@@ -63,7 +78,7 @@ async def drive_new_run(wf: Workflow, loop: RunLoop, start: Event, seed: Any) ->
 
 
 async def drive_resume(
-    wf: Workflow, loop: RunLoop, lease: Lease | None, reset_recoveries: bool = False, skip_failed: bool = False
+    wf: HostedWorkflow, loop: RunLoop, lease: Lease | None, reset_recoveries: bool = False, skip_failed: bool = False
 ) -> None:
     """Rebuild a run from its journal and continue it (or settle a finished one).
 
@@ -118,7 +133,7 @@ async def drive_resume(
             loop.state_ready.set()  # nobody waits forever for a state that will not come
 
 
-async def runs_of(wf: Workflow, store: JournalStore) -> list[RunInfo]:
+async def runs_of(wf: HostedWorkflow, store: JournalStore) -> list[RunInfo]:
     """Runs of ``wf`` in ``store``, newest first: by its name, by the name with
     leading packages dropped (``app.Class`` for ``examples.app.Class``), and
     by class name among runs stored as ``__main__.Class`` (with a warning)."""
@@ -146,18 +161,28 @@ def _continuable(state: Any, reset_recoveries: bool, skip_failed: bool) -> bool:
     return skip_failed and "step" in error
 
 
-async def drive_restore(wf: Workflow, loop: RunLoop, source: str, at_seq: int | None) -> None:
-    """Fork ``source`` at ``at_seq`` into ``loop``'s run, then resume that (see Workflow._restore)."""
+async def drive_restore(
+    wf: HostedWorkflow, loop: RunLoop, source: str, at_seq: int | None, snapshot: dict[str, Any] | None = None
+) -> None:
+    """Continue a context dict taken mid-run in ``loop``'s new run (see Workflow._restore).
+
+    When the store holds ``source``, its journal is forked at ``at_seq``; else the
+    run is seeded from the dict's ``snapshot`` (``runtime/seed.py``). Then resumed.
+    """
     store = wf.store
     try:
         await store.open()
         info = await store.get_run(source)
         if info is None:
-            raise RunNotFoundError(
-                source,
-                "a context dict taken mid-run restores from its run's journal, and this store "
-                "does not hold it: restore with the store the run was journaled in",
-            )
+            if snapshot is None:
+                raise RunNotFoundError(
+                    source,
+                    "this context dict carries no snapshot of the run (taken before the run's first "
+                    "commit, or by an older version) and this store does not hold the run's journal: "
+                    "restore with the store the run was journaled in",
+                )
+            await drive_resume(wf, loop, await _seed_run(wf, loop.run_id, source, snapshot))
+            return
         entries = await store.read(source)
         if not at_seq:  # taken before the run's first commit: continue from its start event
             at_seq = next((e.seq for e in entries if e.kind == "sent"), info.last_seq)
@@ -173,7 +198,38 @@ async def drive_restore(wf: Workflow, loop: RunLoop, source: str, at_seq: int | 
     await drive_resume(wf, loop, None)
 
 
-async def claim_orphans(wf: Workflow) -> list[Lease]:
+async def _seed_run(wf: HostedWorkflow, run_id: str, source: str, snapshot: dict[str, Any]) -> Lease:
+    """Journal a new run whose first record carries ``snapshot`` (a seeded run); it stays claimed.
+
+    Raises:
+        ContextSerdeError: the snapshot does not load (damaged, or events this code lacks).
+    """
+    from ..runtime import records as k
+    from ..runtime.journal_codec import encode_record
+    from ..runtime.records import Record
+    from ..runtime.seed import RESTORED_FROM, SEED, seed_state
+
+    codec, spec = wf._codec(), wf._run_spec()
+    try:
+        seeded = seed_state(snapshot, codec, run_id)
+    except Exception as exc:  # noqa: BLE001 - every way a snapshot can be unusable
+        raise ContextSerdeError(
+            f"the context dict of run {source!r} cannot be restored: its snapshot does not load "
+            f"({type(exc).__name__}: {exc}); pass the dict to_dict() gave, unchanged"
+        ) from exc
+    started = {
+        "workflow": wf.workflow_name,
+        "fingerprint": spec.fingerprint(),
+        "timeout": wf._timeout,
+        "state": seeded.state,
+        RESTORED_FROM: source,
+        SEED: snapshot,
+    }
+    entry = encode_record(codec, run_id, 1, Record(k.RUN_STARTED, time.time(), data=started, seq=1))
+    return await wf.store.create_run(NewRun(run_id, wf.workflow_name, spec.fingerprint_json()), [entry])
+
+
+async def claim_orphans(wf: HostedWorkflow) -> list[Lease]:
     """Claim every unfinished run of ``wf`` that no live process owns."""
     store = wf.store
     await store.open()

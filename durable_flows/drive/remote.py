@@ -18,15 +18,16 @@ from typing import TYPE_CHECKING, Any
 from ..errors import RunNotFoundError, WorkflowRuntimeError
 from ..events import Event, StopEvent
 from ..runtime import records as k
+from ..runtime.journal_codec import decode_entry, encode_record
 from ..runtime.outcome import final_outcome
 from ..storage.rows import FINISHED_STATUSES, NewRun, RunInfo
+from .hosted import HostedWorkflow
 
 if TYPE_CHECKING:
     from ..codec.journal import Codec
-    from ..workflow import Workflow
 
 
-async def submit_run(wf: Workflow, run_id: str, start_event: Event, seed_state: Any) -> None:
+async def submit_run(wf: HostedWorkflow, run_id: str, start_event: Event, seed_state: Any) -> None:
     """Journal a run's first records and leave it unowned, for a worker to claim."""
     from ..runtime import observe
     from ..runtime.records import Record
@@ -46,7 +47,7 @@ async def submit_run(wf: Workflow, run_id: str, start_event: Event, seed_state: 
         Record(k.RUN_STARTED, now, data=started, seq=1),
         Record(k.SENT, now, event=start_event, data={"source": "start"}, seq=2),
     ]
-    entries = [codec.encode(run_id, r.seq, r) for r in first]
+    entries = [encode_record(codec, run_id, r.seq, r) for r in first]
     store = wf.store
     await store.open()
     lease = await store.create_run(NewRun(run_id, wf.workflow_name, spec.fingerprint_json()), entries)
@@ -72,7 +73,7 @@ class RemoteHandler:
     awaiting a local :class:`~durable_flows.handler.WorkflowHandler`.
     """
 
-    def __init__(self, workflow: Workflow, run_id: str) -> None:
+    def __init__(self, workflow: HostedWorkflow, run_id: str) -> None:
         self._workflow = workflow
         self.run_id = run_id
         self._info: RunInfo | None = None
@@ -119,7 +120,7 @@ class RemoteHandler:
                 seq = entry.seq
                 if entry.kind != k.STREAM:
                     continue
-                rec = codec.decode(entry)
+                rec = decode_entry(codec, entry)
                 if int(rec.get("n")) > after and rec.event is not None:
                     yield rec.event
             info = await store.get_run(self.run_id)

@@ -1,11 +1,11 @@
-"""Mermaid flowchart text for a :class:`~durable_flows.representation.WorkflowGraph`."""
+"""Mermaid flowchart text for a :class:`~durable_flows.representation.FlowGraph`."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .model import WorkflowGraph
+    from .model import FlowGraph
 
 #: Mermaid shape (opening, closing bracket) per node kind.
 _SHAPES = {
@@ -33,7 +33,7 @@ _CLASSES = {
 _ARROWS = {"fails": "-.->", "uses": "-.->", "asks": "-.->", "answers": "-.->", "sends": "-.->"}
 
 
-def to_mermaid(graph: WorkflowGraph) -> str:
+def to_mermaid(graph: FlowGraph) -> str:
     """The graph as ``flowchart TD`` text, one line per node and edge."""
     ids = {node.id: f"n{i}" for i, node in enumerate(graph.nodes)}
     lines = [f"%% {graph.name}", "flowchart TD"]

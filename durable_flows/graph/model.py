@@ -55,8 +55,13 @@ class GraphEdge:
 
 
 @dataclass
-class WorkflowGraph:
-    """Nodes and edges of one workflow, in a stable order (declaration order)."""
+class FlowGraph:
+    """Nodes and edges of one workflow, in a stable order (declaration order).
+
+    The graph ``durable-flows draw``/``report`` and the web view draw. Upstream's
+    pydantic graph (``durable_flows.representation.WorkflowGraph``) is a different
+    type, built by :func:`durable_flows.representation.get_workflow_representation`.
+    """
 
     name: str
     nodes: list[GraphNode] = field(default_factory=list)

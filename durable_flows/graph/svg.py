@@ -1,4 +1,4 @@
-"""Draw a :class:`~durable_flows.representation.WorkflowGraph` as SVG.
+"""Draw a :class:`~durable_flows.representation.FlowGraph` as SVG.
 
 The drawing uses only SVG shapes and text with inline attributes: no fonts,
 scripts, images or links to fetch, so it can be inlined in a self-contained
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from .layout import Point, layered_layout
 
 if TYPE_CHECKING:
-    from .model import GraphNode, WorkflowGraph
+    from .model import FlowGraph, GraphNode
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
 #: (fill, stroke, text colour) per node kind.
@@ -83,7 +83,7 @@ def _node_size(node: GraphNode, sub: str) -> tuple[float, float]:
 
 
 def render_graph_svg(
-    graph: WorkflowGraph,
+    graph: FlowGraph,
     *,
     direction: str = "LR",
     standalone: bool = True,

@@ -225,6 +225,14 @@ def _dependencies(descriptor: ResourceDescriptor) -> list[tuple[str, ResourceDes
     return list(get_deps()) if get_deps is not None else []
 
 
+def _shown_name(key: str, descriptors: dict[str, ResourceDescriptor]) -> str:
+    """A resource as error messages name it: a factory's ``__qualname__``, else its key."""
+    factory: Any = getattr(descriptors.get(key), "factory", None)
+    while isinstance(factory, functools.partial):
+        factory = factory.func
+    return str(getattr(factory, "__qualname__", None) or key)
+
+
 def descriptors_by_key(definitions: Iterable[ResourceDefinition]) -> dict[str, ResourceDescriptor]:
     """Map every key reachable from ``definitions`` (dependencies included) to a descriptor.
 
@@ -357,15 +365,20 @@ class ResourceManager:
             return
         done: builtins.set[str] = builtins.set()
         path: list[str] = []
+        descriptors: dict[str, ResourceDescriptor] = {}
 
         def visit(descriptor: ResourceDescriptor) -> None:
             key = descriptor.name
             if key in path:
-                cycle = " -> ".join([*path, key])
+                # named as upstream names them (a factory by its __qualname__),
+                # though keys are module-qualified
+                shown = [*path, key]
+                cycle = " -> ".join(_shown_name(k, descriptors) for k in shown)
                 raise ValueError(f"Circular resource dependency detected: {cycle}")
             if key in done or key in self._acyclic:
                 return
             path.append(key)
+            descriptors[key] = descriptor
             for _, dep, _ in _dependencies(descriptor):
                 visit(dep)
             path.pop()

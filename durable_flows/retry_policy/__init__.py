@@ -51,6 +51,10 @@ Example:
         stop=stop_after_attempt(6) | stop_after_delay(120),
     )
     ```
+
+A basic layer: its modules (``stops``, ``waits``, ``conditions``, ``_common``)
+import nothing else from durable_flows; the decorators, the spec checks and
+the runtime build on it.
 """
 
 from __future__ import annotations

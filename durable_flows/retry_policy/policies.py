@@ -79,7 +79,7 @@ class RetryPolicy(Protocol):
         ...
 
 
-class _ComposedRetryPolicy:
+class _ComposableRetryPolicy:
     """The :class:`RetryPolicy` that :func:`retry_policy` returns."""
 
     def __init__(
@@ -160,7 +160,7 @@ def retry_policy(
         async def fetch(self, ev: StartEvent) -> StopEvent: ...
         ```
     """
-    return _ComposedRetryPolicy(retry=retry, wait=wait, stop=stop)
+    return _ComposableRetryPolicy(retry=retry, wait=wait, stop=stop)
 
 
 def ConstantDelayRetryPolicy(maximum_attempts: int = 3, delay: float = 5) -> RetryPolicy:
@@ -186,7 +186,7 @@ def ConstantDelayRetryPolicy(maximum_attempts: int = 3, delay: float = 5) -> Ret
         DeprecationWarning,
         stacklevel=2,
     )
-    return _ComposedRetryPolicy(
+    return _ComposableRetryPolicy(
         retry=None, wait=wait_fixed(delay), stop=stop_after_attempt(maximum_attempts)
     )
 
@@ -234,4 +234,4 @@ def ExponentialBackoffRetryPolicy(
         wait = wait_random_exponential(multiplier=initial_delay, exp_base=multiplier, max=max_delay)
     else:
         wait = wait_exponential(multiplier=initial_delay, exp_base=multiplier, max=max_delay)
-    return _ComposedRetryPolicy(retry=None, wait=wait, stop=stop_after_attempt(maximum_attempts))
+    return _ComposableRetryPolicy(retry=None, wait=wait, stop=stop_after_attempt(maximum_attempts))

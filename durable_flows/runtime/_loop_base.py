@@ -13,6 +13,7 @@ from ..storage.rows import JournalEntry, Lease, NewRun
 from . import records as k
 from .collect import LiveBuffer
 from .commit_order import CommitOrder
+from .journal_codec import encode_record
 from .plan import RunPlan
 from .records import Record
 from .reducer import reduce
@@ -140,7 +141,7 @@ class LoopBase:
         if rec.event is not None and self._dumps:
             hit = self._dumps.get(id(rec.event))
             dumped = hit[1] if hit is not None and hit[0] is rec.event else None
-        entry = self.codec.encode(self.run_id, seq, rec, dumped)
+        entry = encode_record(self.codec, self.run_id, seq, rec, dumped)
         reduce(self.state, rec, self.spec)
         batch.records.append(rec)
         batch.entries.append(entry)

@@ -44,5 +44,6 @@ def final_outcome(
         step_name=str(err.get("step", "")),
         exception=exc if isinstance(exc, Exception) else WorkflowRuntimeError(str(exc)),
         attempts=err.get("attempts"),
+        elapsed_seconds=err.get("elapsed_seconds"),
     )
     return final, exc

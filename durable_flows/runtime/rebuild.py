@@ -26,11 +26,13 @@ import logging
 from dataclasses import dataclass
 
 from ..codec.journal import Codec
-from ..errors import JournalCorruptError
+from ..errors import JournalCorruptError, JournalDecodeError
 from ..storage.base import JournalStore
 from ..storage.rows import JournalEntry, RunInfo
 from . import records as k
+from .records import Record
 from .replay import decode_journal, replay
+from .seed import seeded_base
 from .snapshot import load_entry
 from .snapshot_rule import SnapshotTally
 from .spec import RunSpec
@@ -76,10 +78,19 @@ async def rebuild(store: JournalStore, info: RunInfo, codec: Codec, spec: RunSpe
                 run_id, seq, exc,
             )  # fmt: skip
     entries = await store.read(run_id)
-    state = replay(run_id, decode_journal(run_id, entries, codec), spec)
+    records = decode_journal(run_id, entries, codec)
+    state = replay(run_id, records, spec, base=_seed(run_id, records, codec))
     tally = SnapshotTally()
     tally.add(entries)
     return Rebuilt(state, len(entries), None, tally)
+
+
+def _seed(run_id: str, records: list[Record], codec: Codec) -> RunState | None:
+    """The state a seeded run's journal folds on (``seed.py``); None for any other run."""
+    try:
+        return seeded_base(run_id, records, codec)
+    except Exception as exc:  # noqa: BLE001 - every way a seed can be unusable
+        raise JournalDecodeError(run_id, 1, f"the seed of a restored run cannot be loaded ({type(exc).__name__}: {exc})") from exc
 
 
 def _from_snapshot(

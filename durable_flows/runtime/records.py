@@ -9,7 +9,9 @@ Kinds and their ``data`` fields (``exec`` is the execution id, a per-run
 counter; ``step`` is on the record itself):
 
 =================  ==========================================================
-``run_started``    workflow, fingerprint, timeout, stop_type
+``run_started``    workflow, fingerprint, timeout, stop_type; a run restored
+                   from a context dict into another store: restored_from
+                   (source run id) and seed (its folded state, ``seed.py``)
 ``sent``           target (step or None), source (start/step/handler/inbox),
                    exec (sending execution, if from a step), inbox (inbox id)
 ``accepted``       exec, worker, attempt, event_seq (record whose event it is)

@@ -94,8 +94,12 @@ def _run_started(st: RunState, rec: Record, spec: RunSpec) -> None:
     st.workflow = rec.get("workflow", "")
     st.fingerprint = rec.get("fingerprint") or {}
     st.timeout = rec.get("timeout")
+    if rec.get("restored_from") is not None:
+        # Seeded from a context dict (seed.py): the run clock goes on from the source's.
+        st.clock_base += max(0.0, st.last_ts - st.segment_start)
+    else:
+        st.clock_base = 0.0
     st.segment_start = rec.ts
-    st.clock_base = 0.0
     if "state" in rec.data:
         st.state = rec.data["state"]
 
@@ -125,6 +129,7 @@ def _deliver(st: RunState, rec: Record, spec: RunSpec) -> None:
             w.resolved = ev
             _make_ready(st, w.exec_id)
             woken.add(w.step)
+    taken = bool(woken)
     for name in spec.routes(type(ev)):
         if (target is not None and name != target) or name in woken:
             continue
@@ -139,6 +144,7 @@ def _deliver(st: RunState, rec: Record, spec: RunSpec) -> None:
             continue
         st.queues.setdefault(name, deque()).append((rec.seq, ev))
         st.dirty.add(name)
+        taken = True
         if scope is not None:
             queued(st, name, rec.seq, scope)
     if target is not None and target in spec.steps and target not in woken:
@@ -146,6 +152,10 @@ def _deliver(st: RunState, rec: Record, spec: RunSpec) -> None:
         if step.catch_for is not None and accepts(step, type(ev)):
             st.queues.setdefault(target, deque()).append((rec.seq, ev))
             st.dirty.add(target)
+            taken = True
+    if not taken and rec.kind == k.SENT:
+        # Sent before the waiter it is for registered: kept for it (see _waiter).
+        st.kept.append((target, ev))
 
 
 def _waiter_matches(w: Waiter, ev: Event, spec: RunSpec) -> bool:
@@ -268,6 +278,17 @@ def _waiter(st: RunState, rec: Record, spec: RunSpec) -> None:
         requirements=dict(rec.get("requirements") or {}),
         deadline=rec.get("deadline"),
     )
+    _take_kept(st, st.waiters[wid], spec)
+
+
+def _take_kept(st: RunState, w: Waiter, spec: RunSpec) -> None:
+    """Resolve a new waiter with the oldest kept event it matches (sent before it registered)."""
+    for i, (target, ev) in enumerate(st.kept):
+        if (target is None or target == w.step) and _waiter_matches(w, ev, spec):
+            del st.kept[i]
+            w.resolved = ev
+            _make_ready(st, w.exec_id)
+            return
 
 
 def _release(st: RunState, ex: Exec) -> None:
@@ -320,7 +341,13 @@ def _failed(st: RunState, rec: Record, spec: RunSpec) -> None:
         st.recoveries[handler] = st.recoveries.get(handler, 0) + 1
     elif not st.finished:
         st.status = "failed"
-        st.error = {**(rec.get("error") or {}), "step": ex.step, "attempts": ex.attempt, "event_seq": ex.event_seq}
+        st.error = {
+            **(rec.get("error") or {}),
+            "step": ex.step,
+            "attempts": ex.attempt,
+            "event_seq": ex.event_seq,
+            "elapsed_seconds": max(0.0, rec.ts - ex.first_ts),
+        }
 
 
 def _waiter_timeout(st: RunState, rec: Record, spec: RunSpec) -> None:

@@ -32,6 +32,7 @@ from ..errors import JournalCorruptError, NonDeterminismError
 from ..events import Event, qualified_name
 from ..storage.rows import JournalEntry
 from . import records as k
+from .journal_codec import decode_entry
 from .records import ALL_KINDS, Record
 from .reducer import reduce
 from .spec import RunSpec, accepts
@@ -64,7 +65,7 @@ def decode_journal(
         elif entry.kind not in ALL_KINDS:
             raise JournalCorruptError(run_id, entry.seq, f"unknown record kind {entry.kind!r}")
         else:
-            records.append(codec.decode(entry))
+            records.append(decode_entry(codec, entry))
         expected += 1
     return records
 

@@ -92,6 +92,7 @@ def snapshot_data(state: RunState, codec: Codec, event_types: Mapping[str, int])
             [w.waiter_id, w.step, w.exec_id, w.event_type, w.requirements, w.deadline, ev(w.resolved), w.timed_out]
             for w in state.waiters.values()
         ],
+        "kept": [[target, ev(e)] for target, e in state.kept],
         "resources": sorted(state.resources),
         "state": state.state,
         "state_op": state.state_op,
@@ -150,6 +151,7 @@ def state_from_data(data: Any, codec: Codec, run_id: str) -> RunState:
     st.buffers = {s: {b: [ev(e) for e in evs] for b, evs in bufs.items()} for s, bufs in data["buffers"].items()}
     for wid, step, exec_id, event_type, reqs, deadline, resolved, timed_out in data["waiters"]:
         st.waiters[wid] = Waiter(wid, step, exec_id, event_type, None, reqs, deadline, ev(resolved), timed_out)
+    st.kept = deque((target, ev(e)) for target, e in data.get("kept", ()))  # absent before kept events
     load_joins(st, data, ev)
     load_streams(st, data, ev)
     # Every step that may have work: dispatch looks at each once and drops the idle ones.

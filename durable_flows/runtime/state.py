@@ -87,6 +87,10 @@ class RunState:
     added: dict[str, list[int]] = field(default_factory=dict)
     collect_op: int = 0
     waiters: dict[str, Waiter] = field(default_factory=dict)
+    #: Sent events nothing took when delivered (no step accepts them, no waiter
+    #: matched), as (target step or None, event), oldest first: a waiter that
+    #: registers later takes the first that matches it (as upstream's).
+    kept: deque[tuple[str | None, Event]] = field(default_factory=deque)
     resources: set[str] = field(default_factory=set)
     state: Any = None  # committed context state, as JSON
     state_op: int = 0
@@ -165,6 +169,7 @@ class RunState:
                 ]
                 for w in self.waiters.values()
             },
+            "kept": [[target, ev(e)] for target, e in self.kept],
             "resources": sorted(self.resources),
             "state": self.state,
             "state_op": self.state_op,

@@ -72,7 +72,7 @@ class StepsMixin(LoopBase):
         if instrumentation.enabled():  # llama-index-instrumentation spans, as upstream
             fn = instrumentation.wrap_step(
                 fn, self.plan.name.rsplit(".", 1)[-1], ex.step, self.run_id,
-                type(ex.event).__name__, is_coroutine, (WaitingForEvent,),
+                ex.event, is_coroutine, (WaitingForEvent,),
             )
         kwargs: dict[str, Any] = {cfg.event_name: handed_out(ex.event)}
         if ex.bound is not None:  # a join step (one event per parameter) or a collect step (a list)

@@ -8,6 +8,7 @@ from typing import Any
 from ..events import Event, StepState, StepStateChanged
 from . import records as k
 from ._loop_base import LoopBase, _Batch
+from .journal_codec import decode_entry
 
 #: The position of a stream event written by a step that has not committed yet.
 LIVE = -1
@@ -96,7 +97,7 @@ class StreamMixin(LoopBase):
             for entry in await self.store.read(self.run_id):
                 if entry.kind != k.STREAM:
                     continue
-                rec = self.codec.decode(entry)
+                rec = decode_entry(self.codec, entry)
                 pos = int(rec.get("n"))
                 if pos > after and (live_from is None or pos < live_from) and rec.event is not None:
                     self.live_positions[id(rec.event)] = (pos, rec.event)  # for position_of

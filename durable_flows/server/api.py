@@ -28,7 +28,7 @@ from ..errors import (
     RunFinishedError,
     RunNotFoundError,
 )
-from ..representation import WorkflowGraph, get_workflow_graph
+from ..representation import get_workflow_representation
 from ..storage.rows import ALL_STATUSES
 from .service import HANDLER_STATUS, ServedWorkflows
 from .streams import current_end, has_more, run_events
@@ -87,7 +87,7 @@ class ProtocolApi:
 
     async def representation(self, request: Request) -> JSONResponse:
         wf = self.served.by_name[self._workflow_name(request)]
-        return JSONResponse({"graph": upstream_graph(get_workflow_graph(wf))})
+        return JSONResponse({"graph": get_workflow_representation(wf).model_dump(mode="json")})
 
     # -- starting runs -------------------------------------------------------------------
 
@@ -264,26 +264,6 @@ async def sse_frames(
         feeder.cancel()
         with contextlib.suppress(BaseException):
             await feeder
-
-
-def upstream_graph(graph: WorkflowGraph) -> dict[str, Any]:
-    """Our graph in the shape of upstream's ``workflows.representation.WorkflowGraph``."""
-    nodes: list[dict[str, Any]] = []
-    for node in graph.nodes:
-        out: dict[str, Any] = {"id": node.id, "label": node.label}
-        if node.kind == "step":
-            out["node_type"] = "step"
-        elif node.kind == "resource":
-            out["node_type"] = "resource"
-        elif node.kind in ("human", "outside"):
-            out["node_type"] = "external"
-        elif node.id.startswith("event:"):
-            out.update(node_type="event", event_type=node.label, event_types=[node.label])
-        else:
-            out["node_type"] = node.kind
-        nodes.append(out)
-    edges = [{"source": e.source, "target": e.target, "label": e.label} for e in graph.edges]
-    return {"name": graph.name, "nodes": nodes, "edges": edges}
 
 
 def _status_code(data: dict[str, Any]) -> int:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..events import InternalDispatchEvent
 from ..runtime import records as k
+from ..runtime.journal_codec import decode_entry
 from ..storage.rows import FINISHED_STATUSES
 from .envelopes import to_envelope
 from .service import ServedWorkflows
@@ -59,7 +60,7 @@ async def run_events(
             seq = entry.seq
             if entry.kind != k.STREAM:
                 continue
-            event = codec.decode(entry).event
+            event = decode_entry(codec, entry).event
             if event is None:
                 continue
             if not include_internal and isinstance(event, InternalDispatchEvent):

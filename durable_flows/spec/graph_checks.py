@@ -49,6 +49,73 @@ def _reachable(seeds: Iterable[Any], edges: dict[Any, list[Any]]) -> set[Any]:
     return seen
 
 
+@dataclass
+class StepGraph:
+    """The step/event graph of a workflow, as adjacency lists.
+
+    Nodes are step names (``str``) and event classes (``type``). An edge
+    ``event -> step`` means the step accepts the event; ``step -> event`` that
+    the step returns it.
+
+    Attributes:
+        outgoing: Each node's successors (nodes without any are absent).
+        event_types: Every event class some step accepts or returns.
+        step_names: Every step.
+        forward_reachable: Nodes reachable from the start event, a
+            ``HumanResponseEvent`` type or a ``@catch_error`` handler.
+        reverse_reachable: Nodes from which a ``StopEvent`` or
+            ``InputRequiredEvent`` type can be reached.
+    """
+
+    outgoing: dict[_GraphNode, list[_GraphNode]] = field(default_factory=dict)
+    event_types: set[type] = field(default_factory=set)
+    step_names: set[str] = field(default_factory=set)
+    forward_reachable: set[_GraphNode] = field(default_factory=set)
+    reverse_reachable: set[_GraphNode] = field(default_factory=set)
+
+
+def build_step_graph(
+    steps: dict[str, StepConfig],
+    start_event_class: type,
+    catch_error_steps: Collection[str] | None = None,
+) -> StepGraph:
+    """Link each event type to the steps accepting it and each step to what it returns.
+
+    A step's ``accept_event_subclasses`` makes it accept subclasses of its
+    parameter's type, except ``StopEvent`` ones (a returned StopEvent ends the
+    run). A step returning only ``None`` has no outgoing edge.
+    """
+    edges: dict[_GraphNode, list[_GraphNode]] = {}
+    event_types: set[Any] = set()
+    for name, cfg in steps.items():
+        for returned in cfg.return_types:
+            if returned is not _NONE_TYPE:
+                event_types.add(returned)
+                edges.setdefault(name, []).append(returned)
+        event_types.update(cfg.accepted_events)
+    for ev_type in event_types | {start_event_class}:
+        for name, cfg in steps.items():
+            broad = cfg.accept_event_subclasses and not is_subclass(ev_type, StopEvent)
+            if any(type_matches(ev_type, a, allow_subclasses=broad) for a in cfg.accepted_events):
+                edges.setdefault(ev_type, []).append(name)
+
+    seeds: list[Any] = [start_event_class]
+    seeds += [t for t in event_types if is_subclass(t, HumanResponseEvent)]
+    seeds += list(catch_error_steps or ())
+    reverse_edges: dict[Any, list[Any]] = {}
+    for source, targets in edges.items():
+        for target in targets:
+            reverse_edges.setdefault(target, []).append(source)
+    outputs = [t for t in event_types if is_subclass(t, _OUTPUT_EVENTS)]
+    return StepGraph(
+        outgoing=edges,
+        event_types=event_types,
+        step_names=set(steps),
+        forward_reachable=_reachable(seeds, edges),
+        reverse_reachable=_reachable(outputs, reverse_edges),
+    )
+
+
 def check_graph(
     steps: dict[str, StepConfig],
     start_event_class: type,
@@ -70,31 +137,9 @@ def check_graph(
     Workflow-level ``skip_checks`` disable a check; a step's own
     ``skip_graph_checks`` exempt it from ``reachability``/``dead_end``.
     """
-    edges: dict[_GraphNode, list[_GraphNode]] = {}
-    event_types: set[Any] = {start_event_class}
-    for name, cfg in steps.items():
-        for returned in cfg.return_types:
-            if returned is not _NONE_TYPE:
-                event_types.add(returned)
-                edges.setdefault(name, []).append(returned)
-        event_types.update(cfg.accepted_events)
-    for ev_type in event_types:
-        for name, cfg in steps.items():
-            # A returned StopEvent ends the run; it never reaches a step that
-            # accepts a broad base class such as Event.
-            broad = cfg.accept_event_subclasses and not is_subclass(ev_type, StopEvent)
-            if any(type_matches(ev_type, a, allow_subclasses=broad) for a in cfg.accepted_events):
-                edges.setdefault(ev_type, []).append(name)
-
-    seeds: list[Any] = [start_event_class]
-    seeds += [t for t in event_types if is_subclass(t, HumanResponseEvent)]
-    seeds += list(catch_error_steps)
-    forward = _reachable(seeds, edges)
-    reverse_edges: dict[Any, list[Any]] = {}
-    for source, targets in edges.items():
-        for target in targets:
-            reverse_edges.setdefault(target, []).append(source)
-    backward = _reachable([t for t in event_types if is_subclass(t, _OUTPUT_EVENTS)], reverse_edges)
+    graph = build_step_graph(steps, start_event_class, catch_error_steps)
+    edges, event_types = graph.outgoing, graph.event_types | {start_event_class}
+    forward, backward = graph.forward_reachable, graph.reverse_reachable
 
     def exempt(check: str) -> set[str]:
         return {name for name, cfg in steps.items() if check in cfg.skip_graph_checks}
@@ -139,3 +184,17 @@ def check_graph(
                 )
             )
     return issues
+
+
+#: Upstream's name for one failed graph check (``workflows.representation.validate``).
+GraphValidationError = GraphIssue
+
+
+def validate_graph(
+    steps: dict[str, StepConfig],
+    start_event_class: type,
+    skip_checks: Collection[str] | None = None,
+    catch_error_steps: Collection[str] | None = None,
+) -> list[GraphIssue]:
+    """Upstream's spelling of :func:`check_graph`: every failed check, empty when sound."""
+    return check_graph(steps, start_event_class, skip_checks or (), catch_error_steps or ())

@@ -68,6 +68,11 @@ class StepSignature:
     bare_return_types: list[Any] = field(default_factory=list)
     collection: tuple[str, tuple[Any, ...], int] | None = None
 
+    @property
+    def accepted_events(self) -> dict[str, list[Any]]:
+        """Upstream's name (``StepSignatureSpec.accepted_events``) for :attr:`event_params`."""
+        return self.event_params
+
 
 def caller_namespace(skip: int) -> dict[str, Any]:
     """Merge the local variables of the frames around a decorator's call site.

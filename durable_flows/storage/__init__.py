@@ -1,9 +1,18 @@
-"""Journal stores: the protocol, the SQLite store, the in-memory twin, and the picker.
+"""Journal stores: the protocol, the SQLite and PostgreSQL stores, the in-memory twin, the picker.
 
-:func:`open_store` is the one function that chooses a concrete store.
-``PostgresStore`` (``durable_flows.storage.postgres``) is imported only when
-asked for, so that its driver, asyncpg, stays an optional dependency
-(``pip install durable_flows[postgres]``).
+Owns the store protocol (``protocol``: the primitives every store implements;
+``base``: :class:`JournalStore`, those plus the methods derived from them),
+the plain values stores move (``rows``, ``run_state``), what the stores share
+(``store_helpers``, ``chain`` hash chains, ``_fork``, ``_discard``,
+``_cancel``, ``_search_text``, owners and origins, ``migrate``), the stores
+themselves (``sqlite/``, ``postgres/``, ``memory``) and :func:`open_store`,
+the one function that chooses a concrete store. ``PostgresStore``
+(``durable_flows.storage.postgres``) is imported only when asked for, so that
+its driver, asyncpg, stays an optional dependency (``pip install
+durable_flows[postgres]``). Storage sees rows and bytes, never engine
+objects: it may import ``decorators``, ``spec`` (checking an event sent from
+outside), ``resource``, ``retry_policy``, ``events``, ``codec`` and
+``errors``; never the runtime, the faces, the command line or the server.
 """
 
 from __future__ import annotations

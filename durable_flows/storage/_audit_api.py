@@ -2,7 +2,7 @@
 
 The runtime never calls them; ``durable_flows.audit`` and the CLI do: hash
 chains to verify, rows to archive and import, full-text search. Each store
-implements them in its own module (``_sqlite_audit``, ``_pg_audit``,
+implements them in its own module (``sqlite/audit.py``, ``postgres/audit.py``,
 ``_memory_audit``).
 """
 

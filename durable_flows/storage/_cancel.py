@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .rows import CANCELLED, FINISHED_STATUSES, InboxItem, JournalEntry, RunUpdate
 
 if TYPE_CHECKING:
-    from .base import JournalStore
+    from .protocol import JournalProtocol
 
 #: Inbox event type of a cancellation request: the qualified name of
 #: ``durable_flows.events.WorkflowCancelledEvent``.
@@ -44,7 +44,7 @@ def cancel_request_reason(item: InboxItem) -> str | None:
     return str(reason) if reason else "cancelled by user"
 
 
-async def cancel_run(store: JournalStore, run_id: str, reason: str) -> str:
+async def cancel_run(store: JournalProtocol, run_id: str, reason: str) -> str:
     """See :meth:`JournalStore.cancel`: ``"cancelled"`` or ``"requested"``."""
     from ..errors import LeaseHeldError, RunFinishedError, RunNotFoundError
 

@@ -10,7 +10,6 @@ from typing import Any
 
 from ..errors import ArchiveImportError
 from ._search_text import UNINDEXED_KINDS, entry_text, search_words, snippet_of
-from .base import workflow_matches
 from .rows import (
     ARCHIVE_COLUMNS,
     ArchivedRun,
@@ -21,6 +20,7 @@ from .rows import (
     SearchHit,
     SearchQuery,
 )
+from .store_helpers import workflow_matches
 
 
 class MemoryAudit:

@@ -29,7 +29,7 @@ from ..errors import (
 )
 from ._fork import SNAPSHOT_KIND, fork_cut, fork_snapshot_seq
 from ._memory_audit import MemoryAudit
-from .base import JournalStore, _check_entries, _check_update
+from .base import JournalStore
 from .chain import chain_hashes, chain_key, rechain
 from .owners import make_owner_id
 from .rows import (
@@ -43,6 +43,7 @@ from .rows import (
     RunInfo,
     RunUpdate,
 )
+from .store_helpers import check_entries, check_update
 
 
 class MemoryStore(MemoryAudit, JournalStore):
@@ -107,7 +108,7 @@ class MemoryStore(MemoryAudit, JournalStore):
         self._check_open()
         if run.run_id in self._runs:
             raise RunExistsError(run.run_id)
-        _check_entries(run.run_id, entries, 1)
+        check_entries(run.run_id, entries, 1)
         now = time.time()
         lease = Lease(run.run_id, self.owner_id, 1, now + self.lease_ttl)
         self._runs[run.run_id] = RunInfo(
@@ -137,11 +138,11 @@ class MemoryStore(MemoryAudit, JournalStore):
         consumed_inbox: Sequence[int] = (),
     ) -> None:
         """See :meth:`JournalStore.append`; all checks pass before anything changes."""
-        _check_update(update)
+        check_update(update)
         info = self._run(lease.run_id)
         if info.lease_token != lease.token:
             raise StaleLeaseError(lease.run_id, lease.token)
-        _check_entries(lease.run_id, entries, info.last_seq + 1)
+        check_entries(lease.run_id, entries, info.last_seq + 1)
         ids = list(consumed_inbox)
         bad = [
             i

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..graph.svg import esc, legend_svg, render_graph_svg
 from ..ops.timeline import RunTimeline, short_type
-from ..representation import WorkflowGraph
+from ..representation import FlowGraph
 from ..storage import InboxItem, RunInfo
 from .format import clock, compact, duration, entry_detail, error_text, outcome_text, time_of_day
 from .page import page
@@ -20,7 +20,7 @@ def report_html(
     history: list[dict[str, Any]],
     inbox: list[InboxItem],
     tl: RunTimeline,
-    graph: WorkflowGraph,
+    graph: FlowGraph,
     path: RunPath,
     extra: str = "",
 ) -> str:
@@ -34,7 +34,7 @@ def report_sections(
     history: list[dict[str, Any]],
     inbox: list[InboxItem],
     tl: RunTimeline,
-    graph: WorkflowGraph,
+    graph: FlowGraph,
     path: RunPath,
 ) -> list[str]:
     """The report's sections in order (summary first), as HTML fragments; the
@@ -108,7 +108,7 @@ def _ending(info: RunInfo, tl: RunTimeline, inbox: list[InboxItem]) -> str:
     return "".join(parts)
 
 
-def _graph_section(graph: WorkflowGraph, path: RunPath) -> str:
+def _graph_section(graph: FlowGraph, path: RunPath) -> str:
     svg = render_graph_svg(
         graph,
         standalone=False,

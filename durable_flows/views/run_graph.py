@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..graph.model import HUMAN_ID, OUTSIDE_ID, GraphNode, WorkflowGraph, event_id, step_id
+from ..graph.model import HUMAN_ID, OUTSIDE_ID, FlowGraph, GraphNode, event_id, step_id
 from ..ops.timeline import RunTimeline, short_type
 from ..representation import graph_from_fingerprint
 from ..storage import RunInfo
@@ -31,7 +31,7 @@ class RunPath:
     failures: Counter[str] = field(default_factory=Counter)
 
 
-def graph_for_run(info: RunInfo, history: Sequence[Mapping[str, Any]]) -> WorkflowGraph:
+def graph_for_run(info: RunInfo, history: Sequence[Mapping[str, Any]]) -> FlowGraph:
     """The run's workflow graph from the fingerprint it journaled (no code imported)."""
     fingerprint: Mapping[str, Any] = {}
     kinds: dict[str, str] = {}
@@ -49,7 +49,7 @@ def graph_for_run(info: RunInfo, history: Sequence[Mapping[str, Any]]) -> Workfl
     return graph_from_fingerprint(info.workflow, fingerprint, kinds)
 
 
-def overlay(graph: WorkflowGraph, history: Sequence[Mapping[str, Any]], tl: RunTimeline) -> RunPath:
+def overlay(graph: FlowGraph, history: Sequence[Mapping[str, Any]], tl: RunTimeline) -> RunPath:
     """Count the run's use of ``graph`` (adding nodes and edges it lacks)."""
     path = RunPath()
     exec_step = {ex.exec: ex.step for ex in tl.executions}
@@ -104,11 +104,11 @@ def overlay(graph: WorkflowGraph, history: Sequence[Mapping[str, Any]], tl: RunT
     return path
 
 
-def _ensure_step(graph: WorkflowGraph, name: str) -> None:
+def _ensure_step(graph: FlowGraph, name: str) -> None:
     graph.add_node(GraphNode(step_id(name), name, "step"))
 
 
-def _ensure_event(graph: WorkflowGraph, type_name: str) -> GraphNode:
+def _ensure_event(graph: FlowGraph, type_name: str) -> GraphNode:
     found = graph.node(event_id(type_name))
     if found is not None:
         return found
@@ -121,7 +121,7 @@ def _ensure_event(graph: WorkflowGraph, type_name: str) -> GraphNode:
     return graph.add_node(GraphNode(event_id(type_name), label, kind, {"type": type_name, "seen only in this run": True}))
 
 
-def _use(graph: WorkflowGraph, path: RunPath, source: str, target: str, kind: str, n: int = 1) -> None:
+def _use(graph: FlowGraph, path: RunPath, source: str, target: str, kind: str, n: int = 1) -> None:
     if not any(e.source == source and e.target == target for e in graph.edges):
         graph.add_edge(source, target, kind)
     path.edges[(source, target)] += n

@@ -20,6 +20,7 @@ from durable_flows import Event, HumanResponseEvent, StopEvent
 from durable_flows.codec.journal import Codec
 from durable_flows.events import qualified_name
 from durable_flows.runtime import records as k
+from durable_flows.runtime.journal_codec import decode_entry
 from durable_flows.runtime.records import Record
 from durable_flows.runtime.replay import decode_journal
 from durable_flows.storage import JournalStore
@@ -146,7 +147,7 @@ async def questions_in_journal(
     for entry in await store.read(run_id):
         if entry.kind not in (k.STREAM, k.SENT) or entry.event_type is None:
             continue
-        rec = codec.decode(entry)
+        rec = decode_entry(codec, entry)
         if rec.event is None:
             continue
         if rec.kind == k.STREAM and answer_for(rec.event) is not None:

@@ -25,6 +25,7 @@ from durable_flows.codec.journal import Codec, error_info, rebuild_error
 from durable_flows.context.state_store import DictState
 from durable_flows.errors import WorkflowRuntimeError
 from durable_flows.events import StepFailedEvent
+from durable_flows.runtime.journal_codec import decode_entry, encode_record
 from durable_flows.runtime.records import Record
 from durable_flows.storage.rows import JournalEntry, NewRun
 
@@ -142,10 +143,10 @@ def _through_sqlite(entries: list[JournalEntry]) -> list[JournalEntry]:
 
 def _round_trip(records: list[Record], codec: Codec | None = None) -> list[Record]:
     codec = codec or Codec()
-    entries = [codec.encode("rt", i + 1, rec) for i, rec in enumerate(records)]
+    entries = [encode_record(codec, "rt", i + 1, rec) for i, rec in enumerate(records)]
     stored = _through_sqlite(entries)
     assert stored == entries
-    return [Codec().decode(e) for e in stored]
+    return [decode_entry(Codec(), e) for e in stored]
 
 
 def _same_json(a: Any, b: Any) -> bool:

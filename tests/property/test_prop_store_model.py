@@ -43,7 +43,7 @@ from hypothesis.stateful import (
 )
 from soak import examples, time_budget
 
-import durable_flows.storage.sqlite as sqlite_module
+import durable_flows.storage.sqlite.store as sqlite_module
 from durable_flows.errors import (
     InboxConsumeError,
     JournalSeqError,

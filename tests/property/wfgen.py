@@ -163,7 +163,8 @@ def _stage() -> st.SearchStrategy[dict[str, Any]]:
         ),
         st.fixed_dictionaries({"kind": st.just("split"), "effect": effect, "mode": mode}),
         st.fixed_dictionaries({"kind": st.just("hitl")}),
-        st.fixed_dictionaries({"kind": st.just("wait"), "named": st.booleans()}),
+        # early: a step sends the answer before the waiting step has registered its waiter
+        st.fixed_dictionaries({"kind": st.just("wait"), "named": st.booleans(), "early": st.booleans()}),
         st.fixed_dictionaries({"kind": st.just("retry"), "fails": st.integers(1, 2)}),
         *wfgen_joins.strategies(effect, mode),
     )
@@ -473,12 +474,21 @@ class _Builder:
             self.add(f"{key}_ask", question, cur, ask)
             self.add(f"{key}_reply", answered, reply, nxt)
         elif kind == "wait":
-            named = spec["named"]
+            named, early = spec["named"], spec.get("early", False)
+            if early:  # the answer is sent (and kept) before the waiter exists; nobody is asked
+                mid = self.fresh()
+
+                async def answer_early(ctx: Any, ev: Any) -> Any:
+                    ctx.send_event(WaitAnswer(key=key, v=ev.v * 5 + 2))
+                    return mid(v=ev.v)
+
+                self.add(f"{key}_early", answer_early, cur, mid)
+                cur = mid
 
             async def waiting(ctx: Any, ev: Any) -> Any:
                 answer = await ctx.wait_for_event(
                     WaitAnswer,
-                    waiter_event=WaitAsk(key=key, v=ev.v),
+                    waiter_event=None if early else WaitAsk(key=key, v=ev.v),
                     waiter_id=f"{key}_waiter" if named else None,
                     requirements={"key": key},
                 )
@@ -543,7 +553,7 @@ HIT_KEYS: dict[str, dict[str, Any]] = {}
 def streams(plan: dict[str, Any]) -> bool:
     """Whether runs of ``plan`` write anything to the stream before they end."""
     return any(
-        s["kind"] in ("hitl", "wait") or (s.get("effect") == "stream" and not wfgen_joins.silent(s))
+        s["kind"] == "hitl" or (s["kind"] == "wait" and not s.get("early")) or (s.get("effect") == "stream" and not wfgen_joins.silent(s))
         for s in plan["stages"]
     )
 

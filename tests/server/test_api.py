@@ -79,6 +79,21 @@ def test_unknown_handler_and_workflow_are_404(client: Http) -> None:
     assert client.get("/workflows/nope/schema").json() == {"detail": "Workflow 'nope' not found"}
 
 
+def test_representation_is_upstreams_workflow_graph(client: Http) -> None:
+    """Pins the served graph's shape: it was durable_flows' drawing graph recast by hand
+    (ids like ``step:ask``); it is now upstream's ``WorkflowGraph`` dump."""
+    from durable_flows.representation import WorkflowEventNode, WorkflowGraph, WorkflowStepNode
+
+    body = client.get("/workflows/approval/representation").json()
+    graph = WorkflowGraph.model_validate(body["graph"])
+    assert graph.name == "Approval"
+    assert {n.id for n in graph.nodes if isinstance(n, WorkflowStepNode)} == {"ask", "decide"}
+    events = {n.id: n for n in graph.nodes if isinstance(n, WorkflowEventNode)}
+    assert set(events) == {"StartEvent", "InputRequiredEvent", "HumanResponseEvent", "StopEvent"}
+    edges = {(e.source, e.target) for e in graph.edges}
+    assert {("InputRequiredEvent", "external_step"), ("external_step", "HumanResponseEvent")} <= edges
+
+
 def test_run_body_checks(client: Http, db: str) -> None:
     done = client.post("/workflows/greet/run", json={"start_event": {"name": "Al"}, "handler_id": "h-1"})
     assert done.status_code == 200 and done.json()["handler_id"] == "h-1"

@@ -171,8 +171,8 @@ async def test_sqlite_writer_indexes_pending_entries_when_idle_and_finds_them_be
 
 async def test_sqlite_search_of_only_common_words_lists_the_newest_matches(tmp_path: Path) -> None:
     """bm25 reads every match; past RANKED_MATCHES entries per word the newest come first."""
-    from durable_flows.storage._sqlite_audit import RANKED_MATCHES
     from durable_flows.storage.rows import JournalEntry
+    from durable_flows.storage.sqlite.audit import RANKED_MATCHES
 
     n = RANKED_MATCHES + 100
     rows = [

@@ -75,7 +75,8 @@ def test_postgresql_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_postgresql_without_asyncpg_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "asyncpg", None)  # import asyncpg -> ImportError
-    monkeypatch.delitem(sys.modules, "durable_flows.storage.postgres", raising=False)
+    for name in [m for m in sys.modules if m.startswith("durable_flows.storage.postgres")]:
+        monkeypatch.delitem(sys.modules, name)  # the package and its modules import afresh
     with pytest.raises(StoreOpenError, match=r"pip install durable_flows\[postgres\]") as caught:
         open_store("postgresql://user:secret@host/db")
     assert caught.value.path == "postgresql://user:***@host/db"

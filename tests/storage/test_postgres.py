@@ -34,9 +34,9 @@ pytest.importorskip("asyncpg")
 
 from pg_support import connect  # noqa: E402
 
-from durable_flows.storage._pg_jobs import PgJobs  # noqa: E402
-from durable_flows.storage._pg_migrate import PG_SCHEMA_VERSION  # noqa: E402
 from durable_flows.storage.postgres import PostgresStore  # noqa: E402
+from durable_flows.storage.postgres.jobs import PgJobs  # noqa: E402
+from durable_flows.storage.postgres.migrate import PG_SCHEMA_VERSION  # noqa: E402
 
 pytestmark = pytest.mark.timeout(30)
 

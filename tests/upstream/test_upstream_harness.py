@@ -64,3 +64,33 @@ def test_upstream_suite_counts() -> None:
     summary = re.search(r"^upstream: (\d+) passed", done.stdout, re.M)
     assert summary, done.stdout[-2000:]
     assert int(summary.group(1)) > 0
+
+
+@pytest.mark.timeout(120)
+def test_harness_excludes_modules_and_helpers_that_use_internals(tmp_path: Path) -> None:
+    """Pins two exclusions: a module calling an upstream internal while it is imported
+    was a collection error, and a test reaching ``external_adapter=`` through a
+    module-level helper was a failure; both are private internals."""
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "__init__.py").write_text("")
+    (tests / "test_at_import.py").write_text(
+        "from workflows.runtime.types.ticks import TickAddEvent\n"
+        "TICKS = [TickAddEvent(event=None)]\n"
+        "def test_never_runs() -> None:\n    assert TICKS\n"
+    )
+    (tests / "test_helpers.py").write_text(
+        "from workflows.handler import WorkflowHandler\n"
+        "def _make() -> object:\n    return WorkflowHandler(external_adapter=None)\n"
+        "def test_via_helper() -> None:\n    assert _make()\n"
+        "def test_public() -> None:\n    from workflows import Workflow\n    assert Workflow\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(HERE / "run_upstream.py"), str(tests), "-q"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "upstream: 1 passed, 0 failed, 0 errors, 2 excluded" in done.stdout, done.stdout[-3000:]
+    assert "module calls workflows.runtime.types.ticks.TickAddEvent at import" in done.stdout
+    assert "test_helpers::test_via_helper  (private internals: uses external_adapter=)" in done.stdout
