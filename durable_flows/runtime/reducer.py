@@ -133,6 +133,7 @@ def _deliver(st: RunState, rec: Record, spec: RunSpec) -> None:
     for name in spec.routes(type(ev)):
         if (target is not None and name != target) or name in woken:
             continue
+        taken = True
         joining = spec.steps.get(name)
         if joining is not None and joining.join:
             # an event waiting for its partners holds no stream open; the set runs in the last one's
@@ -144,7 +145,6 @@ def _deliver(st: RunState, rec: Record, spec: RunSpec) -> None:
             continue
         st.queues.setdefault(name, deque()).append((rec.seq, ev))
         st.dirty.add(name)
-        taken = True
         if scope is not None:
             queued(st, name, rec.seq, scope)
     if target is not None and target in spec.steps and target not in woken:
