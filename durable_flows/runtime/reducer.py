@@ -8,7 +8,7 @@ replay reduces the stored records in order; so live and replayed states are
 equal by construction, and the property tests check it.
 
 Dispatch (which queued event a free worker takes next) is decided by
-:func:`next_dispatch` from the state alone, and the decision is journaled as
+:func:`.dispatch.next_dispatch` from the state alone, and the decision is journaled as
 an ``accepted`` record before the step runs.
 """
 
@@ -52,36 +52,6 @@ def fold(records: list[Record], spec: RunSpec, state: RunState | None = None) ->
     for rec in records:
         reduce(state, rec, spec)
     return state
-
-
-def next_dispatch(state: RunState, spec: RunSpec) -> tuple[str, int, int, int, int] | None:
-    """The next (step, exec_id, event_seq, attempt, worker) a free worker should take.
-
-    Executions whose waiter resolved come first, then queued events, FIFO per
-    step, steps in declaration order. Returns None when no step can take work.
-    """
-    while state.dirty:
-        name = min(state.dirty, key=spec.position)
-        step = spec.steps.get(name)
-        busy = state.busy.get(name, 0)
-        if step is not None and busy < step.num_workers:
-            ready = state.ready.get(name)
-            if ready:
-                ex = state.execs[ready[0]]
-                return name, ex.id, ex.event_seq, ex.attempt, _free_worker(state, name)
-            queue = state.queues.get(name)
-            if queue:
-                return name, state.next_exec, queue[0][0], 1, _free_worker(state, name)
-        state.dirty.discard(name)
-    return None
-
-
-def _free_worker(state: RunState, step: str) -> int:
-    used = {e.worker for e in state.execs.values() if e.step == step and e.status in _HOLDING}
-    w = 0
-    while w in used:
-        w += 1
-    return w
 
 
 _HOLDING = (EXEC_RUNNING, EXEC_RETRY, EXEC_DELAYED)
