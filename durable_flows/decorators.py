@@ -14,6 +14,7 @@ from typing import Any, Generic, ParamSpec, Protocol, TypeVar, cast, overload
 from .errors import WorkflowValidationError
 from .events import StepFailedEvent
 from .retry_policy import RetryPolicy
+from .spec.joins import join_params
 from .spec.signature import caller_namespace, check_step_signature, inspect_step_signature
 from .spec.signature import is_free_function as is_free_function
 from .spec.step_config import FROM_WORKFLOW as FROM_WORKFLOW
@@ -84,6 +85,11 @@ def make_step_function(
         resources=spec.resources,
         skip_graph_checks=list(skip_graph_checks or []),
         accept_event_subclasses=accept_event_subclasses,
+        collect_params=join_params(name, spec.event_params),
+        is_fan_out=spec.fan_out,
+        bare_return_types=tuple(spec.bare_return_types) if spec.fan_out else (),
+        collection_param=spec.collection[:2] if spec.collection else None,
+        collection_take=spec.collection[2] if spec.collection else 0,
     )
     return step_fn
 

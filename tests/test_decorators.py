@@ -380,30 +380,56 @@ def test_missing_return_annotation() -> None:
     )
 
 
-def test_several_event_parameters_are_refused() -> None:
-    with pytest.raises(WorkflowValidationError, match=r"several event parameters \('a', 'b'\)"):
+def test_several_event_parameters_make_a_join_step() -> None:
+    class Flow:
+        @step
+        async def join(self, a: EvA, b: EvB) -> StopEvent:
+            return StopEvent()
+
+    cfg = config_of(Flow.join)
+    assert cfg.collect_params == [("a", EvA), ("b", EvB)]
+    assert cfg.accepted_events == [EvA, EvB]
+    assert cfg.event_name == "a"
+
+
+def test_join_parameter_with_a_union_is_refused() -> None:
+    with pytest.raises(WorkflowValidationError, match=r"parameter 'b' declares 2"):
 
         class Flow:
             @step
-            async def join(self, a: EvA, b: EvB) -> StopEvent:
+            async def join(self, a: EvA, b: EvA | EvB) -> StopEvent:
                 return StopEvent()
 
 
-def test_list_return_is_refused() -> None:
-    with pytest.raises(WorkflowValidationError, match="list\\[E\\] fan-out"):
+def test_list_return_unwraps_to_its_element_types() -> None:
+    class Flow:
+        @step
+        async def fan_out(self, ev: StartEvent) -> list[EvA] | StopEvent:
+            return StopEvent()
+
+    cfg = config_of(Flow.fan_out)
+    assert cfg.return_types == [EvA, StopEvent]
+    assert cfg.is_fan_out is True
+    assert cfg.bare_return_types == (StopEvent,)
+
+
+def test_list_parameter_makes_a_collect_step() -> None:
+    class Flow:
+        @step
+        async def fan_in(self, evs: list[EvA | EvB]) -> StopEvent:
+            return StopEvent()
+
+    cfg = config_of(Flow.fan_in)
+    assert cfg.collection_param == ("evs", (EvA, EvB))
+    assert cfg.accepted_events == [EvA, EvB] and cfg.collection_take == 0
+
+
+def test_list_parameter_beside_another_event_parameter_is_refused() -> None:
+    with pytest.raises(WorkflowValidationError, match="cannot be combined with other event parameters"):
 
         class Flow:
             @step
-            async def fan_out(self, ev: StartEvent) -> list[EvA] | StopEvent:
-                return StopEvent()
-
-
-def test_list_parameter_is_refused() -> None:
-    with pytest.raises(WorkflowValidationError, match="collection fan-in is not supported"):
-
-        class Flow:
-            @step
-            async def fan_in(self, evs: list[EvA]) -> StopEvent:
+            async def fan_in(self, evs: list[EvA], other: EvB) -> StopEvent:
                 return StopEvent()
 
 

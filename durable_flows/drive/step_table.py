@@ -129,19 +129,7 @@ class StepTable:
             steps = {}
             self._bound = self._get_steps()
             for name, fn in self._bound.items():
-                cfg: StepConfig = fn._step_config
-                catch_for = None
-                if cfg.role == "catch_error":
-                    catch_for = tuple(cfg.catch_error_for_steps or ())
-                steps[name] = StepSpec(
-                    name=name,
-                    accepts=tuple(cfg.accepted_events),
-                    returns=tuple(cfg.return_types),
-                    num_workers=cfg.num_workers,
-                    subclasses=cfg.accept_event_subclasses,
-                    catch_for=catch_for,
-                    max_recoveries=cfg.catch_error_max_recoveries,
-                )
+                steps[name] = StepSpec.from_config(name, fn._step_config)
             st = self._state_type()
             self._spec = RunSpec(steps=steps, state_type=f"{st.__module__}.{st.__qualname__}")
             self._spec_version = version

@@ -123,15 +123,18 @@ def get_workflow_graph(workflow: Any) -> FlowGraph:
         if cfg.role == "catch_error":
             detail["catch_error_for"] = cfg.catch_error_for_steps or "all steps"
         graph.add_node(GraphNode(step_id(step_name), step_name, "step", detail))
+        slots = {t: p for p, t in reversed(cfg.collect_params or [])}  # a join: edge label = parameter
         for ev in _event_types(cfg.accepted_events):
             if cfg.role != "catch_error":
                 accepted.add(ev)
             _add_event(graph, ev)
-            graph.add_edge(event_id(qualified_name(ev)), step_id(step_name), "accepts")
+            graph.add_edge(event_id(qualified_name(ev)), step_id(step_name), "accepts", slots.get(ev))
+        bare = set(cfg.bare_return_types)
         for ev in _event_types(cfg.return_types):
             produced.add(ev)
             _add_event(graph, ev)
-            graph.add_edge(step_id(step_name), event_id(qualified_name(ev)), "returns")
+            label = "list" if cfg.is_fan_out and ev not in bare else None
+            graph.add_edge(step_id(step_name), event_id(qualified_name(ev)), "returns", label)
         for rd in cfg.resources:
             key = str(getattr(rd.resource, "name", rd.name))
             factory = getattr(rd.resource, "factory", None)

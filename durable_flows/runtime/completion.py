@@ -17,6 +17,7 @@ from . import records as k
 from ._loop_base import LoopBase, _Batch
 from .commit_order import Writer
 from .records import Record
+from .returns import returned_events
 from .scope import ExecScope, WaitingForEvent
 from .state import EXEC_RUNNING
 
@@ -109,29 +110,30 @@ class CompletionMixin(LoopBase):
 
     def _complete(self, batch: _Batch, scope: ExecScope, outcome: str, value: Any, now: float) -> None:
         ex = scope.ex
-        if outcome == "ok" and value is not None and not isinstance(value, Event):
-            outcome, value = "error", WorkflowRuntimeError(
-                f"Step function {ex.step} returned {type(value).__name__} instead of an Event instance."
-            )
+        returned: list[Event] = []
+        as_list = False
         if outcome == "ok":
             try:
-                self._dumps = self._encode_events(scope, value)
+                returned, as_list = returned_events(ex.step, value, self.plan.step_call(ex.step)[1])
+                self._dumps = self._encode_events(scope, returned)
             except DurableFlowsError as exc:
                 outcome, value = "error", exc
         step = ex.step
         if outcome == "ok":
             try:
                 self._effects(batch, scope, now, with_collect=True)
-                if value is not None:
-                    self._append(batch, Record(k.PRODUCED, now, step=step, event=value, data={"exec": ex.id}))
-                    if isinstance(value, InputRequiredEvent):
-                        self._stream_write(batch, scope, value, now)
+                # a list return: one record each (members of its stream), all in this append
+                member = {"exec": ex.id, "stream": True} if as_list else {"exec": ex.id}
+                for ev in returned:
+                    self._append(batch, Record(k.PRODUCED, now, step=step, event=ev, data=member))
+                    if isinstance(ev, InputRequiredEvent):
+                        self._stream_write(batch, scope, ev, now)
                 if ex.id in self.state.execs:
                     duration = round(time.monotonic() - scope.started, 6)
-                    self._append(
-                        batch,
-                        Record(k.COMPLETED, now, step=step, data={"exec": ex.id, "attempt": ex.attempt, "duration": duration}),
-                    )
+                    done = {"exec": ex.id, "attempt": ex.attempt, "duration": duration}
+                    if as_list:
+                        done["fan_out"] = len(returned)
+                    self._append(batch, Record(k.COMPLETED, now, step=step, data=done))
             finally:
                 self._dumps = {}  # only this completion's encodings may be reused
         elif outcome == "wait":
@@ -141,7 +143,7 @@ class CompletionMixin(LoopBase):
             self._effects(batch, scope, now, with_collect=False)
             self._on_error(batch, scope, value, now)
 
-    def _encode_events(self, scope: ExecScope, value: Any) -> dict[int, tuple[Event, Any]]:
+    def _encode_events(self, scope: ExecScope, returned: list[Event]) -> dict[int, tuple[Event, Any]]:
         """Encode every event the attempt emits, before anything is journaled.
 
         An event that can't be encoded fails the step instead of the run; the
@@ -149,8 +151,7 @@ class CompletionMixin(LoopBase):
         """
         return {
             id(ev): (ev, self.codec.dump_event(ev))
-            for ev in (value, *(e for e, _ in scope.sent), *scope.stream)
-            if ev is not None
+            for ev in (*returned, *(e for e, _ in scope.sent), *scope.stream)
         }
 
     def _effects(self, batch: _Batch, scope: ExecScope, now: float, with_collect: bool) -> None:

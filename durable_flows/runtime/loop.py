@@ -33,11 +33,11 @@ from . import records as k
 from ._loop_base import _Batch
 from .collect import LiveBuffer
 from .completion import CompletionMixin
+from .dispatch import next_dispatch
 from .faults import fault
 from .inputs import InputsMixin
 from .outcome import final_outcome
 from .records import Record
-from .reducer import next_dispatch
 from .snapshot_rule import SnapshotMixin
 from .state import EXEC_RUNNING, RunState
 from .steps import StepsMixin

@@ -8,7 +8,7 @@ replay reduces the stored records in order; so live and replayed states are
 equal by construction, and the property tests check it.
 
 Dispatch (which queued event a free worker takes next) is decided by
-:func:`next_dispatch` from the state alone, and the decision is journaled as
+:func:`.dispatch.next_dispatch` from the state alone, and the decision is journaled as
 an ``accepted`` record before the step runs.
 """
 
@@ -20,6 +20,7 @@ from typing import Any
 from ..codec.names import import_qualified
 from ..events import Event, StopEvent
 from . import records as k
+from .joins import offer, take_bound
 from .records import Record
 from .spec import RunSpec, accepts
 from .state import (
@@ -33,6 +34,7 @@ from .state import (
     Waiter,
 )
 from .state_patch import apply_ops
+from .streams import ended, member, queued, scope_of_record, take_scope
 
 
 def reduce(state: RunState, rec: Record, spec: RunSpec) -> None:
@@ -50,36 +52,6 @@ def fold(records: list[Record], spec: RunSpec, state: RunState | None = None) ->
     for rec in records:
         reduce(state, rec, spec)
     return state
-
-
-def next_dispatch(state: RunState, spec: RunSpec) -> tuple[str, int, int, int, int] | None:
-    """The next (step, exec_id, event_seq, attempt, worker) a free worker should take.
-
-    Executions whose waiter resolved come first, then queued events, FIFO per
-    step, steps in declaration order. Returns None when no step can take work.
-    """
-    while state.dirty:
-        name = min(state.dirty, key=spec.position)
-        step = spec.steps.get(name)
-        busy = state.busy.get(name, 0)
-        if step is not None and busy < step.num_workers:
-            ready = state.ready.get(name)
-            if ready:
-                ex = state.execs[ready[0]]
-                return name, ex.id, ex.event_seq, ex.attempt, _free_worker(state, name)
-            queue = state.queues.get(name)
-            if queue:
-                return name, state.next_exec, queue[0][0], 1, _free_worker(state, name)
-        state.dirty.discard(name)
-    return None
-
-
-def _free_worker(state: RunState, step: str) -> int:
-    used = {e.worker for e in state.execs.values() if e.step == step and e.status in _HOLDING}
-    w = 0
-    while w in used:
-        w += 1
-    return w
 
 
 _HOLDING = (EXEC_RUNNING, EXEC_RETRY, EXEC_DELAYED)
@@ -114,6 +86,9 @@ def _deliver(st: RunState, rec: Record, spec: RunSpec) -> None:
             st.result = ev
         return
     target = rec.get("target")
+    scope = None
+    if rec.kind == k.PRODUCED and (st.streams or spec.has_streams):
+        scope = scope_of_record(st, spec, rec.get("exec"), bool(rec.get("stream")))
     woken: set[str] = set()
     for w in st.waiters.values():
         if w.resolved is not None or w.timed_out:
@@ -128,9 +103,20 @@ def _deliver(st: RunState, rec: Record, spec: RunSpec) -> None:
     for name in spec.routes(type(ev)):
         if (target is not None and name != target) or name in woken:
             continue
+        taken = True
+        joining = spec.steps.get(name)
+        if joining is not None and joining.join:
+            # an event waiting for its partners holds no stream open; the set runs in the last one's
+            if offer(st, joining, rec.seq, ev) and scope is not None:
+                queued(st, name, rec.seq, scope)
+            continue
+        if joining is not None and joining.collect is not None:
+            member(st, spec, joining, scope, ev, rec.seq)
+            continue
         st.queues.setdefault(name, deque()).append((rec.seq, ev))
         st.dirty.add(name)
-        taken = True
+        if scope is not None:
+            queued(st, name, rec.seq, scope)
     if target is not None and target in spec.steps and target not in woken:
         step = spec.steps[target]
         if step.catch_for is not None and accepts(step, type(ev)):
@@ -171,6 +157,10 @@ def _accepted(st: RunState, rec: Record, spec: RunSpec) -> None:
     if ex is None:
         event = _take_queued(st, step, int(rec.get("event_seq")))
         ex = Exec(id=exec_id, step=step, event_seq=int(rec.get("event_seq")), event=event, first_ts=rec.ts)
+        if st.bound:
+            ex.bound = take_bound(st, step, ex.event_seq)
+        if st.scope:
+            ex.scope = take_scope(st, step, ex.event_seq)
         st.execs[exec_id] = ex
         st.next_exec = max(st.next_exec, exec_id + 1)
         st.busy[step] = st.busy.get(step, 0) + 1
@@ -283,6 +273,9 @@ def _completed(st: RunState, rec: Record, spec: RunSpec) -> None:
     if ex.status in _HOLDING:
         _release(st, ex)
     _drop_used_waiters(st, ex.id)
+    fan_out = rec.get("fan_out") is not None
+    if fan_out or ex.scope is not None:
+        ended(st, spec, ex, rec.seq, fan_out)
 
 
 def _drop_used_waiters(st: RunState, exec_id: int) -> None:
@@ -311,6 +304,8 @@ def _failed(st: RunState, rec: Record, spec: RunSpec) -> None:
     if ex.status in _HOLDING:
         _release(st, ex)
     _drop_used_waiters(st, ex.id)
+    if ex.scope is not None:
+        ended(st, spec, ex, rec.seq, False)
     handler = rec.get("catch")
     if handler:
         st.recoveries[handler] = st.recoveries.get(handler, 0) + 1

@@ -28,7 +28,9 @@ from ..codec.names import import_qualified
 from ..errors import JournalDecodeError, WorkflowValidationError
 from ..events import Event, qualified_name
 from ..storage.rows import JournalEntry
+from .joins import join_data, load_joins
 from .state import Exec, RunState, Waiter
+from .streams import load_streams, stream_data
 
 FORMAT = 1
 
@@ -97,6 +99,8 @@ def snapshot_data(state: RunState, codec: Codec, event_types: Mapping[str, int])
         "stream_n": state.stream_n,
         "inbox_seen": state.inbox_seen,
         "recoveries": state.recoveries,
+        **join_data(state, ev),
+        **stream_data(state, ev),
         "event_types": dict(event_types),
     }
 
@@ -148,6 +152,8 @@ def state_from_data(data: Any, codec: Codec, run_id: str) -> RunState:
     for wid, step, exec_id, event_type, reqs, deadline, resolved, timed_out in data["waiters"]:
         st.waiters[wid] = Waiter(wid, step, exec_id, event_type, None, reqs, deadline, ev(resolved), timed_out)
     st.kept = deque((target, ev(e)) for target, e in data.get("kept", ()))  # absent before kept events
+    load_joins(st, data, ev)
+    load_streams(st, data, ev)
     # Every step that may have work: dispatch looks at each once and drops the idle ones.
     st.dirty = set(st.queues) | set(st.ready) | set(st.busy)
     return st

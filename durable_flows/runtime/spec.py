@@ -28,6 +28,28 @@ class StepSpec:
     #: For a ``@catch_error`` handler: the steps it covers (empty = every step).
     catch_for: tuple[str, ...] | None = None
     max_recoveries: int = 1
+    #: For a join step: its (parameter, event class) slots, in declaration order.
+    join: tuple[tuple[str, type], ...] = ()
+    #: For a collect step (one ``list[E]`` parameter): (parameter, n of Take(n) or 0 for All).
+    collect: tuple[str, int] | None = None
+    #: The step may return a list (``-> list[E]``): each list it returns opens a collection stream.
+    fan_out: bool = False
+
+    @classmethod
+    def from_config(cls, name: str, cfg: Any) -> StepSpec:
+        """The reducer's view of a step's ``StepConfig``."""
+        return cls(
+            name=name,
+            accepts=tuple(cfg.accepted_events),
+            returns=tuple(cfg.return_types),
+            num_workers=cfg.num_workers,
+            subclasses=cfg.accept_event_subclasses,
+            catch_for=tuple(cfg.catch_error_for_steps or ()) if cfg.role == "catch_error" else None,
+            max_recoveries=cfg.catch_error_max_recoveries,
+            join=tuple(cfg.collect_params or ()),
+            collect=(cfg.collection_param[0], cfg.collection_take) if cfg.collection_param else None,
+            fan_out=cfg.is_fan_out,
+        )
 
 
 @dataclass(slots=True)
@@ -46,6 +68,16 @@ class RunSpec:
     _routes: dict[type, tuple[str, ...]] = field(default_factory=dict)
     _index: dict[str, int] = field(default_factory=dict)
     _fingerprint: tuple[dict[str, Any], str] | None = None
+    #: Producer step -> collect steps its streams release (``streams.bindings``, filled lazily).
+    stream_bindings: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _has_streams: bool | None = None
+
+    @property
+    def has_streams(self) -> bool:
+        """Whether any step returns lists (whose events then belong to collection streams)."""
+        if self._has_streams is None:
+            self._has_streams = any(s.fan_out for s in self.steps.values())
+        return self._has_streams
 
     def position(self, name: str) -> int:
         """Declaration index of a step (unknown names sort last)."""
@@ -136,6 +168,10 @@ class RunSpec:
                     "num_workers": s.num_workers,
                     "subclasses": s.subclasses,
                     "catch_for": None if s.catch_for is None else list(s.catch_for),
+                    # only join steps carry the key: other fingerprints stay as they were
+                    **({"join": [[p, qualified_name(t)] for p, t in s.join]} if s.join else {}),
+                    **({"collect": list(s.collect)} if s.collect else {}),
+                    **({"fan_out": True} if s.fan_out else {}),
                 }
                 for s in self.steps.values()
             },

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..events import Event, qualified_name
+
+if TYPE_CHECKING:
+    from .streams import Stream
 
 # Execution statuses.
 EXEC_RUNNING = "running"  # holds a worker slot, its task runs (or ran when the process died)
@@ -35,6 +38,11 @@ class Exec:
     retry_at: float | None = None  # wall time of the next attempt (or delayed re-run)
     restarts: int = 0  # process deaths in a row while it was in flight
     last_error: dict[str, Any] | None = None
+    #: A join step's events, by parameter (see ``joins.py``), or a collect step's
+    #: members (a list, ``streams.py``); None for other steps.
+    bound: dict[str, Any] | None = None
+    #: The collection stream this execution is a work item of (``streams.py``).
+    scope: int | None = None
 
 
 @dataclass(slots=True)
@@ -89,6 +97,13 @@ class RunState:
     stream_n: int = 0
     inbox_seen: int = 0
     recoveries: dict[str, int] = field(default_factory=dict)
+    #: Join steps' partial sets: step -> (seq, event) delivered and not yet joined.
+    joins: dict[str, list[tuple[int, Event]]] = field(default_factory=dict)
+    #: Join steps' complete sets waiting in the queue: step -> queue entry seq -> events.
+    bound: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    #: Open collection streams by id, and the stream of each queue entry in one (step -> seq -> id).
+    streams: dict[int, Stream] = field(default_factory=dict)
+    scope: dict[str, dict[int, int]] = field(default_factory=dict)
     #: Steps whose queue or slots changed since the loop last dispatched.
     dirty: set[str] = field(default_factory=set)
 
@@ -161,4 +176,12 @@ class RunState:
             "stream_n": self.stream_n,
             "inbox_seen": self.inbox_seen,
             "recoveries": dict(self.recoveries),
+            **self._join_summary(ev),
         }
+
+    def _join_summary(self, ev: Any) -> dict[str, Any]:
+        """Join and stream state for :meth:`summary`, only when there is some (older summaries stay equal)."""
+        from .joins import join_data
+        from .streams import stream_data
+
+        return {**join_data(self, ev), **stream_data(self, ev)}

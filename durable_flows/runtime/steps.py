@@ -79,6 +79,11 @@ class StepsMixin(LoopBase):
                 spanned = self._spanned[ex.step] = (fn, call)
             fn = functools.partial(spanned[1], self.run_id, ex.event)
         kwargs: dict[str, Any] = {cfg.event_name: handed_out(ex.event)}
+        if ex.bound is not None:  # a join step (one event per parameter) or a collect step (a list)
+            kwargs = {
+                param: [handed_out(e) for e in ev] if isinstance(ev, list) else handed_out(ev)
+                for param, ev in ex.bound.items()
+            }
         if cfg.context_parameter:
             kwargs[cfg.context_parameter] = self.ctx
         if cfg.resources:

@@ -15,9 +15,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin, get_type_hints
 
+from ..collect import Collect
 from ..errors import WorkflowValidationError
 from ..events import Event
 from ..resource import ResourceDefinition, ResourceDescriptor
+from .collection import (
+    check_collect_step,
+    check_marker,
+    list_param_elements,
+    second_collection,
+    take_count,
+)
+from .joins import join_params, split_returns
 
 _NONE_TYPE = type(None)
 _UNION_ORIGINS: tuple[Any, ...] = (Union, types.UnionType)
@@ -44,6 +53,10 @@ class StepSignature:
         context_parameter: Name of the ``Context`` parameter, if any.
         context_state_type: ``S`` of ``Context[S]``, if given.
         resources: One definition per ``Annotated[T, <descriptor>]`` parameter.
+        fan_out: The return annotation has a ``list[E]`` member.
+        bare_return_types: Return members outside lists (``-> list[A] | B``: ``[B]``).
+        collection: For a ``list[E]`` parameter: (name, element types, ``n`` of
+            ``Take(n)`` or 0 for ``All``).
     """
 
     event_params: dict[str, list[Any]] = field(default_factory=dict)
@@ -51,6 +64,9 @@ class StepSignature:
     context_parameter: str | None = None
     context_state_type: Any | None = None
     resources: list[ResourceDefinition] = field(default_factory=list)
+    fan_out: bool = False
+    bare_return_types: list[Any] = field(default_factory=list)
+    collection: tuple[str, tuple[Any, ...], int] | None = None
 
     @property
     def accepted_events(self) -> dict[str, list[Any]]:
@@ -148,37 +164,25 @@ def _union_members(hint: Any) -> list[Any]:
     return members
 
 
-def _is_list_of_events(hint: Any) -> bool:
-    for member in _union_members(hint):
-        if get_origin(member) is list:
-            element = _strip_annotated(get_args(member)[0]) if get_args(member) else None
-            if any(is_event_class(t) for t in _union_members(element)):
-                return True
-    return False
+def flatten_return_types(func_name: str, hint: Any) -> tuple[list[Any], bool, list[Any]]:
+    """Expand a return annotation: (emitted types, fans out, bare types).
 
-
-def flatten_return_types(func_name: str, hint: Any) -> list[Any]:
-    """Expand a return annotation into the list stored in ``StepConfig.return_types``.
+    The emitted types are what ``StepConfig.return_types`` stores: Union
+    members expanded, ``list[E]`` unwrapped to ``E``, ``type(None)`` kept.
 
     Raises:
-        WorkflowValidationError: The step returns an async iterator or a
-            ``list[...]`` (fan-out), which durable_flows does not run.
+        WorkflowValidationError: The step returns an async iterator, which
+            durable_flows does not run (nor does upstream).
     """
     hint = _strip_annotated(hint)
     members = [_strip_annotated(m) for m in _union_members(hint)]
     if any((get_origin(m) or m) in _ASYNC_ITERATOR_ORIGINS for m in members):
         raise WorkflowValidationError(
             "Async-iterator fan-out (AsyncIterator[E] / AsyncGenerator[E, None] / "
-            "async generator steps) is not supported. Return a single event, and "
-            "emit the others incrementally with ctx.send_event."
+            "async generator steps) is not supported. Return list[E] for a "
+            "static collection, or emit incrementally with ctx.send_event."
         )
-    if any(get_origin(m) is list or m is list for m in members):
-        raise WorkflowValidationError(
-            f"Step {func_name} is annotated to return a list; list[E] fan-out "
-            "returns are not supported by durable_flows. Return a single event and "
-            "emit the others with ctx.send_event (declared in the return annotation)."
-        )
-    return [_NONE_TYPE if m is None else m for m in members]
+    return split_returns(members)
 
 
 def inspect_step_signature(
@@ -200,9 +204,9 @@ def inspect_step_signature(
         :func:`check_step_signature`).
 
     Raises:
-        WorkflowValidationError: Annotations cannot be resolved, or the step
-            uses a shape durable_flows does not run (async-iterator or list
-            returns, ``list[E]`` collection parameters).
+        WorkflowValidationError: Annotations cannot be resolved, the step
+            returns an async iterator, or a ``Collect`` marker or ``list[E]``
+            parameter is misplaced.
     """
     if not callable(func):
         raise TypeError(f"Expected a callable object, got {type(func).__name__}")
@@ -212,7 +216,9 @@ def inspect_step_signature(
         flatten_return_types(name, cabc.AsyncGenerator)  # raises the upstream message
     spec = StepSignature()
     if "return" in hints:
-        spec.return_types = flatten_return_types(name, hints["return"])
+        spec.return_types, spec.fan_out, spec.bare_return_types = flatten_return_types(
+            name, hints["return"]
+        )
 
     for param in inspect.signature(func).parameters.values():
         if param.name in ("self", "cls"):
@@ -220,8 +226,10 @@ def inspect_step_signature(
         hint = hints.get(param.name, param.annotation)
         if hint is inspect.Parameter.empty:
             continue
+        marker = None
         if get_origin(hint) is Annotated:
             inner, *metadata = get_args(hint)
+            marker = next((m for m in metadata if isinstance(m, Collect)), None)
             descriptor = next((m for m in metadata if isinstance(m, ResourceDescriptor)), None)
             if descriptor is not None:
                 descriptor.set_type_annotation(inner)
@@ -237,12 +245,14 @@ def inspect_step_signature(
             if args and not isinstance(args[0], TypeVar):
                 spec.context_state_type = args[0]
             continue
-        if _is_list_of_events(hint):
-            raise WorkflowValidationError(
-                f"Step {name} parameter {param.name!r} is annotated as a list of events; "
-                "list[E] collection fan-in is not supported by durable_flows. Accept "
-                "one event and gather several with ctx.collect_events."
-            )
+        elements = list_param_elements(hint)
+        check_marker(name, param.name, marker, elements is not None)
+        if elements is not None:  # a collect step (collection streams)
+            if spec.collection is not None:
+                raise second_collection(name, spec.collection[0], param.name)
+            spec.collection = (param.name, tuple(elements), take_count(marker))
+            spec.event_params[param.name] = elements
+            continue
         members = [m for m in _union_members(hint) if m is not _NONE_TYPE and m is not None]
         if members and all(is_event_class(m) for m in members):
             spec.event_params[param.name] = members
@@ -250,29 +260,27 @@ def inspect_step_signature(
 
 
 def check_step_signature(func_name: str, spec: StepSignature) -> tuple[str, list[Any]]:
-    """Require exactly one event parameter and a return annotation.
+    """Require at least one event parameter and a return annotation.
 
     Returns:
-        ``(event parameter name, accepted event classes)``.
+        ``(first event parameter name, accepted event classes)``; a join step
+        (several event parameters) accepts the type of each parameter.
 
     Raises:
-        WorkflowValidationError: No event parameter, several event parameters
-            (multi-event collect steps are not supported), or no return annotation.
+        WorkflowValidationError: No event parameter, a join parameter with a
+            Union of types, or no return annotation.
     """
     if not spec.event_params:
         raise WorkflowValidationError(
             "Step signature must have at least one parameter annotated as type Event"
         )
-    if len(spec.event_params) > 1:
-        names = ", ".join(repr(n) for n in spec.event_params)
-        raise WorkflowValidationError(
-            f"Step {func_name} declares several event parameters ({names}); steps that "
-            "join several events are not supported by durable_flows. Accept one event "
-            "(a Union of types if needed) and gather the others with ctx.collect_events."
-        )
+    check_collect_step(func_name, spec.collection and spec.collection[0], spec.event_params)
+    slots = join_params(func_name, spec.event_params)
     if not spec.return_types:
         raise WorkflowValidationError(
             "Return types of workflows step functions must be annotated with their type."
         )
     event_name, accepted = next(iter(spec.event_params.items()))
+    if slots is not None:
+        accepted = [t for _, t in slots]
     return event_name, accepted

@@ -45,6 +45,13 @@ class StepConfig:
         catch_error_for_steps: Steps a handler covers; None for a wildcard handler.
         catch_error_max_recoveries: Times a handler may run per lineage.
         accept_event_subclasses: Route subclasses of the accepted events here too.
+        collect_params: For a join step (several event parameters): its
+            ``(parameter, event class)`` slots in declaration order; else None.
+        is_fan_out: The return annotation has a ``list[E]`` member.
+        bare_return_types: Return members outside lists, for a fan-out step.
+        collection_param: For a collect step (one ``list[E]`` parameter): its
+            name and element types; else None.
+        collection_take: ``n`` of ``Collect(Take(n))``; 0 for ``All`` (release at stream close).
     """
 
     accepted_events: list[Any]
@@ -63,6 +70,11 @@ class StepConfig:
     #: Process deaths one execution may be in flight for before the run fails;
     #: ``None``: no limit; :data:`FROM_WORKFLOW`: the workflow's ``max_recoveries``.
     max_recoveries: int | str | None = "workflow"
+    collect_params: list[tuple[str, Any]] | None = None
+    is_fan_out: bool = False
+    bare_return_types: tuple[Any, ...] = ()
+    collection_param: tuple[str, tuple[Any, ...]] | None = None
+    collection_take: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

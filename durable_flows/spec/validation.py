@@ -31,6 +31,7 @@ from ..events import (
     StopEvent,
 )
 from ..resource import ResourceDescriptor, ResourceManager, _dependencies, _ResourceConfig
+from .collection import check_collect_producers
 from .event_matching import (
     _NONE_TYPE,
     _type_name,
@@ -323,6 +324,7 @@ def validate_workflow(
     start = infer_start_event_class(steps, workflow_name)
     stop = infer_stop_event_class(steps, workflow_name)
     uses_hitl = check_event_connectivity(steps, start)
+    check_collect_producers(steps)
     handlers, routes = catch_error_routes(steps)
     issues = check_graph(steps, start, skip_graph_checks, list(handlers))
     if issues:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import wfgen
+import wfgen_joins
 from driving import canon, drive, journal_outcome
 
 from durable_flows import MemoryStore, SqliteStore
@@ -34,7 +35,9 @@ Snapshots = dict[str, dict[int, Any]]
 
 #: Parts of a finished run's replayed state that must not depend on crashes (executions may
 #: legitimately still be in flight when the run ends, so execs and busy are left out).
-LEFTOVERS = ("status", "queues", "ready", "buffers", "waiters", "resources", "stream_n")
+LEFTOVERS = (
+    "status", "queues", "ready", "buffers", "waiters", "resources", "stream_n", "joins", "bound", "streams", "scope",
+)
 
 
 # --- live state after every append ---------------------------------------------------
@@ -162,7 +165,8 @@ def check_exactly_once(run_id: str, entries: Sequence[JournalEntry], spec: RunSp
     """Every execution counted in the state at most once, and only once it completed.
 
     Folds the journal record by record. Executions of steps with a ``hit_*``
-    effect count themselves in their own counter (``wfgen._hit``); at every
+    effect count themselves in their own counter (``wfgen._hit``), join steps
+    each event they consumed in that event's counter (``wfgen_joins``); at every
     prefix that ends between completions (before an ``accepted``, ``resumed``
     or ``snapshot`` record, and at the end) each counter must equal the number
     of completed executions it belongs to: 1 once completed, 0 before, never
@@ -191,11 +195,17 @@ def check_exactly_once(run_id: str, entries: Sequence[JournalEntry], spec: RunSp
             checked += 1
         if rec.event is not None:
             events[rec.seq] = rec.event
-        if rec.kind == k.ACCEPTED and rec.step in keys_of:
-            key_of_exec[int(rec.get("exec"))] = keys_of[rec.step](events[int(rec.get("event_seq"))])
-        elif rec.kind == k.COMPLETED and int(rec.get("exec")) in key_of_exec:
-            completed[key_of_exec[int(rec.get("exec"))]] += 1
+        if rec.kind == k.COMPLETED and int(rec.get("exec")) in key_of_exec:
+            for key in key_of_exec[int(rec.get("exec"))]:
+                completed[key] += 1
         reduce(state, rec, folding)
+        if rec.kind == k.ACCEPTED and rec.step in keys_of:
+            key_of = keys_of[rec.step]
+            exec_id = int(rec.get("exec"))
+            if isinstance(key_of, wfgen_joins.JoinKeys):  # per event a join consumed / per collect release
+                key_of_exec[exec_id] = key_of(state.execs[exec_id].bound or {})
+            else:
+                key_of_exec[exec_id] = [key_of(events[int(rec.get("event_seq"))])]
     check(records[-1].seq if records else 0)
     return checked + 1
 
@@ -314,7 +324,7 @@ async def finish(plan: dict[str, Any], store: JournalStore, run_id: str, resumed
     entries = await store.read(run_id)
     seen = journal_outcome(run_id, entries)
     final = replay(run_id, decode_journal(run_id, entries, Codec()), wf._run_spec()).summary()
-    rest = canon({key: final[key] for key in LEFTOVERS})
+    rest = canon({key: final.get(key) for key in LEFTOVERS})
     state = state_json(await handler.ctx.store.get_state())
     return Outcome(result, state, seen["produced"], seen["stream"], rest, entries)
 

@@ -23,6 +23,7 @@ import asyncio
 import json
 from typing import Any, Optional, Union
 
+import wfgen_joins
 from hypothesis import strategies as st
 from pydantic import BaseModel, Field
 
@@ -165,6 +166,7 @@ def _stage() -> st.SearchStrategy[dict[str, Any]]:
         # early: a step sends the answer before the waiting step has registered its waiter
         st.fixed_dictionaries({"kind": st.just("wait"), "named": st.booleans(), "early": st.booleans()}),
         st.fixed_dictionaries({"kind": st.just("retry"), "fails": st.integers(1, 2)}),
+        *wfgen_joins.strategies(effect, mode),
     )
 
 
@@ -198,6 +200,7 @@ def _shared_stage() -> st.SearchStrategy[dict[str, Any]]:
         st.fixed_dictionaries(
             {"kind": st.just("chain"), "a": st.integers(1, 9), "b": st.integers(0, 99), "effect": effect, "mode": mode}
         ),
+        *wfgen_joins.strategies(effect, mode),
     )
 
 
@@ -502,6 +505,8 @@ class _Builder:
 
             policy = retry_policy(wait=wait_fixed(0.001), stop=stop_after_attempt(fails + 1))
             self.add(f"{key}_flaky", flaky, cur, nxt, retry_policy=policy)
+        elif kind in ("listfan", "join", "collect"):
+            wfgen_joins.stage(self, idx, spec, cur, nxt, _effect, _async)
         else:  # pragma: no cover - plans only hold the kinds above
             raise ValueError(kind)
         return nxt
@@ -548,7 +553,7 @@ HIT_KEYS: dict[str, dict[str, Any]] = {}
 def streams(plan: dict[str, Any]) -> bool:
     """Whether runs of ``plan`` write anything to the stream before they end."""
     return any(
-        s["kind"] == "hitl" or (s["kind"] == "wait" and not s.get("early")) or s.get("effect") == "stream"
+        s["kind"] == "hitl" or (s["kind"] == "wait" and not s.get("early")) or (s.get("effect") == "stream" and not wfgen_joins.silent(s))
         for s in plan["stages"]
     )
 
