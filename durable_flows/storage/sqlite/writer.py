@@ -43,7 +43,8 @@ class BackgroundWork(Protocol):
         it must not be due again at once (the writer only logs the error)."""
 
 #: Undo actions a job registers for in-memory changes it made (run in this
-#: thread if the job's savepoint or the whole batch is rolled back).
+#: thread if the job's writes are rolled back: its own failure, its batch's
+#: first pass run again, or the whole batch failing).
 UndoList = list[Callable[[], None]]
 JobFn = Callable[[sqlite3.Connection, UndoList], T]
 
