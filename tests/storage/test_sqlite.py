@@ -229,6 +229,59 @@ async def test_a_failing_job_rolls_back_alone_within_its_batch(
     ]  # fmt: skip
 
 
+async def test_a_batch_run_again_after_a_failure_keeps_no_trace_of_its_first_pass(
+    sqlite_store: SqliteStore, db_path: Path
+) -> None:
+    """Pins the writer's retry: a batch first runs without savepoints and, when a
+    job fails, is rolled back and run again job by job. Nothing of the first pass
+    may remain: a claim takes the token up by one, not two, the lease is held
+    once, chain heads remembered by the first pass are not used, and the chain
+    of every run verifies."""
+    from durable_flows.audit import verify_chain
+
+    chained = await sqlite_store.create_run(new_run("chained"), entries("chained", 1, 2))
+    free = await sqlite_store.create_run(new_run("free"), [])
+    await sqlite_store.release_lease(free)
+    stale = await sqlite_store.create_run(new_run("stale"), [])
+    await sqlite_store.release_lease(stale)
+    await sqlite_store.claim_lease("stale")
+    writer = sqlite_store._writer
+    assert writer is not None
+    blocker = sqlite3.connect(db_path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # everything below lands in one batch
+    first = asyncio.ensure_future(sqlite_store.append(chained, entries("chained", 3, 3)))
+    await asyncio.sleep(0.05)
+    commits_before = writer._commits
+    results = asyncio.gather(
+        sqlite_store.append(chained, entries("chained", 4, 5)),
+        sqlite_store.claim_lease("free"),
+        sqlite_store.append(stale, entries("stale", 1, 1)),  # fails: runs the batch again
+        sqlite_store.append(chained, entries("chained", 6, 6)),
+        return_exceptions=True,
+    )
+    await asyncio.sleep(0.05)
+    blocker.execute("COMMIT")
+    blocker.close()
+    await first
+    outcome = await results
+    assert writer._commits - commits_before == 2
+    assert outcome[0] is None and outcome[3] is None
+    assert isinstance(outcome[2], StaleLeaseError)
+    claimed = outcome[1]
+    assert not isinstance(claimed, BaseException) and claimed.token == free.token + 1
+    assert rows(db_path, "SELECT lease_token FROM runs WHERE run_id = 'free'") == [(free.token + 1,)]
+    assert sqlite_store._jobs.held["free"] == claimed.token
+    assert rows(db_path, "SELECT count(*) FROM journal WHERE run_id = 'stale'") == [(0,)]
+    assert [r[0] for r in rows(db_path, "SELECT seq FROM journal WHERE run_id = 'chained'")] == [
+        1, 2, 3, 4, 5, 6
+    ]  # fmt: skip
+    chain = await sqlite_store.read_chain("chained")
+    assert chain is not None and verify_chain(chain).ok
+    await sqlite_store.append(chained, entries("chained", 7, 7))  # the remembered head is right
+    chain = await sqlite_store.read_chain("chained")
+    assert chain is not None and verify_chain(chain).ok and len(chain.entries) == 7
+
+
 async def test_a_lock_held_past_busy_timeout_fails_the_write_cleanly(db_path: Path) -> None:
     async with SqliteStore(db_path, busy_timeout=0.1) as store:
         lease = await store.create_run(new_run("r1"), [])

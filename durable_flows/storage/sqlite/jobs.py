@@ -1,9 +1,12 @@
 """The SQL of every :class:`~.store.SqliteStore` write, run in the writer thread.
 
-Each method is a writer job: it gets the write connection (a transaction and a
-savepoint are already open) and an undo list, and either returns its result or
-raises, in which case the writer rolls back its savepoint. Methods check
-before they write where they can, so a refused write usually costs one SELECT.
+Each method is a writer job: it gets the write connection (a transaction is
+open) and an undo list, and either returns its result or raises, in which case
+the writer takes back its writes. A job may run twice: when another job of its
+batch fails, the batch is rolled back and undone and runs again (writer.py), so
+every change a job makes outside the database pairs with an undo action (or
+is harmless to repeat). Methods check before they write where they can, so a
+refused write usually costs one SELECT.
 
 The set of leases this store holds lives here and is read and changed only in
 the writer thread, so claims and renewals see it in commit order; a change is

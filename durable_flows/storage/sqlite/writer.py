@@ -3,9 +3,9 @@
 Every write is a *job*: a function run in this thread with the one write
 connection. The thread takes the first queued job, drains whatever else is
 queued (up to ``max_batch``), and runs them all in one ``BEGIN IMMEDIATE ...
-COMMIT``. Each job runs inside its own SAVEPOINT, so a job that raises (stale
-token, duplicate run id) rolls back only its own statements and gets its
-exception, while the others commit. Callers' futures are settled on their event
+COMMIT``. A job that raises (stale token, duplicate run id) loses only its own
+statements and gets its exception, while the others commit: the batch is then
+run again with each job inside its own SAVEPOINT (see ``Writer._run_batch``). Callers' futures are settled on their event
 loop only after COMMIT returned, with one ``call_soon_threadsafe`` per batch:
 throughput comes from sharing one fsync and one thread hop among many callers,
 never from reporting a write before it is durable.
@@ -43,7 +43,8 @@ class BackgroundWork(Protocol):
         it must not be due again at once (the writer only logs the error)."""
 
 #: Undo actions a job registers for in-memory changes it made (run in this
-#: thread if the job's savepoint or the whole batch is rolled back).
+#: thread if the job's writes are rolled back: its own failure, its batch's
+#: first pass run again, or the whole batch failing).
 UndoList = list[Callable[[], None]]
 JobFn = Callable[[sqlite3.Connection, UndoList], T]
 
@@ -240,6 +241,25 @@ class Writer:
     def _run_batch(
         self, conn: sqlite3.Connection, batch: list[_Job[Any]]
     ) -> list[tuple[asyncio.Future[Any], bool, Any]]:
+        """Run ``batch`` in one transaction; the outcome of each job, once committed.
+
+        Jobs rarely fail, so the batch first runs without savepoints (each
+        costs two statements per job, and every statement is a GIL hand-off
+        between this thread and the event loop). If a job raises, that whole
+        transaction is rolled back and undone, and the batch runs again with a
+        SAVEPOINT per job, so that only the failing jobs' writes are lost.
+        """
+        outcomes = self._run_jobs(conn, batch, isolate=False)
+        if outcomes is None:
+            outcomes = self._run_jobs(conn, batch, isolate=True)
+        assert outcomes is not None
+        return outcomes
+
+    def _run_jobs(
+        self, conn: sqlite3.Connection, batch: list[_Job[Any]], isolate: bool
+    ) -> list[tuple[asyncio.Future[Any], bool, Any]] | None:
+        """One transaction over ``batch``; None: a job failed and ``isolate`` is off
+        (everything was rolled back and undone: run the batch again isolated)."""
         outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
         undos: list[UndoList] = []
         try:
@@ -248,11 +268,12 @@ class Writer:
             error = StoreWriteError(self.path, str(exc))
             error.__cause__ = exc
             return [(job.future, False, error) for job in batch]
+        # One job alone needs no savepoint: its failure rolls back the transaction.
+        savepoints = isolate and len(batch) > 1
         try:
-            alone = len(batch) == 1  # one job: its failure rolls back the whole transaction
             for job in batch:
                 undo: UndoList = []
-                if not alone:
+                if savepoints:
                     conn.execute("SAVEPOINT job")
                 try:
                     value = job.fn(conn, undo)
@@ -260,17 +281,21 @@ class Writer:
                     _run_undo(undo)
                     if not conn.in_transaction:
                         raise _BatchAborted(str(exc)) from exc
-                    conn.execute("ROLLBACK" if alone else "ROLLBACK TO job")
-                    if not alone:
-                        conn.execute("RELEASE job")
+                    if not savepoints:
+                        conn.execute("ROLLBACK")
+                        for earlier in reversed(undos):
+                            _run_undo(earlier)
+                        if len(batch) > 1:
+                            return None
+                        return [(job.future, False, self._as_store_error(exc))]
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
                     outcomes.append((job.future, False, self._as_store_error(exc)))
                 else:
-                    if not alone:
+                    if savepoints:
                         conn.execute("RELEASE job")
                     outcomes.append((job.future, True, value))
                     undos.append(undo)
-            if not conn.in_transaction:  # the lone job failed and was rolled back
-                return outcomes
             conn.execute("COMMIT")
         except (sqlite3.Error, _BatchAborted) as exc:
             # Nothing of this batch is durable: undo, and fail every job that
