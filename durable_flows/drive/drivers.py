@@ -226,14 +226,8 @@ async def _seed_run(wf: HostedWorkflow, run_id: str, source: str, snapshot: dict
             f"the context dict of run {source!r} cannot be restored: its snapshot does not load "
             f"({type(exc).__name__}: {exc}); pass the dict to_dict() gave, unchanged"
         ) from exc
-    started = {
-        "workflow": wf.workflow_name,
-        "fingerprint": spec.fingerprint(),
-        "timeout": wf._timeout,
-        "state": seeded.state,
-        RESTORED_FROM: source,
-        SEED: snapshot,
-    }
+    started = k.run_started_data(wf.workflow_name, spec.fingerprint(), wf._timeout, seeded.state)
+    started.update({RESTORED_FROM: source, SEED: snapshot})
     entry = encode_record(codec, run_id, 1, Record(k.RUN_STARTED, time.time(), data=started, seq=1))
     return await wf.store.create_run(NewRun(run_id, wf.workflow_name, spec.fingerprint_json()), [entry])
 

@@ -35,12 +35,7 @@ async def submit_run(wf: HostedWorkflow, run_id: str, start_event: Event, seed_s
     codec = wf._codec()
     spec = wf._run_spec()
     now = time.time()
-    started = {
-        "workflow": wf.workflow_name,
-        "fingerprint": spec.fingerprint(),
-        "timeout": wf._timeout,
-        "state": seed_state,
-    }
+    started = k.run_started_data(wf.workflow_name, spec.fingerprint(), wf._timeout, seed_state)
     if observe.OBSERVERS:  # the trace context is journaled with the run (durable_flows.otel)
         started.update(await observe.journal_context(wf.store, run_id, wf.workflow_name, "submit"))
     first = [

@@ -66,12 +66,7 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
         )
         now = time.time()
         batch = _Batch()
-        started = {
-            "workflow": self.plan.name,
-            "fingerprint": self.spec.fingerprint(),
-            "timeout": self.plan.timeout,
-            "state": seed_state,
-        }
+        started = k.run_started_data(self.plan.name, self.spec.fingerprint(), self.plan.timeout, seed_state)
         if observe.OBSERVERS:  # observer hook (issue 16): the trace context is journaled with the run
             started.update(await observe.journal_context(self.store, self.run_id, self.plan.name, "start"))
         self._append(batch, Record(k.RUN_STARTED, now, data=started))

@@ -117,3 +117,8 @@ class Record(NamedTuple):
     def get(self, key: str, default: Any = None) -> Any:
         """A field of ``data``."""
         return self.data.get(key, default)
+
+
+def run_started_data(workflow: str, fingerprint: Any, timeout: float | None, state: Any) -> dict[str, Any]:
+    """The data of a run's first record (``run_started``): what every way of starting a run journals."""
+    return {"workflow": workflow, "fingerprint": fingerprint, "timeout": timeout, "state": state}
