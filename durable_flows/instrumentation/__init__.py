@@ -9,13 +9,12 @@ integrations) see durable_flows runs as they see llama-index-workflows runs.
 Each run is wrapped too, while a process hosts it (:func:`run_span`, see
 ``hosting.py``), and the span events upstream dispatches are dispatched
 (``span_events.py``): a cancelled run or step, a step's and a run's output
-summarized (``summary.py``). Without the package, :func:`wrap_step` returns
-the step function unchanged and :func:`run_span` a span that does nothing.
+summarized (``summary.py``). Without the package, :func:`enabled` is false (the runtime
+calls steps directly) and :func:`run_span` gives a span that does nothing.
 While no handler but the library's null ones is registered, spans, span events
 and summaries are skipped (nobody could see them, and they cost more than a
 short step); the run-id and input-event tags are set either way, and a handler
 added during a run sees the next step.
-
 
 Owns: the wrapping. Imports nothing from durable_flows (the runtime passes in the
 control-flow exception types that must not count as step errors).
@@ -24,7 +23,6 @@ control-flow exception types that must not count as step errors).
 from __future__ import annotations
 
 import asyncio
-import functools
 import inspect
 from collections.abc import Callable
 from types import TracebackType
@@ -105,43 +103,6 @@ def _step_cancelled() -> None:
     _dispatcher.event(SpanCancelledEvent(reason="step cancelled"))
 
 
-def wrap_step(
-    fn: Callable[..., Any],
-    workflow_class: str,
-    step: str,
-    run_id: str,
-    input_event: Any,
-    is_coroutine: bool,
-    passthrough: tuple[type[BaseException], ...],
-) -> Callable[..., Any]:
-    """``fn`` run inside a span with the run's instrument tags (``fn`` itself when disabled).
-
-    ``input_event`` is the event the step runs on (its type name and, while a
-    handler listens, a summary become the tags ``llamaindex.step.input_event``
-    and ``.input_summary``). Exceptions of the ``passthrough`` types (a step
-    parking on ``wait_for_event``) and a cancellation (after a
-    ``SpanCancelledEvent``) leave the span as a normal exit and are raised again
-    outside it. A returned event is dispatched as a ``step.output`` event,
-    summarized. The runtime builds :func:`span_step` once per step instead.
-    """
-    if _dispatcher is None:
-        return fn
-    call = span_step(fn, workflow_class, step, is_coroutine, passthrough)
-    if is_coroutine:
-
-        @functools.wraps(fn)
-        async def call_async(**kwargs: Any) -> Any:
-            return await call(run_id, input_event, **kwargs)
-
-        return call_async
-
-    @functools.wraps(fn)
-    def call_sync(**kwargs: Any) -> Any:
-        return call(run_id, input_event, **kwargs)
-
-    return call_sync
-
-
 def step_tags(run_id: str, input_event: Any, summarized: bool) -> dict[str, str]:
     """The instrument tags of one step execution (the summary only when ``summarized``)."""
     tags = {"llamaindex.run_id": run_id, "llamaindex.step.input_event": type(input_event).__name__}
@@ -163,7 +124,7 @@ def span_step(
 
     Built once per step and reused for every execution (building the dispatcher's
     decorator per call cost more than the span itself). Call only when
-    :func:`enabled`.
+    :func:`enabled`; the runtime builds one per step and run.
     """
     assert _dispatcher is not None
     dispatcher = _dispatcher
@@ -268,4 +229,4 @@ def listened(dispatcher: Any) -> bool:
     return False
 
 
-__all__ = ["enabled", "listened", "run_span", "span_step", "step_tags", "wrap_step"]
+__all__ = ["enabled", "listened", "run_span", "span_step", "step_tags"]
