@@ -5,7 +5,8 @@ handler and the inbox watcher only post messages to it. For each wake-up the
 loop drains every queued message into one batch of records, reduces them,
 decides dispatch (``accepted`` records), commits the batch with one store call
 and only then starts steps, arms timers and publishes stream events: nothing
-acts on a record before it is durable.
+acts on a record before it is written. A batch that ends the run or makes it
+wait for input is also on disk before anyone is told (``durable``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from ..events import (
     Event,
     WorkflowIdleEvent,
 )
-from ..storage.rows import Lease, NewRun, RunUpdate
+from ..storage.rows import FINISHED_STATUSES, WAITING, Lease, NewRun, RunUpdate
 from . import observe
 from . import records as k
 from ._loop_base import _Batch
@@ -50,6 +51,8 @@ BACKOFF_FIRST = 0.5
 BACKOFF_MAX = 8.0
 #: Seconds between inbox polls while a run waits for outside input.
 POLL_INTERVAL = 0.25
+#: Run statuses whose append waits for the disk: they are acknowledged to callers.
+_TOLD = FINISHED_STATUSES | {WAITING}
 
 
 class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMixin):
@@ -215,13 +218,16 @@ class RunLoop(CompletionMixin, InputsMixin, StepsMixin, StreamMixin, SnapshotMix
             return
         fault("before_append")
         t0 = time.perf_counter() if observe.OBSERVERS else 0.0  # observer hook (issue 16)
+        # What only this loop acts on (steps, timers) need not wait for the disk; an
+        # ending or a wait for input is told to callers (see JournalStore.append).
+        durable = update is not None and update.status in _TOLD
         if self.lease is None:
             assert self._new_run is not None
-            self.lease = await self.store.create_run(self._new_run, batch.entries)
+            self.lease = await self.store.create_run(self._new_run, batch.entries, durable=durable)
             if update is not None:
-                await self.store.append(self.lease, [], update)
+                await self.store.append(self.lease, [], update, durable=durable)
         else:
-            await self.store.append(self.lease, batch.entries, update, batch.consumed)
+            await self.store.append(self.lease, batch.entries, update, batch.consumed, durable=durable)
         if update is not None and update.release_lease:
             self.lease = None
         fault("after_append")

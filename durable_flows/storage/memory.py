@@ -104,7 +104,9 @@ class MemoryStore(MemoryAudit, MemoryDeaths, JournalStore):
 
     # -- writing -----------------------------------------------------------------
 
-    async def create_run(self, run: NewRun, entries: Sequence[JournalEntry]) -> Lease:
+    async def create_run(
+        self, run: NewRun, entries: Sequence[JournalEntry], *, durable: bool = True
+    ) -> Lease:
         """See :meth:`JournalStore.create_run`; the run starts with token 1."""
         self._check_open()
         if run.run_id in self._runs:
@@ -137,6 +139,8 @@ class MemoryStore(MemoryAudit, MemoryDeaths, JournalStore):
         entries: Sequence[JournalEntry],
         update: RunUpdate | None = None,
         consumed_inbox: Sequence[int] = (),
+        *,
+        durable: bool = True,
     ) -> None:
         """See :meth:`JournalStore.append`; all checks pass before anything changes."""
         check_update(update)

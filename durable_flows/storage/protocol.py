@@ -66,8 +66,12 @@ class JournalProtocol(AuditMethods, ABC):
     # -- writing -----------------------------------------------------------------
 
     @abstractmethod
-    async def create_run(self, run: NewRun, entries: Sequence[JournalEntry]) -> Lease:
+    async def create_run(
+        self, run: NewRun, entries: Sequence[JournalEntry], *, durable: bool = True
+    ) -> Lease:
         """Create a run owned by this store, with its first entries, atomically.
+
+        ``durable``: as for :meth:`append`.
 
         Raises:
             RunExistsError: a run with that id exists (nothing is changed).
@@ -80,8 +84,18 @@ class JournalProtocol(AuditMethods, ABC):
         entries: Sequence[JournalEntry],
         update: RunUpdate | None = None,
         consumed_inbox: Sequence[int] = (),
+        *,
+        durable: bool = True,
     ) -> None:
         """Append entries to the lease's run; durable when this returns.
+
+        ``durable=False`` allows returning once the entries are *written*:
+        ordered before every later write of this store and safe from a crash
+        of this process, though perhaps not yet on disk (a power loss may lose
+        them together with everything after them, never leaving a gap). The
+        engine uses it for records only it acts on (starting a step); what it
+        acknowledges to a caller goes through a durable write. A store with
+        nothing between the two (memory, PostgreSQL) is durable either way.
 
         ``update`` changes the run row and ``consumed_inbox`` marks inbox items
         as taken, both in the same transaction as the entries. With

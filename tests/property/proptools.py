@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -249,8 +250,10 @@ class CrashingSqliteStore(SqliteStore):
         if self.crashed:
             raise SimulatedCrash("the store's process is dead")
 
-    async def create_run(self, run: NewRun, entries: Sequence[JournalEntry]) -> Lease:
-        out: Lease = await self._journal_write(super().create_run, run, entries)
+    async def create_run(
+        self, run: NewRun, entries: Sequence[JournalEntry], *, durable: bool = True
+    ) -> Lease:
+        out: Lease = await self._journal_write(partial(super().create_run, durable=durable), run, entries)
         return out
 
     async def append(
@@ -259,8 +262,10 @@ class CrashingSqliteStore(SqliteStore):
         entries: Sequence[JournalEntry],
         update: RunUpdate | None = None,
         consumed_inbox: Sequence[int] = (),
+        *,
+        durable: bool = True,
     ) -> None:
-        await self._journal_write(super().append, lease, entries, update, consumed_inbox)
+        await self._journal_write(partial(super().append, durable=durable), lease, entries, update, consumed_inbox)
 
     async def send_to_inbox(
         self, run_id: str, event_type: str, payload: str, codec: str = "json", origin: str | None = None

@@ -187,10 +187,12 @@ class DiesAfterPackStarts(SqliteStore):
 
     dead = False
 
-    async def append(self, lease: Any, entries: Any, update: Any = None, consumed_inbox: Any = ()) -> None:
+    async def append(
+        self, lease: Any, entries: Any, update: Any = None, consumed_inbox: Any = (), *, durable: bool = True
+    ) -> None:
         if self.dead:
             raise SimulatedCrash("dead")
-        await super().append(lease, entries, update, consumed_inbox)
+        await super().append(lease, entries, update, consumed_inbox, durable=durable)
         if any(e.kind == "accepted" and e.step == "pack" for e in entries):
             self.dead = True
             raise SimulatedCrash("died while pack runs and an order is queued for it")

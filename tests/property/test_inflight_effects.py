@@ -96,10 +96,12 @@ class DiesAfter(SqliteStore):
     def _matches(self, entries: Any) -> bool:
         return any(e.kind == self.kind and (self.op is None or f'"op":"{self.op}"' in e.payload) for e in entries)
 
-    async def append(self, lease: Any, entries: Any, update: Any = None, consumed_inbox: Any = ()) -> None:
+    async def append(
+        self, lease: Any, entries: Any, update: Any = None, consumed_inbox: Any = (), *, durable: bool = True
+    ) -> None:
         if self.dead:
             raise SimulatedCrash("dead")
-        await super().append(lease, entries, update, consumed_inbox)
+        await super().append(lease, entries, update, consumed_inbox, durable=durable)
         if self._matches(entries):
             self.dead = True
             raise SimulatedCrash(f"died after committing a {self.kind} record")

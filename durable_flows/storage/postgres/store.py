@@ -129,7 +129,9 @@ class PostgresStore(PgConnection, PgInbox, PgAudit, PgDeaths, PgReads, JournalSt
 
     # -- writing -----------------------------------------------------------------
 
-    async def create_run(self, run: NewRun, entries: Sequence[JournalEntry]) -> Lease:
+    async def create_run(
+        self, run: NewRun, entries: Sequence[JournalEntry], *, durable: bool = True
+    ) -> Lease:
         """Create a run owned by this store (token 1) with its first entries.
 
         Entries must be numbered 1, 2, ... Nothing is written if any check
@@ -150,8 +152,11 @@ class PostgresStore(PgConnection, PgInbox, PgAudit, PgDeaths, PgReads, JournalSt
         entries: Sequence[JournalEntry],
         update: RunUpdate | None = None,
         consumed_inbox: Sequence[int] = (),
+        *,
+        durable: bool = True,
     ) -> None:
-        """Append entries (numbered on from the run's ``last_seq``); durable on return.
+        """Append entries (numbered on from the run's ``last_seq``); durable on return
+        (whatever ``durable`` says: every COMMIT here waits for the server's flush).
 
         Same contract as :meth:`SqliteStore.append <.sqlite.SqliteStore.append>`:
         the row's ``last_seq``, ``updated_at`` and lease expiry move with it,

@@ -62,9 +62,16 @@ class SqliteStore(SqliteReads, SqliteInbox, SqliteAudit, SqliteDeaths, JournalSt
     Args:
         path: The database file; created (with the schema) if missing.
         lease_ttl: Seconds a lease lasts without renewal.
-        synchronous: ``"FULL"`` (default) makes every commit survive power
-            loss; ``"NORMAL"`` is faster but may lose the last commits on power
-            loss (never on a process crash); ``"EXTRA"`` is stricter than FULL.
+        synchronous: ``"FULL"`` (default): everything acknowledged to a
+            caller (a returned result or run id, a sent event, a lease) is on
+            disk first, but the engine may start a step once the record that
+            starts it is written to the WAL, before the fsync (a power loss
+            then re-runs steps after the last sync, as a crash re-runs steps in
+            flight; a process crash loses nothing written). ``"EXTRA"``: every
+            commit is fsynced before anything acts on it, steps included
+            (slower for sequential runs). ``"NORMAL"``: nothing waits for the
+            disk; a power loss may lose the last commits, acknowledged or not
+            (never on a process crash).
         busy_timeout: Seconds to wait for another process's write lock before
             a write fails with :class:`~durable_flows.errors.StoreWriteError`.
         read_only: Only read: the file is opened read-only (never created,
@@ -210,13 +217,13 @@ class SqliteStore(SqliteReads, SqliteInbox, SqliteAudit, SqliteDeaths, JournalSt
                 f"directory {folder!r} is not writable (WAL mode creates -wal and -shm files there)",
             )
 
-    async def _write(self, fn: JobFn[Any]) -> Any:
+    async def _write(self, fn: JobFn[Any], durable: bool = True) -> Any:
         if self.read_only:
             raise StoreReadOnlyError(self.path)
         if self._writer is None or self._closed:
             await self.open()
         assert self._writer is not None
-        return await self._writer.submit(fn)
+        return await self._writer.submit(fn, durable)
 
     async def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
         if self._reader is None or self._closed:
@@ -238,17 +245,20 @@ class SqliteStore(SqliteReads, SqliteInbox, SqliteAudit, SqliteDeaths, JournalSt
 
     # -- writing -----------------------------------------------------------------
 
-    async def create_run(self, run: NewRun, entries: Sequence[JournalEntry]) -> Lease:
+    async def create_run(
+        self, run: NewRun, entries: Sequence[JournalEntry], *, durable: bool = True
+    ) -> Lease:
         """Create a run owned by this store (token 1) with its first entries.
 
         Entries must be numbered 1, 2, ... Nothing is written if any check fails.
+        ``durable``: as for :meth:`append`.
 
         Raises:
             RunExistsError: a run with that id exists (it is left untouched).
             JournalSeqError: the entries are not numbered from 1 without gaps.
         """
         job = partial(self._jobs.create_run, run=run, entries=tuple(entries))
-        lease: Lease = await self._write(job)
+        lease: Lease = await self._write(job, durable)
         return lease
 
     async def append(
@@ -257,8 +267,14 @@ class SqliteStore(SqliteReads, SqliteInbox, SqliteAudit, SqliteDeaths, JournalSt
         entries: Sequence[JournalEntry],
         update: RunUpdate | None = None,
         consumed_inbox: Sequence[int] = (),
+        *,
+        durable: bool = True,
     ) -> None:
         """Append entries (numbered on from the run's ``last_seq``); durable on return.
+
+        ``durable=False``: return once the entries are committed to the WAL
+        (ordered before every later write, safe from a process crash), perhaps
+        before they are synced to disk (at ``synchronous="FULL"``).
 
         The run row's ``last_seq``, ``updated_at`` and lease expiry are updated,
         plus every field of ``update`` that is not None; inbox items in
@@ -281,7 +297,7 @@ class SqliteStore(SqliteReads, SqliteInbox, SqliteAudit, SqliteDeaths, JournalSt
             update=update,
             inbox_ids=list(consumed_inbox),
         )
-        await self._write(job)
+        await self._write(job, durable)
 
     async def claim_lease(self, run_id: str) -> Lease:
         """Take over a run: its token grows by one and this store becomes the owner.

@@ -9,6 +9,13 @@ run again with each job inside its own SAVEPOINT (see ``Writer._run_batch``). Ca
 loop only after COMMIT returned, with one ``call_soon_threadsafe`` per batch:
 throughput comes from sharing one fsync and one thread hop among many callers,
 never from reporting a write before it is durable.
+
+At ``synchronous=FULL`` the fsync is not part of COMMIT: the connection runs at
+SQLite's NORMAL and a :class:`~.syncer.Syncer` thread syncs the WAL file while
+the next batches commit. A job submitted with ``durable=False`` is settled at
+COMMIT (written, ordered, safe from a process crash); every other job only once
+a sync covered its batch. At ``EXTRA`` every COMMIT syncs inside SQLite before
+any job is settled; at ``NORMAL`` nothing waits for the disk.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from ...errors import DurableFlowsError, StoreClosedError, StoreOpenError, StoreWriteError
 from ..migrate import apply_migrations
+from .syncer import Syncer
 
 T = TypeVar("T")
 
@@ -50,11 +58,12 @@ JobFn = Callable[[sqlite3.Connection, UndoList], T]
 
 
 class _Job(Generic[T]):
-    __slots__ = ("fn", "future")
+    __slots__ = ("fn", "future", "durable")
 
-    def __init__(self, fn: JobFn[T], future: asyncio.Future[T]) -> None:
+    def __init__(self, fn: JobFn[T], future: asyncio.Future[T], durable: bool) -> None:
         self.fn = fn
         self.future = future
+        self.durable = durable
 
 
 class _Stop:
@@ -69,7 +78,7 @@ class _BatchAborted(Exception):
 
 
 def open_write_connection(path: str, synchronous: str, busy_timeout: float) -> sqlite3.Connection:
-    """Connect, migrate, then switch to WAL with the chosen durability.
+    """Connect, migrate, then switch to WAL with SQLite's ``synchronous`` level.
 
     Migrations run before WAL is switched on so that a database we refuse
     (not SQLite, or newer than this code) is left byte-for-byte unchanged.
@@ -121,6 +130,10 @@ class Writer:
         self._stopping = False
         #: Transactions committed; tests use it to prove batching.
         self._commits = 0
+        #: FULL: durable jobs wait for this thread's fsync of the WAL (see syncer.py).
+        self.syncer: Syncer | None = None
+        if synchronous == "FULL":
+            self.syncer = Syncer(path, lambda outcomes: self._call(_settle, outcomes))
 
     async def start(self) -> None:
         """Start the thread; returns once the database is open and migrated.
@@ -143,9 +156,12 @@ class Writer:
             self._queue.put(_Stop(self._loop.create_future()))
             raise
 
-    def submit(self, fn: JobFn[T]) -> asyncio.Future[T]:
+    def submit(self, fn: JobFn[T], durable: bool = True) -> asyncio.Future[T]:
         """Queue a job; the future settles after the batch holding it committed.
 
+        ``durable``: settle only once the batch is on disk (FULL: after the
+        sync thread's fsync); ``False``: once committed (written to the WAL,
+        before later writes; lost only with the batches after it on power loss).
         Cancelling the future does not withdraw the job: it may still commit.
         """
         if self._stopping or self._loop is None:
@@ -156,7 +172,7 @@ class Writer:
                 "a store is bound to the loop that opened it"
             )
         future: asyncio.Future[T] = self._loop.create_future()
-        self._queue.put(_Job(fn, future))
+        self._queue.put(_Job(fn, future, durable))
         return future
 
     async def stop(self) -> None:
@@ -180,14 +196,20 @@ class Writer:
 
     def _main(self, ready: asyncio.Future[None]) -> None:
         try:
-            conn = open_write_connection(self.path, self._synchronous, self._busy_timeout)
+            # FULL: commits at SQLite's NORMAL, the fsync is the sync thread's.
+            level = "NORMAL" if self.syncer is not None else self._synchronous
+            conn = open_write_connection(self.path, level, self._busy_timeout)
         except BaseException as exc:
             self._call(_settle, [(ready, False, exc)])
             return
+        if self.syncer is not None:
+            self.syncer.start()
         self._call(_settle, [(ready, True, None)])
         try:
             self._serve(conn)
         finally:
+            if self.syncer is not None:
+                self.syncer.stop()
             conn.close()
 
     def _serve(self, conn: sqlite3.Connection) -> None:
@@ -212,13 +234,34 @@ class Writer:
                 except queue.Empty:
                     break
             if batch:
-                self._call(_settle, self._run_batch(conn, batch))
+                self._commit_batch(conn, batch)
                 self._run_background(conn, idle=False)
             if stop is not None:
                 self._run_background(conn, idle=True)
+                if self.syncer is not None:
+                    self.syncer.stop()  # the last sync, then its jobs are settled
                 conn.close()
                 self._call(_settle, [(stop.done, True, None)])
                 return
+
+    def _commit_batch(self, conn: sqlite3.Connection, batch: list[_Job[Any]]) -> None:
+        """Run ``batch``; settle its jobs now, or (FULL, durable jobs) once synced."""
+        syncer = self.syncer
+        if syncer is None:
+            self._call(_settle, self._run_batch(conn, batch))
+            return
+        if syncer.error is not None:
+            self._call(_settle, [(job.future, False, syncer.error) for job in batch])
+            return
+        outcomes = self._run_batch(conn, batch)
+        now: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        later: list[tuple[asyncio.Future[Any], bool, Any]] = []
+        for job, outcome in zip(batch, outcomes, strict=True):
+            # A failed job wrote nothing: its error needs no sync.
+            (later if job.durable and outcome[1] else now).append(outcome)
+        if now:
+            self._call(_settle, now)
+        syncer.committed(later)
 
     def _run_background(self, conn: sqlite3.Connection, idle: bool) -> None:
         """Run the background work if it is due, in its own transaction.
