@@ -217,13 +217,13 @@ class SqliteStore(SqliteReads, SqliteInbox, SqliteAudit, SqliteDeaths, JournalSt
                 f"directory {folder!r} is not writable (WAL mode creates -wal and -shm files there)",
             )
 
-    async def _write(self, fn: JobFn[Any], durable: bool = True) -> Any:
+    async def _write(self, fn: JobFn[Any], durable: bool = True, inline: bool = False) -> Any:
         if self.read_only:
             raise StoreReadOnlyError(self.path)
         if self._writer is None or self._closed:
             await self.open()
         assert self._writer is not None
-        return await self._writer.submit(fn, durable)
+        return await self._writer.submit(fn, durable, inline)
 
     async def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
         if self._reader is None or self._closed:
@@ -258,7 +258,7 @@ class SqliteStore(SqliteReads, SqliteInbox, SqliteAudit, SqliteDeaths, JournalSt
             JournalSeqError: the entries are not numbered from 1 without gaps.
         """
         job = partial(self._jobs.create_run, run=run, entries=tuple(entries))
-        lease: Lease = await self._write(job, durable)
+        lease: Lease = await self._write(job, durable, inline=True)
         return lease
 
     async def append(
@@ -297,7 +297,7 @@ class SqliteStore(SqliteReads, SqliteInbox, SqliteAudit, SqliteDeaths, JournalSt
             update=update,
             inbox_ids=list(consumed_inbox),
         )
-        await self._write(job, durable)
+        await self._write(job, durable, inline=True)
 
     async def claim_lease(self, run_id: str) -> Lease:
         """Take over a run: its token grows by one and this store becomes the owner.

@@ -1,21 +1,28 @@
-"""The writer thread behind :class:`~.store.SqliteStore`: group commit.
+"""The writer behind :class:`~.store.SqliteStore`: group commit, on a thread or inline.
 
-Every write is a *job*: a function run in this thread with the one write
-connection. The thread takes the first queued job, drains whatever else is
-queued (up to ``max_batch``), and runs them all in one ``BEGIN IMMEDIATE ...
-COMMIT``. A job that raises (stale token, duplicate run id) loses only its own
-statements and gets its exception, while the others commit: the batch is then
-run again with each job inside its own SAVEPOINT (see ``Writer._run_batch``). Callers' futures are settled on their event
-loop only after COMMIT returned, with one ``call_soon_threadsafe`` per batch:
-throughput comes from sharing one fsync and one thread hop among many callers,
-never from reporting a write before it is durable.
+Every write is a *job* (``batch.py``). The writer thread takes the first
+queued job, drains whatever else is queued (up to ``max_batch``), and runs
+them all in one ``BEGIN IMMEDIATE ... COMMIT``. Callers' futures are settled on
+their event loop only after COMMIT returned, with one ``call_soon_threadsafe``
+per batch: throughput comes from sharing one commit and one thread hop among
+many callers, never from reporting a write before it is committed.
 
-At ``synchronous=FULL`` the fsync is not part of COMMIT: the connection runs at
-SQLite's NORMAL and a :class:`~.syncer.Syncer` thread syncs the WAL file while
-the next batches commit. A job submitted with ``durable=False`` is settled at
-COMMIT (written, ordered, safe from a process crash); every other job only once
-a sync covered its batch. At ``EXTRA`` every COMMIT syncs inside SQLite before
-any job is settled; at ``NORMAL`` nothing waits for the disk.
+Inline commits. A job submitted with ``inline=True`` (the engine's appends)
+is held until the end of the event loop's current iteration; then, if the
+thread has nothing queued or running and the write lock is free at once, the
+jobs held are committed as one batch right there on the event loop, which
+saves the two thread wake-ups a sequential run would otherwise pay per step.
+If another process holds the lock, or the thread is busy, they go to the
+thread's queue instead: the event loop never waits for a lock.
+
+Durability. At ``synchronous=FULL`` the fsync is not part of COMMIT: the
+connection runs at SQLite's NORMAL and a :class:`~.syncer.Syncer` thread syncs
+the WAL file while the next batches commit. A job submitted with
+``durable=False`` is settled at COMMIT (written, ordered, safe from a process
+crash); every other job only once a sync covered its batch. At ``EXTRA``
+every COMMIT syncs inside SQLite before any job is settled (and nothing is
+committed inline, which would fsync on the event loop); at ``NORMAL`` nothing
+waits for the disk.
 """
 
 from __future__ import annotations
@@ -26,11 +33,13 @@ import queue
 import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from ...errors import DurableFlowsError, StoreClosedError, StoreOpenError, StoreWriteError
-from ..migrate import apply_migrations
+from ...errors import StoreClosedError
+from .batch import Busy, Job, JobFn, Outcome, UndoList, open_write_connection, run_batch, settle
 from .syncer import Syncer
+
+__all__ = ["BackgroundWork", "JobFn", "UndoList", "Writer", "open_write_connection"]
 
 T = TypeVar("T")
 
@@ -50,21 +59,6 @@ class BackgroundWork(Protocol):
         """Do one bounded piece of the work (a transaction is open); if it raises,
         it must not be due again at once (the writer only logs the error)."""
 
-#: Undo actions a job registers for in-memory changes it made (run in this
-#: thread if the job's writes are rolled back: its own failure, its batch's
-#: first pass run again, or the whole batch failing).
-UndoList = list[Callable[[], None]]
-JobFn = Callable[[sqlite3.Connection, UndoList], T]
-
-
-class _Job(Generic[T]):
-    __slots__ = ("fn", "future", "durable")
-
-    def __init__(self, fn: JobFn[T], future: asyncio.Future[T], durable: bool) -> None:
-        self.fn = fn
-        self.future = future
-        self.durable = durable
-
 
 class _Stop:
     __slots__ = ("done",)
@@ -73,41 +67,12 @@ class _Stop:
         self.done = done
 
 
-class _BatchAborted(Exception):
-    """SQLite rolled the whole transaction back (I/O error, disk full, ...)."""
-
-
-def open_write_connection(path: str, synchronous: str, busy_timeout: float) -> sqlite3.Connection:
-    """Connect, migrate, then switch to WAL with SQLite's ``synchronous`` level.
-
-    Migrations run before WAL is switched on so that a database we refuse
-    (not SQLite, or newer than this code) is left byte-for-byte unchanged.
-    """
-    try:
-        conn = sqlite3.connect(path, timeout=busy_timeout, isolation_level=None)
-    except sqlite3.Error as exc:
-        raise StoreOpenError(path, str(exc)) from exc
-    try:
-        apply_migrations(conn, path)
-        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        if str(mode).lower() != "wal":
-            raise StoreOpenError(path, f"cannot switch to WAL journal mode (got {mode!r})")
-        conn.execute(f"PRAGMA synchronous={synchronous}")
-        conn.execute("PRAGMA foreign_keys=ON")
-    except sqlite3.Error as exc:
-        conn.close()
-        raise StoreOpenError(path, str(exc)) from exc
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
 class Writer:
-    """One thread, one connection, batches of jobs per transaction.
+    """One connection, one thread, batches of jobs per transaction.
 
     ``submit`` and ``start``/``stop`` must be called from the event loop that
-    ``start`` ran on; jobs and their undo actions run only in the thread.
+    ``start`` ran on. The connection is used under ``_lock``: by the thread
+    for its batches and background work, by the event loop for inline commits.
     """
 
     def __init__(
@@ -124,16 +89,27 @@ class Writer:
         self._synchronous = synchronous
         self._busy_timeout = busy_timeout
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Job[Any] | _Stop] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Job[Any] | _Stop] = queue.SimpleQueue()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        #: Jobs handed to the thread (written by the event loop) and finished by it (by the thread).
+        self._queued = 0
+        self._done = 0
+        #: Inline jobs held until the end of this event-loop iteration.
+        self._held: list[Job[Any]] = []
+        #: EXTRA would fsync inside an inline COMMIT, on the event loop.
+        self.inline = synchronous in ("FULL", "NORMAL")
         #: Transactions committed; tests use it to prove batching.
         self._commits = 0
+        #: Batches committed inline, on the event loop.
+        self.inline_commits = 0
         #: FULL: durable jobs wait for this thread's fsync of the WAL (see syncer.py).
         self.syncer: Syncer | None = None
         if synchronous == "FULL":
-            self.syncer = Syncer(path, lambda outcomes: self._call(_settle, outcomes))
+            self.syncer = Syncer(path, lambda outcomes: self._call(settle, outcomes))
 
     async def start(self) -> None:
         """Start the thread; returns once the database is open and migrated.
@@ -156,12 +132,13 @@ class Writer:
             self._queue.put(_Stop(self._loop.create_future()))
             raise
 
-    def submit(self, fn: JobFn[T], durable: bool = True) -> asyncio.Future[T]:
+    def submit(self, fn: JobFn[T], durable: bool = True, inline: bool = False) -> asyncio.Future[T]:
         """Queue a job; the future settles after the batch holding it committed.
 
         ``durable``: settle only once the batch is on disk (FULL: after the
         sync thread's fsync); ``False``: once committed (written to the WAL,
         before later writes; lost only with the batches after it on power loss).
+        ``inline``: may be committed on the event loop (see the module doc).
         Cancelling the future does not withdraw the job: it may still commit.
         """
         if self._stopping or self._loop is None:
@@ -172,7 +149,13 @@ class Writer:
                 "a store is bound to the loop that opened it"
             )
         future: asyncio.Future[T] = self._loop.create_future()
-        self._queue.put(_Job(fn, future, durable))
+        job = Job(fn, future, durable)
+        if inline and self.inline:
+            self._held.append(job)
+            if len(self._held) == 1:
+                self._loop.call_soon(self._commit_held)
+        else:
+            self._to_thread(job)
         return future
 
     async def stop(self) -> None:
@@ -180,10 +163,70 @@ class Writer:
         if self._stopping or self._loop is None or self._thread is None:
             return
         self._stopping = True
+        held, self._held = self._held, []
+        for job in held:
+            self._to_thread(job)
         done: asyncio.Future[None] = self._loop.create_future()
         self._queue.put(_Stop(done))
         await done
         await asyncio.to_thread(self._thread.join)
+
+    # -- event loop: inline commits ------------------------------------------------
+
+    def _to_thread(self, job: Job[Any]) -> None:
+        self._queued += 1
+        self._queue.put(job)
+
+    def _commit_held(self) -> None:
+        """End of an event-loop iteration: commit the held jobs here, or queue them."""
+        jobs, self._held = self._held, []
+        if not jobs:
+            return
+        conn = self._conn
+        # Only when the thread has nothing in hand (so commits keep their order)
+        # and the lock is free now: the event loop never waits for it.
+        if conn is not None and self._queued == self._done and self._lock.acquire(blocking=False):
+            try:
+                outcomes = self._run(conn, jobs, no_wait=True)
+            except Busy:  # another process writes: the thread waits for it
+                outcomes = None
+            finally:
+                self._lock.release()
+            if outcomes is not None:
+                self.inline_commits += 1
+                self._deliver(jobs, outcomes, settle)
+                return
+        for job in jobs:
+            self._to_thread(job)
+
+    # -- both -------------------------------------------------------------------------
+
+    def _run(self, conn: sqlite3.Connection, jobs: list[Job[Any]], no_wait: bool = False) -> list[Outcome]:
+        """Run a batch (the lock is held); fail it at once after a failed sync."""
+        if self.syncer is not None and self.syncer.error is not None:
+            return [(job.future, False, self.syncer.error) for job in jobs]
+        ms = int(self._busy_timeout * 1000) if no_wait else None
+        outcomes = run_batch(conn, self.path, jobs, no_wait_ms=ms)
+        if any(ok for _, ok, _ in outcomes):
+            self._commits += 1
+        return outcomes
+
+    def _deliver(
+        self, jobs: list[Job[Any]], outcomes: list[Outcome], hand: Callable[[list[Outcome]], None]
+    ) -> None:
+        """Settle outcomes through ``hand`` now, or (FULL, durable jobs) once synced."""
+        syncer = self.syncer
+        if syncer is None:
+            hand(outcomes)
+            return
+        now: list[Outcome] = []
+        later: list[Outcome] = []
+        for job, outcome in zip(jobs, outcomes, strict=True):
+            # A failed job wrote nothing: its error needs no sync.
+            (later if job.durable and outcome[1] else now).append(outcome)
+        if now:
+            hand(now)
+        syncer.committed(later)
 
     # -- writer thread ------------------------------------------------------------
 
@@ -194,23 +237,29 @@ class Writer:
         except RuntimeError:  # the loop was closed without closing the store
             pass
 
+    def _hand(self, outcomes: list[Outcome]) -> None:
+        self._call(settle, outcomes)
+
     def _main(self, ready: asyncio.Future[None]) -> None:
         try:
             # FULL: commits at SQLite's NORMAL, the fsync is the sync thread's.
             level = "NORMAL" if self.syncer is not None else self._synchronous
             conn = open_write_connection(self.path, level, self._busy_timeout)
         except BaseException as exc:
-            self._call(_settle, [(ready, False, exc)])
+            self._call(settle, [(ready, False, exc)])
             return
         if self.syncer is not None:
             self.syncer.start()
-        self._call(_settle, [(ready, True, None)])
+        self._conn = conn
+        self._call(settle, [(ready, True, None)])
         try:
             self._serve(conn)
         finally:
-            if self.syncer is not None:
-                self.syncer.stop()
-            conn.close()
+            with self._lock:
+                self._conn = None
+                if self.syncer is not None:
+                    self.syncer.stop()
+                conn.close()
 
     def _serve(self, conn: sqlite3.Connection) -> None:
         while True:
@@ -220,7 +269,7 @@ class Writer:
             except queue.Empty:
                 self._run_background(conn, idle=True)
                 continue
-            batch: list[_Job[Any]] = []
+            batch: list[Job[Any]] = []
             stop: _Stop | None = None
             while True:
                 if isinstance(item, _Stop):
@@ -234,34 +283,20 @@ class Writer:
                 except queue.Empty:
                     break
             if batch:
-                self._commit_batch(conn, batch)
+                with self._lock:
+                    outcomes = self._run(conn, batch)
+                self._deliver(batch, outcomes, self._hand)
+                self._done += len(batch)
                 self._run_background(conn, idle=False)
             if stop is not None:
                 self._run_background(conn, idle=True)
-                if self.syncer is not None:
-                    self.syncer.stop()  # the last sync, then its jobs are settled
-                conn.close()
-                self._call(_settle, [(stop.done, True, None)])
+                with self._lock:
+                    self._conn = None
+                    if self.syncer is not None:
+                        self.syncer.stop()  # the last sync, then its jobs are settled
+                    conn.close()
+                self._call(settle, [(stop.done, True, None)])
                 return
-
-    def _commit_batch(self, conn: sqlite3.Connection, batch: list[_Job[Any]]) -> None:
-        """Run ``batch``; settle its jobs now, or (FULL, durable jobs) once synced."""
-        syncer = self.syncer
-        if syncer is None:
-            self._call(_settle, self._run_batch(conn, batch))
-            return
-        if syncer.error is not None:
-            self._call(_settle, [(job.future, False, syncer.error) for job in batch])
-            return
-        outcomes = self._run_batch(conn, batch)
-        now: list[tuple[asyncio.Future[Any], bool, Any]] = []
-        later: list[tuple[asyncio.Future[Any], bool, Any]] = []
-        for job, outcome in zip(batch, outcomes, strict=True):
-            # A failed job wrote nothing: its error needs no sync.
-            (later if job.durable and outcome[1] else now).append(outcome)
-        if now:
-            self._call(_settle, now)
-        syncer.committed(later)
 
     def _run_background(self, conn: sqlite3.Connection, idle: bool) -> None:
         """Run the background work if it is due, in its own transaction.
@@ -271,109 +306,13 @@ class Writer:
         """
         if self._background is None or not self._background.due(idle):
             return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            self._background.run(conn, idle)
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            # run() set its own retry time before failing: no tight loop.
-            _log.warning("durable_flows: background work on %s failed: %s", self.path, exc)
-
-    def _run_batch(
-        self, conn: sqlite3.Connection, batch: list[_Job[Any]]
-    ) -> list[tuple[asyncio.Future[Any], bool, Any]]:
-        """Run ``batch`` in one transaction; the outcome of each job, once committed.
-
-        Jobs rarely fail, so the batch first runs without savepoints (each
-        costs two statements per job, and every statement is a GIL hand-off
-        between this thread and the event loop). If a job raises, that whole
-        transaction is rolled back and undone, and the batch runs again with a
-        SAVEPOINT per job, so that only the failing jobs' writes are lost.
-        """
-        outcomes = self._run_jobs(conn, batch, isolate=False)
-        if outcomes is None:
-            outcomes = self._run_jobs(conn, batch, isolate=True)
-        assert outcomes is not None
-        return outcomes
-
-    def _run_jobs(
-        self, conn: sqlite3.Connection, batch: list[_Job[Any]], isolate: bool
-    ) -> list[tuple[asyncio.Future[Any], bool, Any]] | None:
-        """One transaction over ``batch``; None: a job failed and ``isolate`` is off
-        (everything was rolled back and undone: run the batch again isolated)."""
-        outcomes: list[tuple[asyncio.Future[Any], bool, Any]] = []
-        undos: list[UndoList] = []
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            error = StoreWriteError(self.path, str(exc))
-            error.__cause__ = exc
-            return [(job.future, False, error) for job in batch]
-        # One job alone needs no savepoint: its failure rolls back the transaction.
-        savepoints = isolate and len(batch) > 1
-        try:
-            for job in batch:
-                undo: UndoList = []
-                if savepoints:
-                    conn.execute("SAVEPOINT job")
-                try:
-                    value = job.fn(conn, undo)
-                except Exception as exc:
-                    _run_undo(undo)
-                    if not conn.in_transaction:
-                        raise _BatchAborted(str(exc)) from exc
-                    if not savepoints:
-                        conn.execute("ROLLBACK")
-                        for earlier in reversed(undos):
-                            _run_undo(earlier)
-                        if len(batch) > 1:
-                            return None
-                        return [(job.future, False, self._as_store_error(exc))]
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
-                    outcomes.append((job.future, False, self._as_store_error(exc)))
-                else:
-                    if savepoints:
-                        conn.execute("RELEASE job")
-                    outcomes.append((job.future, True, value))
-                    undos.append(undo)
-            conn.execute("COMMIT")
-        except (sqlite3.Error, _BatchAborted) as exc:
-            # Nothing of this batch is durable: undo, and fail every job that
-            # has not failed on its own.
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            for undo in reversed(undos):
-                _run_undo(undo)
-            error = StoreWriteError(self.path, str(exc))
-            error.__cause__ = exc
-            failed = {id(fut): value for fut, ok, value in outcomes if not ok}
-            return [(job.future, False, failed.get(id(job.future), error)) for job in batch]
-        self._commits += 1
-        return outcomes
-
-    def _as_store_error(self, exc: Exception) -> Exception:
-        if isinstance(exc, sqlite3.Error) and not isinstance(exc, DurableFlowsError):
-            error = StoreWriteError(self.path, str(exc))
-            error.__cause__ = exc
-            return error
-        return exc
-
-
-def _run_undo(undo: UndoList) -> None:
-    for action in reversed(undo):
-        action()
-    undo.clear()
-
-
-def _settle(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    """Runs on the event loop: hand each caller its result or exception."""
-    for future, ok, value in outcomes:
-        if future.done():  # the caller cancelled its await
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)
+        with self._lock:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                self._background.run(conn, idle)
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                # run() set its own retry time before failing: no tight loop.
+                _log.warning("durable_flows: background work on %s failed: %s", self.path, exc)
