@@ -143,6 +143,7 @@ class Session:
         self.store: Any = None
         self.journal: dict[str, float] = {}
         self.commits: int | None = None
+        self.syncs: int | None = None
 
     async def __aenter__(self) -> Session:
         if self.durable:
@@ -160,6 +161,8 @@ class Session:
             return
         writer = getattr(self.store, "_writer", None)
         self.commits = getattr(writer, "_commits", None)
+        syncer = getattr(writer, "syncer", None)
+        self.syncs = getattr(syncer, "syncs", None)
         await self.store.close()
         if exc[0] is None:
             self.journal = journal_stats(self.path)

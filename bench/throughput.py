@@ -49,9 +49,18 @@ def _durable_extras(res: Results, workload: str, s: Session, runs: int) -> None:
     if s.commits is not None:
         res.add(
             workload,
-            "commits (fsyncs) per run",
+            "commits per run",
             s.engine,
             s.commits / runs,
+            higher=False,
+            ratio=False,
+        )
+    if s.syncs is not None:  # FULL: the sync thread's fsyncs, shared by many commits
+        res.add(
+            workload,
+            "fsyncs per run",
+            s.engine,
+            s.syncs / runs,
             higher=False,
             ratio=False,
         )
