@@ -32,6 +32,7 @@ import logging
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
@@ -104,8 +105,9 @@ class Writer:
         self.inline = synchronous in ("FULL", "NORMAL")
         #: Transactions committed; tests use it to prove batching.
         self._commits = 0
-        #: Batches committed inline, on the event loop.
+        #: Batches committed inline, on the event loop, and when the last one was.
         self.inline_commits = 0
+        self._inline_at = 0.0
         #: FULL: durable jobs wait for this thread's fsync of the WAL (see syncer.py).
         self.syncer: Syncer | None = None
         if synchronous == "FULL":
@@ -187,13 +189,15 @@ class Writer:
         # and the lock is free now: the event loop never waits for it.
         if conn is not None and self._queued == self._done and self._lock.acquire(blocking=False):
             try:
-                outcomes = self._run(conn, jobs, no_wait=True)
+                # (re-read under the lock: the thread may have closed it)
+                outcomes = None if self._conn is None else self._run(conn, jobs, no_wait=True)
             except Busy:  # another process writes: the thread waits for it
                 outcomes = None
             finally:
                 self._lock.release()
             if outcomes is not None:
                 self.inline_commits += 1
+                self._inline_at = time.monotonic()
                 self._deliver(jobs, outcomes, settle)
                 return
         for job in jobs:
@@ -267,7 +271,9 @@ class Writer:
             try:
                 item = self._queue.get(timeout=IDLE_WAIT if waits else None)
             except queue.Empty:
-                self._run_background(conn, idle=True)
+                # Not idle while the event loop commits inline: background work
+                # then runs in the smaller batches meant for a busy writer.
+                self._run_background(conn, idle=time.monotonic() - self._inline_at >= IDLE_WAIT)
                 continue
             batch: list[Job[Any]] = []
             stop: _Stop | None = None
