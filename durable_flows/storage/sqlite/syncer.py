@@ -139,7 +139,10 @@ class Syncer:
             os.close(fd)
             fd = None
         if fd is None:
-            fd = self._fd = os.open(self.wal_path, os.O_RDONLY)
+            try:
+                fd = self._fd = os.open(self.wal_path, os.O_RDONLY)
+            except FileNotFoundError:
+                return  # no WAL yet: nothing was committed in WAL mode (the writer keeps it open)
         self.sync_fd(fd)
 
     def _fail(self, exc: OSError) -> None:
