@@ -5,7 +5,7 @@ of ``point=N`` (kill the process with SIGKILL on the N-th time the point is
 reached, counting from 1), read once at import. Points:
 
 ``before_append``  a batch is encoded but not yet handed to the store
-``after_append``   the store returned: the batch is durable
+``after_append``   the store returned: the batch is committed (on disk too if it ends the run or waits)
 ``step_started``   a step task began running user code
 ``step_finished``  user code returned, its effects are not yet journaled
 
