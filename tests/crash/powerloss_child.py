@@ -4,19 +4,26 @@
 
 After each fsync of the WAL returns, appends to SYNC_LOG the WAL's size taken
 just before that fsync began: every byte below it is on disk. Prints
-``done <run_id> <result>`` once a run's result is handed back. The test kills
-this process and cuts the WAL to what a power loss could have left.
+``done <run_id> <result>`` once a run's result is handed back, and ``mid``
+when a run's fourth step begins (it then lingers 0.2 s). From the fourth run
+on, it starts a run only once a line arrives on stdin, so that it never runs
+ahead of the test (a long journal would make SQLite checkpoint and restart the
+WAL). The test kills this process and cuts the WAL to what a power loss could
+have left.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import sys
 
 from durable_flows import Context, Event, SqliteStore, StartEvent, StopEvent, Workflow, step
 from durable_flows.storage.sqlite import syncer
 
 HOPS = 8
+#: Runs started without waiting for the test.
+FREE_RUNS = 3
 
 
 class Hop(Event):
@@ -33,6 +40,9 @@ class PowerFlow(Workflow):
     @step
     async def hop(self, ctx: Context, ev: Hop) -> Hop | StopEvent:
         await asyncio.sleep(0.002)
+        if ev.n == 3:
+            print("mid", flush=True)
+            await asyncio.sleep(0.2)  # a kill on "mid" lands inside this run
         async with ctx.store.edit_state() as state:
             state[f"hits:{ev.n}"] = state.get(f"hits:{ev.n}", 0) + 1
         if ev.n + 1 < HOPS:
@@ -62,6 +72,8 @@ def main(db: str, log_path: str) -> None:
         store = SqliteStore(db)
         wf = PowerFlow(store=store, timeout=None)
         for i in range(10_000):
+            if i >= FREE_RUNS:
+                await asyncio.to_thread(sys.stdin.readline)
             result = await wf.run(run_id=f"r{i}")
             print(f"done r{i} {result}", flush=True)
 

@@ -32,7 +32,7 @@ from durable_flows import SqliteStore
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 
-from powerloss_child import HOPS, PowerFlow  # noqa: E402
+from powerloss_child import FREE_RUNS, HOPS, PowerFlow  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -40,28 +40,45 @@ pytestmark = pytest.mark.timeout(180)
 WAL_LIMIT = 900 * 4096
 
 
-def run_child_and_kill(db: Path, log: Path, done_before_kill: int) -> dict[str, int]:
+def run_child_and_kill(db: Path, log: Path, at: str) -> dict[str, int]:
+    """Let the child finish FREE_RUNS runs, then kill it: ``at="ack"`` at once
+    (the last result was just handed back), ``at="mid"`` inside one more run.
+
+    Returns every run whose result the child handed back before it died.
+    """
     # Imported, not run as __main__: the journal names the event classes by module.
     code = "import sys, powerloss_child; powerloss_child.main(sys.argv[1], sys.argv[2])"
     child = subprocess.Popen(
         [sys.executable, "-c", code, str(db), str(log)], cwd=HERE,
         env={**os.environ, "PYTHONPATH": str(HERE)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     done: dict[str, int] = {}
-    assert child.stdout is not None
+    assert child.stdin is not None and child.stdout is not None
+    went = False
     try:
         for line in child.stdout:
-            _, run_id, result = line.split()
-            done[run_id] = int(result)
-            if len(done) >= done_before_kill:
+            if line.startswith("done"):
+                _, run_id, result = line.split()
+                done[run_id] = int(result)
+                if len(done) == FREE_RUNS:
+                    if at == "ack":
+                        break
+                    child.stdin.write("go\n")
+                    child.stdin.flush()
+                    went = True
+            elif line.startswith("mid") and went:
+                time.sleep(random.uniform(0.0, 0.01))  # inside the run's fourth step
                 break
         else:
             raise AssertionError(f"child ended early: {child.stderr.read() if child.stderr else ''}")
-        time.sleep(random.uniform(0.0, 0.02))  # somewhere inside the next run
     finally:
         child.kill()
-        child.wait(30)
+        rest, _ = child.communicate(timeout=30)
+    for line in rest.splitlines():  # handed back before the kill landed
+        if line.startswith("done"):
+            _, run_id, result = line.split()
+            done[run_id] = int(result)
     return done
 
 
@@ -95,9 +112,13 @@ async def check_cut(folder: Path, done: dict[str, int]) -> tuple[int, int]:
         await store.close()
 
 
-def test_a_power_loss_keeps_what_was_acknowledged_and_replays_the_rest_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("at", ["ack", "mid"])
+def test_a_power_loss_keeps_what_was_acknowledged_and_replays_the_rest_once(tmp_path: Path, at: str) -> None:
+    """``ack``: the loss comes right after a result was handed back (it must be
+    on disk already); ``mid``: inside a run, which the restart completes."""
     db, log = tmp_path / "j.db", tmp_path / "syncs.log"
-    done = run_child_and_kill(db, log, done_before_kill=3)
+    done = run_child_and_kill(db, log, at)
+    assert len(done) >= FREE_RUNS
     wal = Path(str(db) + "-wal").read_bytes()
     assert len(wal) < WAL_LIMIT
     synced = synced_size(log)
@@ -112,5 +133,7 @@ def test_a_power_loss_keeps_what_was_acknowledged_and_replays_the_rest_once(tmp_
         found, resumed = asyncio.run(check_cut(folder, done))
         assert found == len(done)
         resumed_counts.append(resumed)
-    # The full WAL holds the run the kill interrupted (started after the last acknowledgment).
-    assert resumed_counts[-1] >= 1
+    # One run at most was in flight: the one the kill interrupted, which the
+    # full WAL holds unless the kill landed after it ended (then it is in done).
+    assert all(count <= 1 for count in resumed_counts)
+    assert resumed_counts[-1] == (0 if at == "ack" or len(done) > FREE_RUNS else 1)
