@@ -41,11 +41,13 @@ BODY_SQL = (
 #: UNINDEXED_KINDS as an SQL list.
 UNINDEXED_SQL = "(" + ", ".join(f"'{k}'" for k in sorted(UNINDEXED_KINDS)) + ")"
 
-#: Entries of the runs past their mark (``runs_search_behind``), in key order.
+#: Searchable entries of the runs past their mark (``runs_search_behind``), in
+#: key order; ``{cut}`` narrows them to those up to the batch's last one.
 BEHIND_SQL = (
-    "SELECT j.run_id, j.seq, j.kind FROM runs r CROSS JOIN journal j "
+    "SELECT j.run_id, j.seq FROM runs r CROSS JOIN journal j "
     "ON j.run_id = r.run_id AND j.seq > r.search_upto "
-    "WHERE r.last_seq > r.search_upto ORDER BY r.run_id, j.seq LIMIT ?"
+    f"WHERE r.last_seq > r.search_upto AND j.kind NOT IN {UNINDEXED_SQL}{{cut}} "
+    "ORDER BY r.run_id, j.seq"
 )
 
 
@@ -77,37 +79,44 @@ class SearchIndexer:
     def run(self, conn: sqlite3.Connection, idle: bool) -> None:
         self._retry_at = time.monotonic() + RETRY_AFTER  # cleared below on success
         limit = IDLE_BATCH if idle else BUSY_BATCH
-        listed = conn.execute(
-            "SELECT run_id, seq FROM journal_search_pending ORDER BY run_id, seq LIMIT ?", (limit,)
-        ).fetchall()
-        room = limit - len(listed)
-        behind = conn.execute(BEHIND_SQL, (room,)).fetchall() if room else []
         top = conn.execute("SELECT coalesce(max(doc), 0) FROM journal_docs").fetchone()[0]
-        # OR IGNORE: an entry can wait in both places (edited by hand past its
-        # run's mark) or be indexed already (its run's mark was lowered by a delete).
-        conn.executemany(
-            "INSERT OR IGNORE INTO journal_docs (run_id, seq) VALUES (?, ?)",
-            [*listed, *((r, s) for r, s, kind in behind if kind not in UNINDEXED_KINDS)],
+        listed = "SELECT run_id, seq FROM journal_search_pending ORDER BY run_id, seq LIMIT ?"
+        taken = conn.execute(f"SELECT count(*) FROM ({listed})", (limit,)).fetchone()[0]
+        conn.execute(f"INSERT INTO journal_docs (run_id, seq) {listed}", (limit,))
+        conn.execute(
+            f"DELETE FROM journal_search_pending WHERE (run_id, seq) IN ({listed})", (taken,)
         )
+        room = limit - taken
+        last = None
+        if room:
+            # The batch's last entry; none when fewer than `room` wait.
+            last = conn.execute(
+                BEHIND_SQL.format(cut="") + " LIMIT 1 OFFSET ?", (room - 1,)
+            ).fetchone()
+            cut = "" if last is None else " AND (j.run_id < ? OR (j.run_id = ? AND j.seq <= ?))"
+            # OR IGNORE: an entry edited by hand past its run's mark was also
+            # listed (and just moved); one past a mark a delete lowered may be indexed.
+            conn.execute(
+                f"INSERT OR IGNORE INTO journal_docs (run_id, seq) {BEHIND_SQL.format(cut=cut)}",
+                () if last is None else (last[0], *last),
+            )
+            # Runs before the last entry's are caught up, its run up to it.
+            conn.execute(
+                "UPDATE runs SET search_upto = last_seq WHERE last_seq > search_upto"
+                + ("" if last is None else " AND run_id < ?"),
+                () if last is None else (last[0],),
+            )
+            if last is not None:
+                conn.execute(
+                    "UPDATE runs SET search_upto = ? WHERE run_id = ? AND search_upto < ?",
+                    (last[1], last[0], last[1]),
+                )
         conn.execute(
             f"INSERT INTO journal_fts (rowid, body) SELECT d.doc, {BODY_SQL} FROM journal_docs d "
             "JOIN journal j ON j.run_id = d.run_id AND j.seq = d.seq WHERE d.doc > ?",
             (top,),
         )
-        conn.executemany(
-            "DELETE FROM journal_search_pending WHERE run_id = ? AND seq = ?", listed
-        )
-        if room and len(behind) < room:
-            # Every run's entries past its mark were read: all runs are caught up.
-            conn.execute("UPDATE runs SET search_upto = last_seq WHERE last_seq > search_upto")
-        else:
-            # Rows come in (run_id, seq) order: each run's are a prefix of its range.
-            upto = {r: s for r, s, _ in behind}
-            conn.executemany(
-                "UPDATE runs SET search_upto = ? WHERE run_id = ? AND search_upto < ?",
-                [(s, r, s) for r, s in upto.items()],
-            )
         # A full batch may have left more (this thread is the only one
         # indexing here): stay due. Fewer than asked for: none are left.
-        self.pending = limit if len(listed) + len(behind) == limit else 0
+        self.pending = limit if taken == limit or last is not None else 0
         self._retry_at = 0.0
