@@ -31,11 +31,11 @@ UPDATE runs SET search_upto = last_seq;
 -- The runs with entries the search index does not have yet.
 CREATE INDEX runs_search_behind ON runs (run_id) WHERE last_seq > search_upto;
 
-DROP TRIGGER journal_search_insert;
+DROP TRIGGER IF EXISTS journal_search_insert;
 
 -- As in 0005, and a deleted entry moves its run's mark below it (once per
 -- run when a whole run is deleted in seq order).
-DROP TRIGGER journal_search_delete;
+DROP TRIGGER IF EXISTS journal_search_delete;
 
 CREATE TRIGGER journal_search_delete AFTER DELETE ON journal
 BEGIN
