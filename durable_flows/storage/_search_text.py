@@ -17,7 +17,8 @@ _WORD = re.compile(r"[^\W_]+")
 
 #: Kinds the search index leaves out: ``snapshot`` (a copy of the whole state),
 #: ``accepted`` and ``completed`` (ids, attempt numbers, durations). The
-#: migrations (0005_audit) spell the same list in their triggers and index.
+#: migrations (0005_audit) spell the same list in their triggers and index;
+#: storage/sqlite/search_index.py builds its SQL list from this set.
 UNINDEXED_KINDS = frozenset({"snapshot", "accepted", "completed"})
 
 

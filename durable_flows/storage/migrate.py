@@ -24,7 +24,7 @@ from pathlib import Path
 from ..errors import SchemaVersionError, StoreError, StoreOpenError
 
 #: The newest schema version this code knows (the highest migration file).
-CODE_SCHEMA_VERSION = 6
+CODE_SCHEMA_VERSION = 7
 
 _FILE_NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
 

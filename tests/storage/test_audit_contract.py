@@ -15,6 +15,12 @@ from durable_flows.storage import JournalStore, SqliteStore
 from durable_flows.storage.chain import chain_hashes
 from durable_flows.storage.rows import RunUpdate, SearchQuery
 
+#: Searchable entries not in SQLite's full-text index (whatever lists them as waiting).
+UNINDEXED_COUNT = (
+    "SELECT count(*) FROM journal j WHERE kind NOT IN ('snapshot', 'accepted', 'completed') "
+    "AND NOT EXISTS (SELECT 1 FROM journal_docs d WHERE d.run_id = j.run_id AND d.seq = j.seq)"
+)
+
 
 async def _journal(store: JournalStore) -> None:
     lease = await store.create_run(new_run("r1"), entries("r1", 1, 3))
@@ -130,9 +136,9 @@ async def test_an_archive_loads_into_every_store_and_exports_unchanged(store: Jo
 
 
 async def test_sqlite_writer_indexes_pending_entries_when_idle_and_finds_them_before(tmp_path: Path) -> None:
-    """Entries are searchable the moment they commit (a scan of the pending
-    ones), and the writer moves them into the FTS5 index once it is idle,
-    including entries a crashed process left pending."""
+    """Entries are searchable the moment they commit (a scan of the ones not
+    indexed yet), and the writer moves them into the FTS5 index once it is
+    idle, including entries a crashed process left unindexed."""
     import asyncio
     import sqlite3
 
@@ -140,23 +146,29 @@ async def test_sqlite_writer_indexes_pending_entries_when_idle_and_finds_them_be
     async with SqliteStore(path) as store:
         await store.create_run(new_run("r0"), entries("r0", 1, 1))
     conn = sqlite3.connect(path)  # as a process that died before indexing would leave it
+    assert conn.execute(UNINDEXED_COUNT).fetchone() == (0,)
     conn.execute(
         "INSERT INTO journal (run_id, seq, kind, step, event_type, payload, ts, codec) "
         "VALUES ('r0', 2, 'sent', NULL, NULL, '{\"refund\": 42}', 1.0, 'json')"
     )
     conn.execute("UPDATE runs SET last_seq = 2 WHERE run_id = 'r0'")
     conn.commit()
-    assert conn.execute("SELECT count(*) FROM journal_search_pending").fetchone() == (1,)
+    assert conn.execute(UNINDEXED_COUNT).fetchone() == (1,)
+    assert conn.execute("SELECT count(*) FROM journal_search_pending").fetchone() == (0,)  # no trigger
     async with SqliteStore(path) as store:
         lease = await store.create_run(new_run("r1"), [make_entry("r1", 1, payload='{"refund": 43}')])
         await store.append(lease, [make_entry("r1", 2, payload='{"refund": 44}')])
         found = await store.search(SearchQuery("refund"))
         assert sorted((h.run_id, h.seq) for h in found) == [("r0", 2), ("r1", 1), ("r1", 2)]
         for _ in range(100):
-            if conn.execute("SELECT count(*) FROM journal_search_pending").fetchone() == (0,):
+            if conn.execute(UNINDEXED_COUNT).fetchone() == (0,):
                 break
             await asyncio.sleep(0.02)
-        assert conn.execute("SELECT count(*) FROM journal_search_pending").fetchone() == (0,)
+        assert conn.execute(UNINDEXED_COUNT).fetchone() == (0,)
+        # Every run's mark caught up with its journal.
+        assert conn.execute("SELECT run_id, search_upto, last_seq FROM runs ORDER BY 1").fetchall() == [
+            ("r0", 2, 2), ("r1", 2, 2),
+        ]  # fmt: skip
         indexed = conn.execute(
             "SELECT d.run_id, d.seq FROM journal_fts JOIN journal_docs d ON d.doc = journal_fts.rowid "
             "WHERE journal_fts MATCH 'refund' ORDER BY 1, 2"

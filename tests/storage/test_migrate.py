@@ -49,7 +49,7 @@ def test_migration_files_are_numbered_up_to_the_code_version() -> None:
 
 def test_apply_records_each_version_once(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "j.db")
-    assert apply_migrations(conn, "j.db") == [1, 2, 3, 4, 5, 6]
+    assert apply_migrations(conn, "j.db") == [1, 2, 3, 4, 5, 6, 7]
     assert apply_migrations(conn, "j.db") == []
     assert conn.execute("SELECT version, name FROM schema_migrations").fetchall() == [
         (1, "init"),
@@ -58,6 +58,7 @@ def test_apply_records_each_version_once(tmp_path: Path) -> None:
         (4, "run_states"),
         (5, "audit"),
         (6, "process_deaths"),
+        (7, "search_marks"),
     ]
     assert not conn.in_transaction
     conn.close()
@@ -86,9 +87,9 @@ def test_concurrent_migration_of_a_fresh_file_happens_once(tmp_path: Path) -> No
         t.join()
     assert errors == []
     # Each version exactly once, though not always all by the same thread.
-    assert sorted(v for applied in results for v in applied) == [1, 2, 3, 4, 5, 6]
+    assert sorted(v for applied in results for v in applied) == [1, 2, 3, 4, 5, 6, 7]
     conn = sqlite3.connect(path)
-    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (6,)
+    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone() == (7,)
     conn.close()
 
 
@@ -139,4 +140,5 @@ def test_source_tree_fallback_reads_the_repository_folder(monkeypatch: pytest.Mo
         (4, "run_states"),
         (5, "audit"),
         (6, "process_deaths"),
+        (7, "search_marks"),
     ]

@@ -72,8 +72,8 @@ async def test_open_creates_the_schema_tables_and_views(pg_schema: PgSchema, db:
     async with make(pg_schema) as store:
         await store.open()  # idempotent
     rows = await db.fetch("SELECT version, name FROM schema_migrations ORDER BY version")
-    assert [(r[0], r[1]) for r in rows] == [(1, "init"), (2, "views"), (3, "snapshots"), (4, "run_states"), (5, "audit"), (6, "process_deaths")]
-    assert PG_SCHEMA_VERSION == 6
+    assert [(r[0], r[1]) for r in rows] == [(1, "init"), (2, "views"), (3, "snapshots"), (4, "run_states"), (5, "audit"), (6, "process_deaths"), (7, "search_marks")]
+    assert PG_SCHEMA_VERSION == 7
     tables = {
         r[0]
         for r in await db.fetch(

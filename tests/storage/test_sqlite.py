@@ -68,8 +68,8 @@ async def test_open_creates_schema_in_wal_mode(sqlite_store: SqliteStore, db_pat
     await sqlite_store.open()
     await sqlite_store.open()  # idempotent
     applied = rows(db_path, "SELECT version, name, applied_at FROM schema_migrations")
-    assert [(v, n) for v, n, _ in applied] == [(1, "init"), (2, "views"), (3, "snapshots"), (4, "run_states"), (5, "audit"), (6, "process_deaths")]
-    assert CODE_SCHEMA_VERSION == 6
+    assert [(v, n) for v, n, _ in applied] == [(1, "init"), (2, "views"), (3, "snapshots"), (4, "run_states"), (5, "audit"), (6, "process_deaths"), (7, "search_marks")]
+    assert CODE_SCHEMA_VERSION == 7
     tables = {r[0] for r in rows(db_path, "SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"runs", "journal", "inbox", "schema_migrations"} <= tables
     views = {r[0] for r in rows(db_path, "SELECT name FROM sqlite_master WHERE type='view'")}
@@ -153,7 +153,7 @@ async def test_unwritable_directory_is_refused(tmp_path: Path) -> None:
 async def test_two_stores_opening_a_fresh_file_at_once_migrate_once(db_path: Path) -> None:
     a, b = SqliteStore(db_path), SqliteStore(db_path)
     await asyncio.gather(a.open(), b.open())
-    assert [r[0] for r in rows(db_path, "SELECT version FROM schema_migrations")] == [1, 2, 3, 4, 5, 6]
+    assert [r[0] for r in rows(db_path, "SELECT version FROM schema_migrations")] == [1, 2, 3, 4, 5, 6, 7]
     await asyncio.gather(a.close(), b.close())
 
 

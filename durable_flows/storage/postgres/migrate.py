@@ -28,7 +28,7 @@ from ...errors import (
 )
 
 #: The newest PostgreSQL schema version this code knows (the highest file).
-PG_SCHEMA_VERSION = 6
+PG_SCHEMA_VERSION = 7
 
 _FILE_NAME = re.compile(r"^(\d{4})_(\w+)\.sql$")
 

@@ -11,12 +11,21 @@ from ...errors import ArchiveImportError, SearchError
 from .._search_text import fts5_query, search_words, snippet_of
 from ..rows import ARCHIVE_COLUMNS, ArchivedRun, JournalEntry, RunChain, SearchHit, SearchQuery
 from .jobs import ENTRY_COLUMNS, WriteJobs
-from .search_index import BODY_SQL
+from .search_index import BODY_SQL, UNINDEXED_SQL
 from .writer import JobFn, UndoList
 
 #: Rank matches by relevance when the query's rarest word is in at most this
 #: many entries (bm25 reads each match: ~10 µs apiece); else newest first.
 RANKED_MATCHES = 5000
+
+#: Keys of the entries not in the index yet: listed, or past their run's mark.
+WAITING_SQL = (
+    "SELECT run_id, seq FROM journal_search_pending UNION "
+    "SELECT b.run_id, b.seq FROM runs m CROSS JOIN journal b "
+    "ON b.run_id = m.run_id AND b.seq > m.search_upto "
+    f"WHERE m.last_seq > m.search_upto AND b.kind NOT IN {UNINDEXED_SQL} AND NOT EXISTS "
+    "(SELECT 1 FROM journal_docs x WHERE x.run_id = b.run_id AND x.seq = b.seq)"
+)
 
 
 class SqliteAudit:
@@ -154,11 +163,16 @@ class SqliteAudit:
     async def _search_pending(
         self, words: list[str], filters: str, params: list[Any], limit: int
     ) -> list[SearchHit]:
-        """Entries not indexed yet that hold every word (matched as FTS5 would)."""
+        """Entries not indexed yet that hold every word (matched as FTS5 would).
+
+        They are the entries listed in ``journal_search_pending`` and the
+        searchable entries of each run past its ``search_upto`` that the
+        index does not hold (see search_index.py).
+        """
         rows = await self._read(
             f"SELECT j.run_id, j.seq, j.kind, j.ts, r.workflow, r.status, {BODY_SQL} "
-            # CROSS JOIN keeps the (small) pending table the outer loop.
-            "FROM journal_search_pending p CROSS JOIN journal j ON j.run_id = p.run_id "
+            # CROSS JOIN keeps the (small) set of waiting keys the outer loop.
+            f"FROM ({WAITING_SQL}) p CROSS JOIN journal j ON j.run_id = p.run_id "
             "AND j.seq = p.seq CROSS JOIN runs r ON r.run_id = p.run_id "
             f"WHERE 1 = 1{filters} ORDER BY j.run_id, j.seq",
             params,
