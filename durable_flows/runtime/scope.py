@@ -21,6 +21,30 @@ from .state import Exec
 E = TypeVar("E", bound=Event)
 
 
+#: Values a step cannot change in place: an event holding only these needs no deep copy.
+_SCALARS = frozenset({str, int, float, bool, type(None), bytes})
+
+
+def _flat(values: Any) -> bool:
+    return all(type(value) in _SCALARS for value in values)
+
+
+def _copied_by_shallow_copy(event: Event) -> bool:
+    """Whether a shallow copy of ``event`` shares nothing a step could change in place."""
+    if not _flat(event.__dict__.values()):
+        return False
+    extra = event.__pydantic_extra__
+    if extra and not _flat(extra.values()):
+        return False
+    for name, value in (event.__pydantic_private__ or {}).items():
+        if name == "_data" and type(value) is dict:  # the extras: Event.__copy__ copies the dict
+            if not _flat(value.values()):
+                return False
+        elif type(value) not in _SCALARS:
+            return False
+    return True
+
+
 def handed_out(event: E) -> E:
     """A copy of a journaled event for step code to have.
 
@@ -28,10 +52,13 @@ def handed_out(event: E) -> E:
     answering a waiter) as the journal has them; a step that changed the very
     object it was given would change them too: other steps given the same
     event, an in-process retry and a snapshot would then see what a replay of
-    the journal never shows. An event that cannot be deep-copied is handed out
-    as it is.
+    the journal never shows. An event holding only scalars (the common case) is
+    copied shallowly, anything else deeply; an event that cannot be deep-copied
+    is handed out as it is.
     """
     try:
+        if _copied_by_shallow_copy(event):
+            return event.model_copy()
         return event.model_copy(deep=True)
     except Exception:  # noqa: BLE001 - e.g. a jsonpickled event holding an uncopyable object
         return event
