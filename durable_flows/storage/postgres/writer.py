@@ -36,6 +36,7 @@ from typing import Any, Generic, TypeVar
 import asyncpg
 
 from ...errors import DurableFlowsError, StoreClosedError, StoreWriteError
+from ..outcomes import settle
 
 T = TypeVar("T")
 
@@ -201,7 +202,7 @@ class PgWriter:
             except Exception as exc:  # noqa: BLE001 - a writer bug must not strand callers
                 log.exception("%s: writer batch failed", self.label)
                 outcomes = [(job.future, False, exc) for job in batch]
-            _settle(outcomes)
+            settle(outcomes)
 
     async def _connection(self) -> Any:
         if self._conn is None or self._conn.is_closed():
@@ -336,14 +337,3 @@ async def _close_quietly(conn: Any) -> None:
         await asyncio.wait_for(conn.close(), 5)
     except Exception:  # noqa: BLE001 - closing; the server ends the session anyway
         conn.terminate()
-
-
-def _settle(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    """Hand each caller its result or exception."""
-    for future, ok, value in outcomes:
-        if future.done():  # the caller cancelled its await
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)

@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from ...errors import DurableFlowsError, StoreOpenError, StoreWriteError
 from ..migrate import apply_migrations
+from ..outcomes import Outcome
 
 T = TypeVar("T")
 
@@ -26,8 +27,6 @@ T = TypeVar("T")
 #: again, or the whole batch failing).
 UndoList = list[Callable[[], None]]
 JobFn = Callable[[sqlite3.Connection, UndoList], T]
-#: A job's future, whether it succeeded, and its value or exception.
-Outcome = tuple["asyncio.Future[Any]", bool, Any]
 
 
 class Job(Generic[T]):
@@ -175,14 +174,3 @@ def run_undo(undo: UndoList) -> None:
     for action in reversed(undo):
         action()
     undo.clear()
-
-
-def settle(outcomes: list[Outcome]) -> None:
-    """Runs on the event loop: hand each caller its result or exception."""
-    for future, ok, value in outcomes:
-        if future.done():  # the caller cancelled its await
-            continue
-        if ok:
-            future.set_result(value)
-        else:
-            future.set_exception(value)

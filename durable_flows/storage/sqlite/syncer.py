@@ -25,16 +25,13 @@ job fails with :class:`~durable_flows.errors.StoreWriteError`.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from ...errors import StoreWriteError
-
-Outcome = tuple[asyncio.Future[Any], bool, Any]
+from ..outcomes import Outcome
 
 #: The system call that makes the WAL file durable (fsync where fdatasync is missing).
 _fdatasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)

@@ -37,7 +37,8 @@ from collections.abc import Callable
 from typing import Any, Protocol, TypeVar
 
 from ...errors import StoreClosedError
-from .batch import Busy, Job, JobFn, Outcome, UndoList, open_write_connection, run_batch, settle
+from ..outcomes import Outcome, settle
+from .batch import Busy, Job, JobFn, UndoList, open_write_connection, run_batch
 from .syncer import Syncer
 
 __all__ = ["BackgroundWork", "JobFn", "UndoList", "Writer", "open_write_connection"]
