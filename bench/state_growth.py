@@ -22,19 +22,16 @@ says otherwise. ``--baseline`` runs the latency cases in a subprocess with that
 tree on PYTHONPATH, under its own ``.venv/bin/python`` when it has one (an
 editable install of this tree would otherwise hand it this tree's migrations).
 
-What the runs of December 2026 showed (repeated, on the shared 2-core machine):
+What the runs of 6 December 2026 showed (repeated, on the shared 2-core machine):
 
 * chat: journal bytes are the same in every run (1,000 turns 1.31 MB, 2.00 MB,
-  10,000 turns 9.46 MB; 2.6x, 2.0x, 1.9x the final state). The engine no longer
-  dumps the history per turn (an append is found by a C-level prefix compare),
-  so at FULL 10,000 turns take 7-9x the time of 1,000. At FULL a turn is one
-  sequential commit with an fsync (``bench/commit_latency.py``): 2,000 turns
-  took 1.4x upstream's in-memory time on a quiet disk, 2.5-3.5x while other
-  jobs wrote; on a MemoryStore the engine alone took 0.4x upstream's time.
-* fanout-edit: 1.3-1.8x the time of 68d499e (before issue 12), on SQLite and on
-  a MemoryStore; the writer thread's CPU per entry is about twice 68d499e's
-  (hash chain, search-index trigger), and each ``edit_state`` adds its copy and
-  commit-order bookkeeping.
+  10,000 turns 9.46 MB; 2.6x, 2.0x, 1.9x the final state). The engine does not
+  dump the history per turn (an append is found by a C-level prefix compare),
+  and 10,000 turns take about 10x the time of 1,000. At FULL a turn waits for
+  one commit to the WAL, not for an fsync (the sync thread does that behind
+  it), committed on the event loop itself: 1,000 turns took 0.87-0.99x
+  upstream's in-memory time, 2,000 turns 0.84-0.92x, in four runs.
+* fanout-edit: 1.01x the time of 68d499e (before issue 12); slow-key 0.83-0.94x.
 """
 
 from __future__ import annotations
