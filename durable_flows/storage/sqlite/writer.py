@@ -257,16 +257,20 @@ class Writer:
             self.syncer.start()
         self._conn = conn
         self._call(settle, [(ready, True, None)])
+        stop: _Stop | None = None
         try:
-            self._serve(conn)
+            stop = self._serve(conn)
         finally:
             with self._lock:
                 self._conn = None
                 if self.syncer is not None:
-                    self.syncer.stop()
+                    self.syncer.stop()  # the last sync, then its jobs are settled
                 conn.close()
+        if stop is not None:
+            self._call(settle, [(stop.done, True, None)])
 
-    def _serve(self, conn: sqlite3.Connection) -> None:
+    def _serve(self, conn: sqlite3.Connection) -> _Stop:
+        """Commit batches until a stop marker comes; return it (the caller closes)."""
         while True:
             waits = self._background is not None and self._background.due(idle=True)
             try:
@@ -297,13 +301,7 @@ class Writer:
                 self._run_background(conn, idle=False)
             if stop is not None:
                 self._run_background(conn, idle=True)
-                with self._lock:
-                    self._conn = None
-                    if self.syncer is not None:
-                        self.syncer.stop()  # the last sync, then its jobs are settled
-                    conn.close()
-                self._call(settle, [(stop.done, True, None)])
-                return
+                return stop
 
     def _run_background(self, conn: sqlite3.Connection, idle: bool) -> None:
         """Run the background work if it is due, in its own transaction.
