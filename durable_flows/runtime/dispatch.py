@@ -7,9 +7,7 @@ replay never has to make it again (see ``reducer.py``).
 from __future__ import annotations
 
 from .spec import RunSpec
-from .state import EXEC_DELAYED, EXEC_RETRY, EXEC_RUNNING, RunState
-
-_HOLDING = (EXEC_RUNNING, EXEC_RETRY, EXEC_DELAYED)
+from .state import HOLDING, RunState
 
 
 def next_dispatch(state: RunState, spec: RunSpec) -> tuple[str, int, int, int, int] | None:
@@ -35,7 +33,7 @@ def next_dispatch(state: RunState, spec: RunSpec) -> tuple[str, int, int, int, i
 
 
 def _free_worker(state: RunState, step: str) -> int:
-    used = {e.worker for e in state.execs.values() if e.step == step and e.status in _HOLDING}
+    used = {e.worker for e in state.execs.values() if e.step == step and e.status in HOLDING}
     w = 0
     while w in used:
         w += 1

@@ -29,6 +29,7 @@ from .state import (
     EXEC_RETRY,
     EXEC_RUNNING,
     EXEC_WAITING,
+    HOLDING,
     Exec,
     RunState,
     Waiter,
@@ -54,7 +55,6 @@ def fold(records: list[Record], spec: RunSpec, state: RunState | None = None) ->
     return state
 
 
-_HOLDING = (EXEC_RUNNING, EXEC_RETRY, EXEC_DELAYED)
 
 
 # --- handlers ---------------------------------------------------------------------
@@ -235,7 +235,7 @@ def _produced(st: RunState, rec: Record, spec: RunSpec) -> None:
 def _waiter(st: RunState, rec: Record, spec: RunSpec) -> None:
     exec_id = int(rec.get("exec"))
     ex = st.execs.get(exec_id)
-    if ex is not None and ex.status in _HOLDING:
+    if ex is not None and ex.status in HOLDING:
         _release(st, ex)
         ex.status = EXEC_WAITING
     wid = str(rec.get("waiter_id"))
@@ -270,7 +270,7 @@ def _completed(st: RunState, rec: Record, spec: RunSpec) -> None:
     ex = st.execs.pop(int(rec.get("exec")), None)
     if ex is None:
         return
-    if ex.status in _HOLDING:
+    if ex.status in HOLDING:
         _release(st, ex)
     _drop_used_waiters(st, ex.id)
     fan_out = rec.get("fan_out") is not None
@@ -301,7 +301,7 @@ def _failed(st: RunState, rec: Record, spec: RunSpec) -> None:
         ex.retry_at = rec.ts + float(retry_in)
         return
     st.execs.pop(ex.id)
-    if ex.status in _HOLDING:
+    if ex.status in HOLDING:
         _release(st, ex)
     _drop_used_waiters(st, ex.id)
     if ex.scope is not None:

@@ -21,6 +21,8 @@ EXEC_RETRY = "retry"  # failed, holds its slot until retry_at
 EXEC_WAITING = "waiting"  # parked on wait_for_event, no slot
 EXEC_READY = "ready"  # its waiter resolved or timed out; needs a slot to run again
 EXEC_DELAYED = "delayed"  # in flight at several process deaths in a row: re-run at retry_at
+#: Statuses in which an execution holds one of its step's workers.
+HOLDING = (EXEC_RUNNING, EXEC_RETRY, EXEC_DELAYED)
 
 
 @dataclass(slots=True)
